@@ -1,0 +1,121 @@
+//! Command-line definitions (clap). No behaviour lives here.
+
+use crate::render::Format;
+use crate::rules::Severity;
+use crate::scan::ScanSource;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sickbay",
+    version,
+    about = "Incident doctor for services on AWS ECS: ranked root causes, evidence and exact fixes",
+    after_help = "Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or runtime error."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Output format [default: table on a terminal, json otherwise]
+    #[arg(long, short = 'o', global = true, value_enum)]
+    pub output: Option<Format>,
+    /// When to use colour (NO_COLOR is honoured with auto)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Exit 1 when a finding is at or above this severity
+    #[arg(long, global = true, value_enum, default_value_t = FailOn::High)]
+    pub fail_on: FailOn,
+    /// Add the rules in this folder to the built-in pack
+    #[arg(long, global = true, value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+    /// Never exit 1 because of findings
+    Never,
+}
+
+impl FailOn {
+    pub fn severity(self) -> Option<Severity> {
+        match self {
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::High => Some(Severity::High),
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::Never => None,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Diagnose a service: replay a recorded snapshot (--snapshot) or collect live from AWS
+    Doctor(DoctorArgs),
+    /// Classify raw text: log lines, a pasted stopped reason or service events
+    Scan(ScanArgs),
+    /// List, explain and check rules
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Replay a recorded snapshot instead of collecting from AWS
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+    /// ECS cluster to diagnose (live collection)
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// Service to diagnose (repeatable; default: every service in the cluster)
+    #[arg(long)]
+    pub service: Vec<String>,
+    /// Task-definition family of standalone or scheduled tasks (repeatable)
+    #[arg(long)]
+    pub family: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files to scan; `-` or nothing reads standard input
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// What the text is
+    #[arg(long, value_enum, default_value_t = ScanSource::Log)]
+    pub source: ScanSource,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List every rule
+    List,
+    /// Show a rule's documentation: why, fix, avoid, verify, references
+    Explain {
+        /// Rule id (NET001) or name (stale-hardcoded-task-ip)
+        id: String,
+    },
+    /// Validate a rules folder and run every rule's examples (default: the built-in pack)
+    Check {
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}

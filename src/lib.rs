@@ -1,0 +1,30 @@
+//! sickbay: an incident doctor for services on AWS ECS.
+//!
+//! Data flows one way: collect → [`snapshot::Snapshot`] → facts → [`engine::analyze`]
+//! (pure, no I/O) → [`report::Report`] → render (table, JSON, Markdown). Rules are TOML
+//! data under `rules/`, embedded in the binary; see [`rules`].
+
+pub mod error;
+pub mod snapshot;
+pub mod cli;
+pub mod engine;
+pub mod facts;
+pub mod render;
+pub mod report;
+pub mod rules;
+pub mod scan;
+
+pub use engine::{analyze, analyze_as, Mode};
+pub use report::Report;
+pub use rules::RuleSet;
+pub use snapshot::Snapshot;
+
+/// One-line excerpt of at most 120 characters, for messages.
+pub fn engine_excerpt(text: &str) -> String {
+    let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() > 120 {
+        format!("{}...", one.chars().take(117).collect::<String>())
+    } else {
+        one
+    }
+}

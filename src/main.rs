@@ -1,0 +1,156 @@
+//! The `sickbay` binary: parse the command line, call the library, print, and map the
+//! outcome to fixed exit codes (0 clean, 1 findings at or above `--fail-on`, 2 error).
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use sickbay::cli::{Cli, ColorChoice, Command, RulesCommand};
+use sickbay::render::{self, Format};
+use sickbay::rules::{check_examples, RuleSet};
+use sickbay::{analyze, Report};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+struct Out {
+    format: Format,
+    width: u16,
+}
+
+fn setup(cli: &Cli) -> Out {
+    let tty = std::io::stdout().is_terminal();
+    let color = match cli.global.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    colored::control::set_override(color);
+    let width = if tty {
+        comfy_table::Table::new().width().unwrap_or(120).max(60)
+    } else {
+        120
+    };
+    let format = cli
+        .global
+        .output
+        .unwrap_or(if tty { Format::Table } else { Format::Json });
+    Out { format, width }
+}
+
+fn rule_set(cli: &Cli) -> Result<RuleSet> {
+    let mut set = RuleSet::builtin().context("built-in rule pack")?;
+    for dir in &cli.global.rules {
+        set.extend_from_dir(dir)?;
+    }
+    Ok(set)
+}
+
+fn print(s: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is not an error worth reporting.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn render_report(report: &Report, out: &Out) -> String {
+    match out.format {
+        Format::Table => render::table::render(report, out.width),
+        Format::Json => render::json::render(report),
+        Format::Markdown => render::markdown::render(report),
+    }
+}
+
+fn finish(report: &Report, cli: &Cli, out: &Out) -> Result<ExitCode> {
+    print(&render_report(report, out))?;
+    let failed = cli
+        .global
+        .fail_on
+        .severity()
+        .is_some_and(|s| report.has_at_least(s));
+    Ok(ExitCode::from(if failed { 1 } else { 0 }))
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let out = setup(&cli);
+    match &cli.command {
+        Command::Doctor(args) => {
+            let Some(path) = &args.snapshot else {
+                bail!(
+                    "live collection from AWS is not available in this build yet; replay a recorded incident with `sickbay doctor --snapshot FILE`"
+                );
+            };
+            let rules = rule_set(&cli)?;
+            let snap = sickbay::snapshot::load_snapshot(path)?;
+            let report = analyze(&snap, &rules);
+            finish(&report, &cli, &out)
+        }
+        Command::Scan(args) => {
+            let rules = rule_set(&cli)?;
+            let report = sickbay::scan::scan_inputs(&args.files, args.source, &rules)?;
+            finish(&report, &cli, &out)
+        }
+        Command::Rules(cmd) => rules_command(cmd, &cli, &out),
+    }
+}
+
+fn rules_command(cmd: &RulesCommand, cli: &Cli, out: &Out) -> Result<ExitCode> {
+    match cmd {
+        RulesCommand::List => {
+            let rules = rule_set(cli)?;
+            print(&render::rules::list(&rules, out.format, out.width))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesCommand::Explain { id } => {
+            let rules = rule_set(cli)?;
+            let Some(rule) = rules.get(id) else {
+                bail!("unknown rule {id:?}; `sickbay rules list` shows every rule");
+            };
+            let format = if out.format == Format::Json { Format::Json } else { Format::Markdown };
+            print(&render::rules::explain(rule, format))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesCommand::Check { dir } => {
+            let rules = match dir {
+                Some(d) => RuleSet::from_rules(sickbay::rules::load_dir(d)?)?,
+                None => rule_set(cli)?,
+            };
+            let failures: Vec<_> = rules.rules.iter().flat_map(check_examples).collect();
+            let examples: usize = rules.rules.iter().map(|r| r.examples.len()).sum();
+            for f in &failures {
+                eprintln!("{f}");
+            }
+            let unknown: Vec<String> = rules
+                .rules
+                .iter()
+                .flat_map(|r| {
+                    r.explains
+                        .iter()
+                        .filter(|e| rules.get(e).is_none())
+                        .map(move |e| format!("{}: {} explains unknown rule {e}", r.file, r.id))
+                })
+                .collect();
+            for u in &unknown {
+                eprintln!("{u}");
+            }
+            let bad = failures.len() + unknown.len();
+            print(&format!(
+                "checked {} rules and {examples} examples: {}\n",
+                rules.rules.len(),
+                if bad == 0 { "ok".to_string() } else { format!("{bad} problems") }
+            ))?;
+            Ok(ExitCode::from(if bad == 0 { 0 } else { 1 }))
+        }
+    }
+}

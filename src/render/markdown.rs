@@ -1,0 +1,182 @@
+//! Markdown output: a ticket body with a summary, ranked causes with evidence, a fix
+//! checklist, the revision timeline and what could not be checked.
+
+use super::{plural, when};
+use crate::report::{Recency, Report, Status};
+use std::fmt::Write;
+
+/// Escapes text for a table cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Wraps text in a code span that survives backticks inside it.
+fn code(s: &str) -> String {
+    let longest = s
+        .split(|c| c != '`')
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    if longest > 0 {
+        format!("{fence} {s} {fence}")
+    } else {
+        format!("`{s}`")
+    }
+}
+
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let title = match &r.target.cluster {
+        Some(c) => format!("sickbay report: {c}"),
+        None => "sickbay report".to_string(),
+    };
+    let _ = writeln!(o, "# {title}\n");
+    let status = match r.status {
+        Status::Complete => "complete",
+        Status::Incomplete => "**incomplete**",
+    };
+    let mut meta = vec![format!("**Status:** {status}"), format!("**Mode:** {}", r.target.mode)];
+    if let Some(reg) = &r.target.region {
+        meta.push(format!("**Region:** {reg}"));
+    }
+    if let Some(t) = &r.target.captured_at {
+        meta.push(format!("**Captured:** {}", when(t)));
+    }
+    meta.push(format!("**sickbay:** {}", r.tool.version));
+    let _ = writeln!(o, "{}\n", meta.join(" · "));
+    let s = &r.summary;
+    let _ = writeln!(
+        o,
+        "{}: {} critical, {} high, {} medium, {} low, {} info.",
+        plural(s.findings, "finding"),
+        s.critical,
+        s.high,
+        s.medium,
+        s.low,
+        s.info
+    );
+    if let Some(f) = r.findings.first() {
+        let _ = writeln!(o, "\n**Most likely root cause:** {} ({}): {}", f.title, f.rule, f.message);
+    }
+    if let Some(n) = &r.target.note {
+        let _ = writeln!(o, "\n> {}", n.replace('\n', " "));
+    }
+    if !r.target.services.is_empty() {
+        let _ = writeln!(o, "\n## Services\n\n| service | health | running/desired | task definition | rollout |\n|---|---|---|---|---|");
+        for sv in &r.target.services {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {}/{} | {} | {} |",
+                cell(&sv.name),
+                sv.health,
+                sv.running,
+                sv.desired,
+                cell(sv.task_definition.as_deref().unwrap_or("")),
+                cell(sv.rollout_state.as_deref().unwrap_or(""))
+            );
+        }
+    }
+    let _ = writeln!(o, "\n## Root causes\n");
+    if r.findings.is_empty() {
+        let _ = writeln!(o, "No known failure signature matched.");
+    }
+    for f in &r.findings {
+        let recency = match f.recency {
+            Recency::Current => String::new(),
+            Recency::Superseded => " (superseded)".to_string(),
+        };
+        let _ = writeln!(
+            o,
+            "### {}. {} `{}` {}{recency}\n",
+            f.rank,
+            f.severity.as_str().to_uppercase(),
+            f.rule,
+            f.title
+        );
+        let _ = writeln!(o, "{}\n", f.message);
+        let _ = writeln!(o, "Confidence {:.2}, seen {} times in {}.", f.confidence, f.occurrences, f.sources.join(", "));
+        if let Some(n) = &f.superseded_note {
+            let _ = writeln!(o, "\n_Superseded: {n}._");
+        }
+        let _ = writeln!(o, "\n**Evidence**\n");
+        for e in &f.evidence {
+            let mut m = vec![e.source.clone(), e.locator.clone()];
+            if let Some(t) = &e.time {
+                m.push(when(t));
+            }
+            let count = if e.count > 1 { format!(" ×{}", e.count) } else { String::new() };
+            let _ = writeln!(o, "- {}: {}{count}", m.join(", "), code(&e.excerpt));
+        }
+        if f.more_evidence > 0 {
+            let _ = writeln!(o, "- … and {} more", f.more_evidence);
+        }
+        if !f.explains.is_empty() {
+            let _ = writeln!(o, "\n**Explains**\n");
+            for c in &f.explains {
+                let _ = writeln!(o, "- `{}` {} (seen {})", c.rule, c.title, c.occurrences);
+            }
+        }
+        let _ = writeln!(o, "\n**Fix**\n");
+        for step in &f.fix {
+            let _ = writeln!(o, "- [ ] {step}");
+        }
+        if !f.verify.is_empty() {
+            let _ = writeln!(o, "\n**Verify:** {}", f.verify);
+        }
+        if !f.references.is_empty() {
+            let _ = writeln!(o, "\n**References:** {}", f.references.join(", "));
+        }
+        let _ = writeln!(o);
+    }
+    if !r.timeline.is_empty() {
+        let _ = writeln!(o, "## Revision timeline\n");
+        let _ = writeln!(o, "| revision | registered | image | tasks run/stop | logs | findings | cleared |\n|---|---|---|---|---|---|---|");
+        for fam in &r.timeline {
+            for row in &fam.revisions {
+                let _ = writeln!(
+                    o,
+                    "| {}:{} | {} | {} | {}/{} | {} | {} | {} |",
+                    cell(&fam.family),
+                    row.revision,
+                    row.registered_at.as_ref().map(when).unwrap_or_default(),
+                    cell(row.image.as_deref().unwrap_or("")),
+                    row.running_tasks,
+                    row.stopped_tasks,
+                    if row.has_logs { "yes" } else { "no" },
+                    row.findings.join(" "),
+                    row.cleared.join(" ")
+                );
+            }
+        }
+        let _ = writeln!(o);
+    }
+    if !r.churn.is_empty() {
+        let _ = writeln!(o, "## Churn\n");
+        for c in &r.churn {
+            let _ = writeln!(o, "- {}", c.message);
+        }
+        let _ = writeln!(o);
+    }
+    if !r.incomplete.is_empty() {
+        let _ = writeln!(o, "## Checks that could not run\n");
+        for m in &r.incomplete {
+            let _ = writeln!(
+                o,
+                "- {}: `{}` failed ({}). Allow `{}` to run it.",
+                m.check,
+                m.action,
+                m.code.as_deref().unwrap_or("error"),
+                m.action
+            );
+        }
+        let _ = writeln!(o);
+    }
+    if !r.notes.is_empty() {
+        let _ = writeln!(o, "## Notes\n");
+        for n in &r.notes {
+            let _ = writeln!(o, "- {n}");
+        }
+    }
+    o
+}

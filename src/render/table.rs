@@ -1,0 +1,204 @@
+//! Terminal output: a header with the target and its health, a ranked table of root
+//! causes, then one block per cause with evidence, folded symptoms and fix commands.
+//! Colour is decided by the caller through `colored`'s global switch.
+
+use super::{plural, when};
+use crate::report::{Finding, Recency, Report, Status};
+use crate::rules::Severity;
+use colored::{ColoredString, Colorize};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use std::fmt::Write;
+
+pub fn severity_label(s: Severity) -> ColoredString {
+    let t = s.as_str().to_uppercase();
+    match s {
+        Severity::Critical => t.red().bold(),
+        Severity::High => t.red(),
+        Severity::Medium => t.yellow(),
+        Severity::Low => t.blue(),
+        Severity::Info => t.dimmed(),
+    }
+}
+
+fn new_table(width: u16) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(width);
+    t
+}
+
+/// Renders the report for a terminal `width` columns wide.
+pub fn render(report: &Report, width: u16) -> String {
+    let mut out = String::new();
+    header(&mut out, report, width);
+    if report.findings.is_empty() {
+        let _ = writeln!(out, "\n{}", "No known failure signature matched.".green());
+    } else {
+        let mut t = new_table(width);
+        t.set_header(vec!["#", "severity", "rule", "root cause", "confidence", "seen", "recency"]);
+        for f in &report.findings {
+            t.add_row(vec![
+                f.rank.to_string(),
+                severity_label(f.severity).to_string(),
+                f.rule.clone(),
+                f.title.clone(),
+                format!("{:.2}", f.confidence),
+                f.occurrences.to_string(),
+                match f.recency {
+                    Recency::Current => "current".to_string(),
+                    Recency::Superseded => "superseded".to_string(),
+                },
+            ]);
+        }
+        let _ = writeln!(out, "\n{}\n{t}", "Root causes, most likely first".bold());
+        for f in &report.findings {
+            finding(&mut out, f);
+        }
+    }
+    timeline(&mut out, report, width);
+    for c in &report.churn {
+        let _ = writeln!(out, "\n{} {}", "Churn:".yellow().bold(), c.message);
+    }
+    if !report.incomplete.is_empty() {
+        let _ = writeln!(out, "\n{}", "Checks that could not run".yellow().bold());
+        for m in &report.incomplete {
+            let _ = writeln!(
+                out,
+                "  - {}: {} denied or failed ({}); allow {} to run it",
+                m.check,
+                m.action,
+                m.code.as_deref().unwrap_or("error"),
+                m.action
+            );
+        }
+    }
+    for n in &report.notes {
+        let _ = writeln!(out, "\n{} {n}", "Note:".dimmed());
+    }
+    out
+}
+
+fn header(out: &mut String, r: &Report, width: u16) {
+    let mut parts = vec![format!("sickbay {}", r.tool.version)];
+    if let Some(c) = &r.target.cluster {
+        let region = r.target.region.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
+        parts.push(format!("cluster {c}{region}"));
+    }
+    parts.push(r.target.mode.clone());
+    if let Some(t) = &r.target.captured_at {
+        parts.push(format!("captured {}", when(t)));
+    }
+    let status = match r.status {
+        Status::Complete => "complete".green(),
+        Status::Incomplete => "INCOMPLETE".yellow().bold(),
+    };
+    parts.push(format!("status {status}"));
+    let _ = writeln!(out, "{}", parts.join(" · "));
+    let s = &r.summary;
+    let _ = writeln!(
+        out,
+        "{}: {} critical, {} high, {} medium, {} low, {} info",
+        plural(s.findings, "finding"),
+        s.critical,
+        s.high,
+        s.medium,
+        s.low,
+        s.info
+    );
+    if let Some(n) = &r.target.note {
+        let _ = writeln!(out, "{}", n.dimmed());
+    }
+    if !r.target.services.is_empty() {
+        let mut t = new_table(width);
+        t.set_header(vec!["service", "health", "running/desired", "pending", "task definition", "rollout"]);
+        for s in &r.target.services {
+            let health = match s.health.as_str() {
+                "healthy" => s.health.green(),
+                "degraded" => s.health.yellow(),
+                _ => s.health.red().bold(),
+            };
+            t.add_row(vec![
+                s.name.clone(),
+                health.to_string(),
+                format!("{}/{}", s.running, s.desired),
+                s.pending.to_string(),
+                s.task_definition.clone().unwrap_or_default(),
+                s.rollout_state.clone().unwrap_or_default(),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
+    }
+}
+
+fn finding(out: &mut String, f: &Finding) {
+    let _ = writeln!(
+        out,
+        "\n{} {} {} {}  (confidence {:.2})",
+        format!("#{}", f.rank).bold(),
+        severity_label(f.severity),
+        f.rule.bold(),
+        f.title,
+        f.confidence
+    );
+    let _ = writeln!(out, "   {}", f.message);
+    if let Some(n) = &f.superseded_note {
+        let _ = writeln!(out, "   {} {n}", "superseded:".dimmed());
+    }
+    let _ = writeln!(out, "   {}", "Evidence".bold());
+    for e in &f.evidence {
+        let mut meta = vec![e.source.clone(), e.locator.clone()];
+        if let Some(r) = &e.revision {
+            if !e.locator.contains(r.as_str()) {
+                meta.push(r.clone());
+            }
+        }
+        if let Some(t) = &e.time {
+            meta.push(when(t));
+        }
+        let count = if e.count > 1 { format!(" (x{})", e.count) } else { String::new() };
+        let _ = writeln!(out, "     - [{}] {}{count}", meta.join(" | ").dimmed(), e.excerpt);
+    }
+    if f.more_evidence > 0 {
+        let _ = writeln!(out, "     ... and {} more", f.more_evidence);
+    }
+    if !f.explains.is_empty() {
+        let _ = writeln!(out, "   {}", "Explains".bold());
+        for c in &f.explains {
+            let _ = writeln!(
+                out,
+                "     - {} {} ({}, seen {})",
+                c.rule,
+                c.title,
+                c.severity.as_str(),
+                c.occurrences
+            );
+        }
+    }
+    let _ = writeln!(out, "   {}", "Fix".bold());
+    for (i, step) in f.fix.iter().enumerate() {
+        let _ = writeln!(out, "     {}. {step}", i + 1);
+    }
+    if !f.verify.is_empty() {
+        let _ = writeln!(out, "   {} {}", "Verify:".bold(), f.verify);
+    }
+}
+
+fn timeline(out: &mut String, r: &Report, width: u16) {
+    for fam in &r.timeline {
+        let mut t = new_table(width);
+        t.set_header(vec!["revision", "registered", "image", "tasks run/stop", "logs", "findings", "cleared"]);
+        for row in &fam.revisions {
+            t.add_row(vec![
+                format!("{}:{}", fam.family, row.revision),
+                row.registered_at.as_ref().map(when).unwrap_or_default(),
+                row.image.clone().unwrap_or_default(),
+                format!("{}/{}", row.running_tasks, row.stopped_tasks),
+                if row.has_logs { "yes" } else { "no" }.to_string(),
+                row.findings.join(" "),
+                row.cleared.join(" "),
+            ]);
+        }
+        let _ = writeln!(out, "\n{} {}\n{t}", "Revision timeline:".bold(), fam.family);
+    }
+}

@@ -1,0 +1,204 @@
+//! The report: what `analyze` returns and every renderer reads. It is versioned
+//! (`schema_version`) and its JSON Schema lives in `schema/report.schema.json`, kept in
+//! sync by a test.
+
+use crate::rules::Severity;
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// Version of the report format.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: Tool,
+    /// `complete`, or `incomplete` when some checks could not run.
+    pub status: Status,
+    pub target: TargetSummary,
+    pub summary: Summary,
+    /// Ranked root causes; symptoms they explain are nested under `explains`.
+    pub findings: Vec<Finding>,
+    /// Per task-definition revision, which findings were present.
+    pub timeline: Vec<FamilyTimeline>,
+    /// Families redeployed many times in a short window while the same failure stayed.
+    pub churn: Vec<Churn>,
+    /// Checks that could not run, and the IAM action that would allow them.
+    pub incomplete: Vec<MissingCheck>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Complete,
+    Incomplete,
+}
+
+#[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq)]
+pub struct TargetSummary {
+    /// `snapshot`, `scan` or `live`.
+    pub mode: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub captured_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub services: Vec<ServiceSummary>,
+    pub families: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct ServiceSummary {
+    pub name: String,
+    pub status: String,
+    pub desired: i32,
+    pub running: i32,
+    pub pending: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_definition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout_state: Option<String>,
+    /// `healthy`, `degraded` or `down`.
+    pub health: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq)]
+pub struct Summary {
+    pub findings: usize,
+    pub critical: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+    pub info: usize,
+    /// Top-ranked finding's rule id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top: Option<String>,
+    /// Highest severity among findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_severity: Option<Severity>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct Finding {
+    pub rank: usize,
+    pub rule: String,
+    pub name: String,
+    pub title: String,
+    pub severity: Severity,
+    /// 0..1: the signature's specificity plus corroboration from independent sources.
+    pub confidence: f64,
+    pub score: f64,
+    /// `current`, or `superseded` when only older revisions show it.
+    pub recency: Recency,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub superseded_note: Option<String>,
+    pub message: String,
+    pub services: Vec<String>,
+    /// `family:revision` values the evidence comes from.
+    pub revisions: Vec<String>,
+    /// Distinct evidence sources (log, service-event ...).
+    pub sources: Vec<String>,
+    pub occurrences: u64,
+    pub evidence: Vec<Evidence>,
+    /// Evidence items not shown.
+    pub more_evidence: usize,
+    /// Fix steps with names filled in from the snapshot.
+    pub fix: Vec<String>,
+    pub verify: String,
+    pub references: Vec<String>,
+    /// Symptoms this cause accounts for, folded under it.
+    pub explains: Vec<Folded>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Recency {
+    Current,
+    Superseded,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct Folded {
+    pub rule: String,
+    pub name: String,
+    pub title: String,
+    pub severity: Severity,
+    pub occurrences: u64,
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct Evidence {
+    pub source: String,
+    pub locator: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    pub excerpt: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct FamilyTimeline {
+    pub family: String,
+    pub revisions: Vec<RevisionRow>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct RevisionRow {
+    pub revision: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registered_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    pub running_tasks: usize,
+    pub stopped_tasks: usize,
+    pub has_logs: bool,
+    /// Rule ids seen at this revision (root causes and folded symptoms).
+    pub findings: Vec<String>,
+    /// Rule ids seen at the previous revision and not at this one, where this one ran.
+    pub cleared: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct Churn {
+    pub family: String,
+    pub revisions: usize,
+    pub deployments: usize,
+    pub window_hours: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last: Option<DateTime<Utc>>,
+    /// Findings present at the newest revision that were also present before.
+    pub persisting: Vec<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct MissingCheck {
+    pub action: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub check: String,
+    pub message: String,
+}
+
+impl Report {
+    /// True when some finding is at or above `level`.
+    pub fn has_at_least(&self, level: Severity) -> bool {
+        self.findings.iter().any(|f| f.severity >= level)
+    }
+}

@@ -1,0 +1,71 @@
+//! Running a rule's own examples. An example is checked at signal level: the text is
+//! turned into records the way `scan` would (one record per line for logs, one record
+//! per paragraph for AWS messages), and it matches when any signal that reads the
+//! example's source matches a record without its `unless` pattern matching too.
+
+use super::{Rule, Source};
+
+/// An example whose outcome differs from what the rule file says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExampleFailure {
+    pub rule: String,
+    pub file: String,
+    pub index: usize,
+    pub expected_match: bool,
+    pub text: String,
+}
+
+impl std::fmt::Display for ExampleFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let want = if self.expected_match { "match" } else { "not match" };
+        write!(
+            f,
+            "{}: {} example {} should {want} but does not: {:?}",
+            self.file,
+            self.rule,
+            self.index + 1,
+            crate::engine_excerpt(&self.text)
+        )
+    }
+}
+
+/// Splits example or scanned text into records for a source.
+pub fn records_for(source: Source, text: &str) -> Vec<String> {
+    match source {
+        Source::Log | Source::TaskDefinition | Source::Fact | Source::DbProbe | Source::CollectError => {
+            text.lines().map(str::to_string).collect()
+        }
+        _ => text
+            .split("\n\n")
+            .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|p| !p.is_empty())
+            .collect(),
+    }
+}
+
+/// True when some signal of `rule` reading `source` matches `text`.
+pub fn signal_matches(rule: &Rule, source: Source, field: Option<&str>, text: &str) -> bool {
+    let records = records_for(source, text);
+    rule.signals
+        .iter()
+        .filter(|s| s.reads(source) && (field.is_none() || s.field.as_deref() == field))
+        .any(|s| {
+            records.iter().any(|r| s.is_match(r))
+        })
+}
+
+/// Checks every example of `rule`.
+pub fn check_examples(rule: &Rule) -> Vec<ExampleFailure> {
+    rule.examples
+        .iter()
+        .enumerate()
+        .filter(|(_, ex)| signal_matches(rule, ex.source, ex.field.as_deref(), &ex.text) != ex.expect_match)
+        .map(|(i, ex)| ExampleFailure {
+            rule: rule.id.clone(),
+            file: rule.file.clone(),
+            index: i,
+            expected_match: ex.expect_match,
+            text: ex.text.clone(),
+        })
+        .collect()
+}

@@ -1,0 +1,125 @@
+//! Rules are data: one TOML file per rule under `rules/<category>/<ID>-<name>.toml`.
+//! This module holds the rule model, parses and validates rule files (rejecting a bad
+//! file with `file:line:col` and the field's name), and loads the built-in pack that
+//! is embedded in the binary at build time. The file format is described in
+//! `docs/rules.md`.
+
+pub mod check;
+mod model;
+
+pub use check::{check_examples, ExampleFailure};
+pub use model::*;
+
+use crate::error::{line_col, Error, Result};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// A validated, compiled set of rules, sorted by id.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The rule pack embedded in the binary.
+    pub fn builtin() -> Result<Self> {
+        let mut rules = Vec::new();
+        for (path, text) in BUILTIN_RULES {
+            rules.push(parse_rule(text, path)?);
+        }
+        Self::from_rules(rules)
+    }
+
+    /// Builds a set, rejecting duplicate ids.
+    pub fn from_rules(mut rules: Vec<Rule>) -> Result<Self> {
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        for r in &rules {
+            if let Some(prev) = seen.insert(&r.id, &r.file) {
+                return Err(Error::Input {
+                    file: r.file.clone(),
+                    message: format!("rule id {} is already defined in {prev}", r.id),
+                });
+            }
+        }
+        Ok(Self { rules })
+    }
+
+    /// Adds every rule found under `dir` (recursively, `*.toml`).
+    pub fn extend_from_dir(&mut self, dir: &Path) -> Result<()> {
+        let mut rules = std::mem::take(&mut self.rules);
+        rules.extend(load_dir(dir)?);
+        *self = Self::from_rules(rules)?;
+        Ok(())
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        let id = id.to_ascii_uppercase();
+        self.rules
+            .iter()
+            .find(|r| r.id == id || r.name.eq_ignore_ascii_case(&id))
+    }
+}
+
+/// Loads and validates every `*.toml` under `dir`, in path order.
+pub fn load_dir(dir: &Path) -> Result<Vec<Rule>> {
+    let mut files = Vec::new();
+    collect_toml(dir, &mut files)?;
+    if files.is_empty() {
+        return Err(Error::Input {
+            file: dir.display().to_string(),
+            message: "no rule files (*.toml) found".into(),
+        });
+    }
+    files.sort();
+    let mut rules = Vec::new();
+    for path in files {
+        let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let name = path.display().to_string();
+        let text = String::from_utf8(bytes).map_err(|_| Error::Input {
+            file: name.clone(),
+            message: "rule file is not valid UTF-8".into(),
+        })?;
+        rules.push(parse_rule(&text, &name)?);
+    }
+    Ok(rules)
+}
+
+fn collect_toml(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+    let io = |source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    if dir.is_file() {
+        out.push(dir.to_path_buf());
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.is_dir() {
+            collect_toml(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Parses and validates one rule file. `file` is used in error messages.
+pub fn parse_rule(text: &str, file: &str) -> Result<Rule> {
+    let raw: RawRule = toml::from_str(text).map_err(|e| {
+        let (line, col) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+        Error::At {
+            file: file.into(),
+            line,
+            col,
+            message: e.message().trim().to_string(),
+        }
+    })?;
+    Rule::compile(raw, text, file)
+}
