@@ -76,6 +76,17 @@ pub enum Command {
     /// List, explain and check rules
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Print the JSON Schema of the report or of the snapshot format
+    Schema {
+        #[arg(value_enum)]
+        which: SchemaKind,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    Report,
+    Snapshot,
 }
 
 #[derive(Debug, Args)]

@@ -16,7 +16,7 @@ pub enum Error {
     /// Malformed input without a usable position.
     #[error("{file}: {message}")]
     Input { file: String, message: String },
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Io {
         path: PathBuf,
         #[source]

@@ -13,6 +13,7 @@ pub mod render;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod schema;
 
 pub use engine::{analyze, analyze_as, Mode};
 pub use report::Report;

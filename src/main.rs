@@ -102,6 +102,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             finish(&report, &cli, &out)
         }
         Command::Rules(cmd) => rules_command(cmd, &cli, &out),
+        Command::Schema { which } => {
+            print(&sickbay::schema::schema_json(*which))?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -117,7 +121,12 @@ fn rules_command(cmd: &RulesCommand, cli: &Cli, out: &Out) -> Result<ExitCode> {
             let Some(rule) = rules.get(id) else {
                 bail!("unknown rule {id:?}; `sickbay rules list` shows every rule");
             };
-            let format = if out.format == Format::Json { Format::Json } else { Format::Markdown };
+            // Explanations are prose: JSON only when asked for.
+            let format = if cli.global.output == Some(Format::Json) {
+                Format::Json
+            } else {
+                Format::Markdown
+            };
             print(&render::rules::explain(rule, format))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -145,10 +154,12 @@ fn rules_command(cmd: &RulesCommand, cli: &Cli, out: &Out) -> Result<ExitCode> {
                 eprintln!("{u}");
             }
             let bad = failures.len() + unknown.len();
+            let noun = |n: usize, w: &str| if n == 1 { format!("{n} {w}") } else { format!("{n} {w}s") };
             print(&format!(
-                "checked {} rules and {examples} examples: {}\n",
-                rules.rules.len(),
-                if bad == 0 { "ok".to_string() } else { format!("{bad} problems") }
+                "checked {} and {}: {}\n",
+                noun(rules.rules.len(), "rule"),
+                noun(examples, "example"),
+                if bad == 0 { "ok".to_string() } else { noun(bad, "problem") }
             ))?;
             Ok(ExitCode::from(if bad == 0 { 0 } else { 1 }))
         }

@@ -17,10 +17,14 @@ pub struct ExampleFailure {
 
 impl std::fmt::Display for ExampleFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let want = if self.expected_match { "match" } else { "not match" };
+        let want = if self.expected_match {
+            "should match but does not"
+        } else {
+            "should not match but does"
+        };
         write!(
             f,
-            "{}: {} example {} should {want} but does not: {:?}",
+            "{}: {} example {} {want}: {:?}",
             self.file,
             self.rule,
             self.index + 1,

@@ -551,6 +551,8 @@ impl Rule {
     }
 }
 
+/// The gist of a regex error: its last line (`error: unclosed group` → `unclosed group`).
 fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let last = s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(s);
+    last.trim().trim_start_matches("error: ").to_string()
 }
