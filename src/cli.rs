@@ -76,6 +76,9 @@ pub enum Command {
     /// List, explain and check rules
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Database checks
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Print the JSON Schema of the report or of the snapshot format
     Schema {
         #[arg(value_enum)]
@@ -129,4 +132,33 @@ pub enum RulesCommand {
         #[arg(value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Probe a PostgreSQL endpoint stage by stage: DNS, TCP, TLS, auth, schema
+    #[command(after_help = "The password comes from the URL, PGPASSWORD, or a prompt when standard input is a terminal; it is never printed. Exit codes: 0 every stage ok, 1 a stage failed or was inconclusive (or findings at or above --fail-on), 2 usage or runtime error.")]
+    Probe(DbProbeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbProbeArgs {
+    /// postgres://user[:password]@host[:port]/db[?sslmode=...&sslrootcert=FILE&hostaddr=IP]
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// Trust the CA certificates in this PEM file too (e.g. the RDS global bundle)
+    #[arg(long, value_name = "FILE")]
+    pub ca_bundle: Option<PathBuf>,
+    /// Fail when the server does not offer TLS
+    #[arg(long)]
+    pub require_tls: bool,
+    /// A table the app needs (`name` or `schema.name`); repeatable
+    #[arg(long, value_name = "NAME")]
+    pub expect_table: Vec<String>,
+    /// Seconds each stage may take
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub connect_timeout: u64,
+    /// Where this runs relative to the tasks' VPC; decides whether a timeout is a failure or inconclusive
+    #[arg(long, value_enum, default_value_t = crate::probe::Vantage::Local)]
+    pub vantage: crate::probe::Vantage,
 }

@@ -41,7 +41,7 @@ const MAX_BINDINGS: usize = 256;
 const CHURN_REVISIONS: usize = 5;
 const CHURN_WINDOW_HOURS: i64 = 72;
 /// Score factor for findings only seen in revisions that were since replaced.
-const SUPERSEDED_FACTOR: f64 = 0.4;
+const SUPERSEDED_FACTOR: f64 = 0.3;
 
 /// Analyses a snapshot with a rule set.
 pub fn analyze(snap: &Snapshot, rules: &RuleSet) -> Report {
@@ -120,6 +120,8 @@ struct RawFinding<'r> {
     bindings: Vec<Binding>,
     /// Record indexes used as evidence, in order of importance.
     records: Vec<usize>,
+    /// The subset that came from required signals: what recency and the timeline use.
+    required_records: Vec<usize>,
     occurrences: u64,
     sources: BTreeSet<Source>,
     confidence: f64,
@@ -232,6 +234,7 @@ fn evaluate<'r>(rule: &'r Rule, ix: &Index) -> Option<RawFinding<'r>> {
         }
     }
     let mut records = Vec::new();
+    let mut required_records = Vec::new();
     let mut seen = HashSet::new();
     let mut occurrences = 0;
     let mut counted = HashSet::new();
@@ -246,6 +249,9 @@ fn evaluate<'r>(rule: &'r Rule, ix: &Index) -> Option<RawFinding<'r>> {
                 sources.insert(ix.records[ri].source);
                 if seen.insert(ri) {
                     records.push(ri);
+                    if rule.signals[si].required {
+                        required_records.push(ri);
+                    }
                 }
             }
         }
@@ -254,6 +260,7 @@ fn evaluate<'r>(rule: &'r Rule, ix: &Index) -> Option<RawFinding<'r>> {
         rule,
         bindings,
         records,
+        required_records,
         occurrences: occurrences.max(1),
         sources,
         confidence: 0.0,
@@ -297,13 +304,13 @@ fn score(f: &mut RawFinding, ix: &Index) {
 /// or ran tasks, or was registered) without showing the finding.
 fn supersession(f: &RawFinding, ix: &Index) -> (bool, Option<String>) {
     let mut seen_at: BTreeSet<(String, i64)> = BTreeSet::new();
-    for &ri in &f.records {
+    for &ri in &f.required_records {
         if let (Some(fam), Some(rev)) = (&ix.records[ri].loc.family, ix.records[ri].loc.revision) {
             seen_at.insert((fam.clone(), rev));
         }
     }
     let mut newest_clean: Option<(String, i64, i64)> = None;
-    for &ri in &f.records {
+    for &ri in &f.required_records {
         let rec = &ix.records[ri];
         let (Some(fam), Some(rev)) = (&rec.loc.family, rec.loc.revision) else {
             return (false, None);
@@ -629,9 +636,15 @@ fn build_findings(
 
 // ------------------------------------------------------------------ timeline & churn
 
+/// Revisions a finding was observed at: from its required evidence, counting
+/// configuration-only evidence just for high and critical findings, so advisory
+/// config rules do not crowd the timeline.
 fn revisions_of(f: &RawFinding, ix: &Index) -> BTreeSet<(String, i64)> {
-    f.records
+    f.required_records
         .iter()
+        .filter(|&&ri| {
+            ix.records[ri].source.obs_class() != ObsClass::Config || f.rule.severity >= Severity::High
+        })
         .filter_map(|&ri| {
             let l = &ix.records[ri].loc;
             Some((l.family.clone()?, l.revision?))

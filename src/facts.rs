@@ -637,8 +637,21 @@ fn sg_paths(ix: &mut Index, snap: &Snapshot) {
         if !known_sgs(snap, src_sgs) {
             continue;
         }
+        let family = match from.split_once(':') {
+            Some(("service", svc)) => ix
+                .family_service
+                .iter()
+                .find(|(_, s)| s.as_str() == svc)
+                .map(|(f, _)| f.clone()),
+            Some((_, fam)) => Some(fam.to_string()),
+            None => None,
+        };
         for ep in &snap.endpoints {
             if !known_sgs(snap, &ep.security_groups) {
+                continue;
+            }
+            // Only flows the workload is configured to use: its env names the endpoint.
+            if !family.as_deref().is_some_and(|f| references(snap, f, ep)) {
                 continue;
             }
             let ingress = ingress_allows(snap, &ep.security_groups, ep.port, src_sgs, &[]);
@@ -669,6 +682,17 @@ fn sg_paths(ix: &mut Index, snap: &Snapshot) {
             ix.push(Source::Fact, Some("sg-path"), text, loc, 1);
         }
     }
+}
+
+/// True when some revision of `family` names the endpoint in its environment.
+fn references(snap: &Snapshot, family: &str, ep: &crate::snapshot::Endpoint) -> bool {
+    let addr = ep.address.to_ascii_lowercase();
+    snap.task_definitions
+        .iter()
+        .filter(|t| t.family == family)
+        .flat_map(|t| t.containers.iter())
+        .flat_map(|c| c.environment.iter())
+        .any(|e| e.value.to_ascii_lowercase().contains(&addr))
 }
 
 /// Flows from each load balancer to the tasks of the service it fronts, on the

@@ -9,6 +9,7 @@ pub mod snapshot;
 pub mod cli;
 pub mod engine;
 pub mod facts;
+pub mod probe;
 pub mod render;
 pub mod report;
 pub mod rules;

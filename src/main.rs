@@ -102,6 +102,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             finish(&report, &cli, &out)
         }
         Command::Rules(cmd) => rules_command(cmd, &cli, &out),
+        Command::Db(sickbay::cli::DbCommand::Probe(args)) => db_probe(args, &cli, &out),
         Command::Schema { which } => {
             print(&sickbay::schema::schema_json(*which))?;
             Ok(ExitCode::SUCCESS)
@@ -164,4 +165,31 @@ fn rules_command(cmd: &RulesCommand, cli: &Cli, out: &Out) -> Result<ExitCode> {
             Ok(ExitCode::from(if bad == 0 { 0 } else { 1 }))
         }
     }
+}
+
+/// `sickbay db probe`: run the stages, analyse a snapshot holding just this probe,
+/// print, and exit 1 when a stage failed or was inconclusive or findings reach
+/// `--fail-on`.
+fn db_probe(args: &sickbay::cli::DbProbeArgs, cli: &Cli, out: &Out) -> Result<ExitCode> {
+    let rules = rule_set(cli)?;
+    let (target, opts) = sickbay::probe::from_args(args)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let probe = runtime.block_on(sickbay::probe::probe(&target, &opts));
+    let snap = sickbay::Snapshot {
+        schema_version: sickbay::snapshot::SNAPSHOT_SCHEMA_VERSION,
+        db_probes: vec![probe.clone()],
+        ..Default::default()
+    };
+    let report = analyze(&snap, &rules);
+    print(&render::probe::render(&probe, &report, out.format, out.width))?;
+    let findings = cli
+        .global
+        .fail_on
+        .severity()
+        .is_some_and(|s| report.has_at_least(s));
+    let bad = sickbay::probe::outcome(&probe) != sickbay::probe::Outcome::Ok;
+    Ok(ExitCode::from(if bad || findings { 1 } else { 0 }))
 }

@@ -8,7 +8,53 @@ use sickbay::RuleSet;
 /// Root-cause class of each rule, as the corpus labels them.
 fn class_of(rule: &str) -> &'static str {
     match rule {
-        // filled in by the rule pack
+        // network
+        "NET001" | "NET006" | "NET010" => "host_unreachable",
+        "NET002" | "NET005" => "dns_not_found",
+        // a refusal that names no host is, inside a container, almost always a driver
+        // falling back to localhost / a local socket
+        "NET003" | "NET007" => "localhost_refused",
+        "NET004" => "conn_refused_remote",
+        "NET008" => "db_timeout",
+        "NET009" => "elb_health",
+        // TLS
+        "TLS001" => "tls_untrusted_ca",
+        "TLS002" => "tls_hostname_mismatch",
+        "TLS003" => "tls_expired",
+        // database
+        "DB001" | "DB002" | "DB006" | "DB010" => "missing_relation",
+        "DB003" | "DB005" => "db_auth",
+        "DB004" => "db_timeout",
+        "DB007" => "db_too_many_connections",
+        "DB008" => "db_replica_conflict",
+        "DB009" => "db_read_only",
+        // images
+        "IMG001" => "exec_format",
+        "IMG002" | "IMG003" | "IMG004" | "IMG005" | "IMG006" | "IMG007" => "image_pull",
+        "IMG008" => "extra:entrypoint_crlf",
+        "IMG009" | "IMG010" => "start_container",
+        // ECS
+        "ECS001" | "ECS007" => "essential_exit",
+        "ECS002" | "ECS003" | "ECS004" => "start_container",
+        "ECS005" => "placement",
+        "ECS006" => "port_in_use",
+        "ECS008" => "deployment_failed",
+        "ECS009" => "throttling",
+        "ECS010" | "ECS011" | "ECS012" | "ECS013" | "ECS014" | "ECS018" | "ECS019" | "ECS020" => "resource_init",
+        "ECS015" => "scheduled_task",
+        "ECS016" => "missing_logs",
+        "ECS017" | "LB001" => "elb_health",
+        // application
+        "APP001" => "oom",
+        "APP002" => "sigkill",
+        "APP003" => "port_in_use",
+        "APP004" => "command_not_found",
+        "APP005" => "segfault",
+        "APP006" => "sigterm",
+        // configuration, security, IAM
+        "CFG001" | "CFG002" | "CFG003" | "CFG004" => "config",
+        "SEC001" | "SEC002" => "secrets_hygiene",
+        "IAM001" | "IAM002" => "iam_denied",
         _ => "unmapped",
     }
 }
@@ -46,7 +92,22 @@ fn corpus_accuracy() {
         if pass {
             ok += 1;
         } else {
-            failures.push(format!("{}: want {} got {:?} ({})", case.id, case.class, got, got.map(class_of).unwrap_or("-")));
+            let all: Vec<String> = report
+                .findings
+                .iter()
+                .map(|f| {
+                    let folded: Vec<&str> = f.explains.iter().map(|c| c.rule.as_str()).collect();
+                    format!("{}={:.2}{}", f.rule, f.score, if folded.is_empty() { String::new() } else { format!("[{}]", folded.join(",")) })
+                })
+                .collect();
+            failures.push(format!(
+                "{}: want {} got {:?} ({}); findings: {}",
+                case.id,
+                case.class,
+                got,
+                got.map(class_of).unwrap_or("-"),
+                all.join(" ")
+            ));
         }
     }
     let acc = ok as f64 / total as f64;

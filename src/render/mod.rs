@@ -3,6 +3,7 @@
 
 pub mod json;
 pub mod markdown;
+pub mod probe;
 pub mod rules;
 pub mod table;
 

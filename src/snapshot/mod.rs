@@ -603,6 +603,16 @@ pub struct DbProbe {
     pub missing_tables: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub migration_tables: Vec<String>,
+    /// Addresses the name resolved to (or the `hostaddr` given), as the probe saw them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
+    /// On a replica: how far replay lags behind, in milliseconds (`now() -
+    /// pg_last_xact_replay_timestamp()`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_lag_ms: Option<u64>,
+    /// Advice the probe derived from what it saw (e.g. the RDS CA bundle to trust).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -626,6 +636,12 @@ pub struct ProbeStage {
 pub struct CertInfo {
     pub subject: String,
     pub issuer: String,
+    /// End of the certificate's validity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<DateTime<Utc>>,
+    /// Subject alternative names (DNS names and IP addresses).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sans: Vec<String>,
 }
 
 // ---------------------------------------------------------------- collection errors

@@ -22,13 +22,13 @@ pub fn fingerprint(secret: &str) -> String {
 }
 
 static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(PASSWORD|PASSWD|PASSPHRASE|(^|_)PWD($|_)|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|(^|_)KEY$|JWT|CREDENTIAL|SIGNING|(^|_)SALT($|_)|(^|_)DSN$|(^|_)AUTH($|_)|COOKIE|SESSION_KEY|ENCRYPTION)")
+    Regex::new(r"(?i)(PASSWORD|PASSWD|PASSPHRASE|(^|_)PWD($|_)|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|(^|_)KEY$|JWT_?(KEY|SECRET)|CREDENTIAL|SIGNING_?KEY|(^|_)SALT($|_)|(^|_)DSN$|COOKIE_?(SECRET|KEY)|SESSION_?(KEY|SECRET)|ENCRYPTION_?KEY)")
         .expect("static regex")
 });
 
 /// Names that contain a secret-ish word but hold locations or settings, not secrets.
 static NOT_SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)_(URL|URI|HOST|HOSTNAME|PORT|USER|USERNAME|ENABLED|REGION|FILE|PATH|EXPIRY|EXP|TTL|ALG|ALGORITHM|ARN|ID|LENGTH|HEADER|ISSUER|AUDIENCE)$")
+    Regex::new(r"(?i)_(URL|URI|HOST|HOSTNAME|PORT|USER|USERNAME|ENABLED|REGION|FILE|PATH|EXPIRY|EXP|TTL|ALG|ALGORITHM|ARN|ID|LENGTH|HEADER|ISSUER|AUDIENCE|AUD|ROLES|ROLE|GROUP_NAME|NAME|VERSION|TYPE|MODE)$")
         .expect("static regex")
 });
 

@@ -1,0 +1,550 @@
+//! The database reachability probe: DNS → TCP → TLS → auth → schema against one
+//! PostgreSQL endpoint, each stage timed and its first failure classified from typed
+//! errors (`getaddrinfo` codes, `io::ErrorKind`/errno, the server's SSLRequest answer,
+//! `rustls::CertificateError` variants, SQLSTATE), never from message text. The result
+//! is a [`DbProbe`], the snapshot record the rules read (`stage=tls status=fail
+//! code=unknown_issuer ...`).
+//!
+//! Entry points: [`probe`] runs the stages for a [`ProbeTarget`] (parsed from a URL with
+//! [`ProbeTarget::parse_url`], or found by [`discover`] in a snapshot's task
+//! definitions) with [`ProbeOptions`]; [`outcome`] summarises a finished probe.
+//!
+//! The probe runs from wherever sickbay runs. A timeout from a machine that is not in
+//! the task's VPC proves nothing about the tasks, so unless the caller says the probe
+//! ran inside the VPC ([`Vantage::InsideVpc`]) such results are `inconclusive`, not
+//! `fail`. The schema stage reads only the system catalogs.
+
+pub mod discover;
+pub mod net;
+pub mod pg;
+pub mod target;
+pub mod tls;
+
+pub use discover::{discover, Candidate, PasswordState};
+pub use target::{ProbeTarget, SslMode, UrlError};
+
+use crate::error::Error;
+use crate::snapshot::{DbProbe, ProbeStage};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Code of a stage that ran out of time.
+pub const CODE_TIMEOUT: &str = "timeout";
+
+/// The stages, in order.
+pub const STAGES: [&str; 5] = ["dns", "tcp", "tls", "auth", "schema"];
+
+/// Where the probe runs, relative to the tasks that use the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Vantage {
+    /// Wherever sickbay runs, without knowing whether that is inside the VPC
+    #[default]
+    Local,
+    /// Inside the task's VPC (e.g. from a task via ECS Exec): timeouts are real failures
+    InsideVpc,
+    /// Outside the task's VPC (a laptop, CloudShell): timeouts prove nothing
+    OutsideVpc,
+}
+
+impl Vantage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vantage::Local => "local",
+            Vantage::InsideVpc => "inside-vpc",
+            Vantage::OutsideVpc => "outside-vpc",
+        }
+    }
+
+    /// "from this machine (...)", for messages.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Vantage::Local => "from this machine, which may not be inside the task's VPC",
+            Vantage::InsideVpc => "from inside the task's VPC",
+            Vantage::OutsideVpc => "from outside the task's VPC",
+        }
+    }
+}
+
+/// How to probe.
+#[derive(Debug, Clone)]
+pub struct ProbeOptions {
+    /// Extra trusted roots (`--ca-bundle`, a readable `sslrootcert`), on top of the web
+    /// PKI roots.
+    pub extra_roots: Vec<CertificateDer<'static>>,
+    /// Fail the TLS stage when the server does not offer TLS (also implied by
+    /// `sslmode=require`/`verify-*`).
+    pub require_tls: bool,
+    /// Tables that must exist (`table` or `schema.table`).
+    pub expect_tables: Vec<String>,
+    /// Bound on each stage.
+    pub timeout: Duration,
+    pub vantage: Vantage,
+}
+
+impl Default for ProbeOptions {
+    fn default() -> Self {
+        ProbeOptions {
+            extra_roots: Vec::new(),
+            require_tls: false,
+            expect_tables: Vec::new(),
+            timeout: Duration::from_secs(10),
+            vantage: Vantage::Local,
+        }
+    }
+}
+
+/// Reads a PEM bundle of CA certificates. An unreadable file, or one without a
+/// single certificate, is an error (the CLI exits 2).
+pub fn read_ca_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<_, _>>()
+        .map_err(|e| Error::Input {
+            file: path.display().to_string(),
+            message: format!("not a PEM certificate bundle: {e}"),
+        })?;
+    if certs.is_empty() {
+        return Err(Error::Input {
+            file: path.display().to_string(),
+            message: "no PEM certificate (-----BEGIN CERTIFICATE-----) in it".to_string(),
+        });
+    }
+    Ok(certs)
+}
+
+/// How a probe ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every stage that ran passed.
+    Ok,
+    /// At least one stage failed.
+    Failed,
+    /// Nothing failed, but a stage could not decide (a timeout from outside the VPC).
+    Inconclusive,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "fail",
+            Outcome::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// The probe's outcome, from its stages.
+pub fn outcome(p: &DbProbe) -> Outcome {
+    if p.stages.iter().any(|s| s.status == "fail") {
+        Outcome::Failed
+    } else if p.stages.iter().any(|s| s.status == "inconclusive") {
+        Outcome::Inconclusive
+    } else {
+        Outcome::Ok
+    }
+}
+
+/// The first stage that failed or was inconclusive.
+pub fn first_problem(p: &DbProbe) -> Option<&ProbeStage> {
+    p.stages
+        .iter()
+        .find(|s| s.status == "fail" || s.status == "inconclusive")
+}
+
+fn ms(since: Instant) -> Option<u64> {
+    Some(since.elapsed().as_millis() as u64)
+}
+
+fn ok(stage: &str, detail: String, since: Instant) -> ProbeStage {
+    ProbeStage {
+        stage: stage.to_string(),
+        status: "ok".to_string(),
+        code: None,
+        detail: Some(detail),
+        elapsed_ms: ms(since),
+    }
+}
+
+fn failed(stage: &str, f: net::Failure, since: Instant) -> ProbeStage {
+    ProbeStage {
+        stage: stage.to_string(),
+        status: f.status.to_string(),
+        code: Some(f.code),
+        detail: Some(f.detail),
+        elapsed_ms: ms(since),
+    }
+}
+
+/// Appends `skipped` records for every stage after the last one recorded.
+fn skip_rest(p: &mut DbProbe, reason: &str) {
+    let done = p.stages.len();
+    for s in STAGES.iter().skip(done) {
+        p.stages.push(ProbeStage {
+            stage: s.to_string(),
+            status: "skipped".to_string(),
+            code: None,
+            detail: Some(format!("not run: {reason}")),
+            elapsed_ms: None,
+        });
+    }
+}
+
+/// Runs DNS → TCP → TLS → auth → schema against `target`.
+///
+/// Never fails: every outcome is a stage record. A stage that fails stops the probe
+/// (the rest are `skipped`), except an untrusted certificate when the URL's `sslmode`
+/// does not verify certificates (`prefer`, `require`): a libpq client would go on, so
+/// the probe goes on too, to report auth and schema as well.
+pub async fn probe(target: &ProbeTarget, opts: &ProbeOptions) -> DbProbe {
+    let mut p = DbProbe {
+        target: target.to_string(),
+        origin: target.origin.clone(),
+        vantage: Some(opts.vantage.as_str().to_string()),
+        ..DbProbe::default()
+    };
+    let timeout = opts.timeout;
+
+    // DNS
+    let t = Instant::now();
+    let addrs: Vec<IpAddr> = if let Some(a) = target.hostaddr {
+        p.stages.push(ok(
+            "dns",
+            format!("hostaddr {a} given ({}); {} not looked up", net::scope(a).as_str(), target.host),
+            t,
+        ));
+        vec![a]
+    } else if let Ok(ip) = target.host.parse::<IpAddr>() {
+        p.stages.push(ok(
+            "dns",
+            format!("{ip} is an address ({}); nothing to resolve", net::scope(ip).as_str()),
+            t,
+        ));
+        vec![ip]
+    } else {
+        match net::resolve(&target.host, timeout, opts.vantage).await {
+            Ok(addrs) => {
+                let mut detail = format!("{} resolved to {}", target.host, net::describe_addresses(&addrs));
+                let all_private = addrs.iter().all(|a| net::scope(*a) == net::Scope::Private);
+                if all_private && opts.vantage != Vantage::InsideVpc {
+                    detail.push_str("; private addresses are reachable only from inside the VPC (or over VPN, peering or a tunnel)");
+                }
+                p.stages.push(ok("dns", detail, t));
+                addrs
+            }
+            Err(f) => {
+                p.stages.push(failed("dns", f, t));
+                skip_rest(&mut p, "the name did not resolve");
+                return p;
+            }
+        }
+    };
+    p.addresses = addrs.iter().map(|a| a.to_string()).collect();
+
+    // TCP
+    let t = Instant::now();
+    let sockaddrs: Vec<SocketAddr> = addrs.iter().map(|a| SocketAddr::new(*a, target.port)).collect();
+    let mut stream = match net::connect(&sockaddrs, timeout, opts.vantage).await {
+        Ok((s, a)) => {
+            p.stages.push(ok("tcp", format!("connected to {a}"), t));
+            s
+        }
+        Err(f) => {
+            p.stages.push(failed("tcp", f, t));
+            skip_rest(&mut p, "no TCP connection");
+            return p;
+        }
+    };
+
+    // TLS
+    let t = Instant::now();
+    let require = opts.require_tls || target.sslmode.requires_tls();
+    let mut unverified = false;
+    let (io, encrypted): (Box<dyn pg::Io>, bool) = if target.sslmode == SslMode::Disable && !opts.require_tls {
+        p.stages.push(ProbeStage {
+            stage: "tls".into(),
+            status: "skipped".into(),
+            code: None,
+            detail: Some("sslmode=disable: the client does not ask for TLS".into()),
+            elapsed_ms: ms(t),
+        });
+        (Box::new(stream), false)
+    } else {
+        match tokio::time::timeout(timeout, tls::ssl_request(&mut stream)).await {
+            Err(_) => {
+                p.stages.push(failed(
+                    "tls",
+                    net::Failure::fail(
+                        CODE_TIMEOUT,
+                        format!(
+                            "the server accepted the connection but did not answer the SSLRequest within {} s",
+                            timeout.as_secs()
+                        ),
+                    ),
+                    t,
+                ));
+                skip_rest(&mut p, "TLS negotiation did not finish");
+                return p;
+            }
+            Ok(Err(e)) => {
+                p.stages.push(failed(
+                    "tls",
+                    net::Failure::fail(
+                        "other",
+                        format!("the connection failed during TLS negotiation ({:?}): {e}", e.kind()),
+                    ),
+                    t,
+                ));
+                skip_rest(&mut p, "TLS negotiation did not finish");
+                return p;
+            }
+            Ok(Ok(tls::SslAnswer::Other(b))) => {
+                p.stages.push(failed(
+                    "tls",
+                    net::Failure::fail(
+                        "other",
+                        format!(
+                            "the server answered the SSLRequest with byte 0x{b:02x}: not a PostgreSQL server, or one too old to negotiate TLS"
+                        ),
+                    ),
+                    t,
+                ));
+                skip_rest(&mut p, "the server did not speak PostgreSQL's TLS negotiation");
+                return p;
+            }
+            Ok(Ok(tls::SslAnswer::NotOffered)) if require => {
+                let why = if opts.require_tls {
+                    "--require-tls"
+                } else {
+                    "the URL's sslmode"
+                };
+                p.stages.push(failed(
+                    "tls",
+                    net::Failure::fail(
+                        "not_offered",
+                        format!(
+                            "the server does not offer TLS (it answered N to SSLRequest; ssl = off in postgresql.conf) and {why} requires it"
+                        ),
+                    ),
+                    t,
+                ));
+                skip_rest(&mut p, "TLS is required and the server does not offer it");
+                return p;
+            }
+            Ok(Ok(tls::SslAnswer::NotOffered)) => {
+                p.stages.push(ProbeStage {
+                    stage: "tls".into(),
+                    status: "skipped".into(),
+                    code: Some("not_offered".into()),
+                    detail: Some(format!(
+                        "the server does not offer TLS; going on in plaintext as sslmode={} allows (--require-tls makes this a failure)",
+                        target.sslmode.as_str()
+                    )),
+                    elapsed_ms: ms(t),
+                });
+                (Box::new(stream), false)
+            }
+            Ok(Ok(tls::SslAnswer::Offered)) => {
+                match tls::handshake(stream, &target.host, &opts.extra_roots, timeout).await {
+                    Err(f) => {
+                        p.stages.push(failed("tls", f, t));
+                        skip_rest(&mut p, "the TLS handshake failed");
+                        return p;
+                    }
+                    Ok(h) => {
+                        p.tls_chain = tls::chain_info(&h.seen.chain);
+                        let (_, extra) = tls::root_store(&opts.extra_roots);
+                        if tls::is_rds(&p.tls_chain) {
+                            p.notes.push(format!(
+                                "The certificate chain is from an Amazon RDS CA. Clients must trust the RDS CA bundle {}: sickbay --ca-bundle; Node NODE_EXTRA_CA_CERTS; libpq sslrootcert=...&sslmode=verify-full; Java: import into the truststore",
+                                tls::RDS_BUNDLE_URL
+                            ));
+                        }
+                        match &h.seen.error {
+                            None => {
+                                let trust = if extra == 0 {
+                                    "the web PKI roots".to_string()
+                                } else {
+                                    format!("the web PKI roots plus {extra} from --ca-bundle")
+                                };
+                                p.stages.push(ok(
+                                    "tls",
+                                    format!(
+                                        "{} {}; chain of {} verified for {} against {trust}",
+                                        h.version,
+                                        h.cipher,
+                                        h.seen.chain.len(),
+                                        target.host
+                                    ),
+                                    t,
+                                ));
+                            }
+                            Some(err) => {
+                                let f = tls::classify_verification(
+                                    err,
+                                    &h.seen.chain,
+                                    &p.tls_chain,
+                                    &target.host,
+                                    extra,
+                                );
+                                p.stages.push(failed("tls", f, t));
+                                if target.sslmode.verifies() {
+                                    skip_rest(
+                                        &mut p,
+                                        &format!(
+                                            "sslmode={} refuses an unverified certificate, so no credentials were sent",
+                                            target.sslmode.as_str()
+                                        ),
+                                    );
+                                    return p;
+                                }
+                                unverified = true;
+                            }
+                        }
+                        (Box::new(h.stream), true)
+                    }
+                }
+            }
+        }
+    };
+
+    // Auth
+    let t = Instant::now();
+    let client = match pg::login(io, target, encrypted, timeout).await {
+        Ok(c) => {
+            let how = match (encrypted, unverified) {
+                (false, _) => "in plaintext",
+                (true, false) => "over TLS",
+                (true, true) => "over TLS with an unverified certificate (as sslmode=prefer/require allows; a verifying client refuses it)",
+            };
+            p.stages.push(ok(
+                "auth",
+                format!("logged in as {} to database {} {how}", target.user, target.dbname),
+                t,
+            ));
+            c
+        }
+        Err(f) => {
+            p.stages.push(failed("auth", f, t));
+            skip_rest(&mut p, "not logged in");
+            return p;
+        }
+    };
+
+    // Schema
+    let t = Instant::now();
+    match pg::schema(&client, &opts.expect_tables, timeout).await {
+        Err(f) => p.stages.push(failed("schema", f, t)),
+        Ok(facts) => {
+            p.server_version = Some(facts.server_version.clone());
+            p.in_recovery = Some(facts.in_recovery);
+            p.replay_lag_ms = facts.replay_lag_ms;
+            p.migration_tables = facts.migration_tables.clone();
+            p.missing_tables = facts.missing_tables.clone();
+            if facts.in_recovery {
+                p.notes.push(format!(
+                    "{} is a read replica (pg_is_in_recovery() = true): writes fail with SQLSTATE 25006; point the app at the writer endpoint",
+                    p.target
+                ));
+            }
+            p.stages.push(schema_stage(&facts, &target.dbname, t));
+        }
+    }
+    drop(client);
+    p
+}
+
+fn schema_stage(f: &pg::SchemaFacts, dbname: &str, t: Instant) -> ProbeStage {
+    let role = if f.in_recovery {
+        match f.replay_lag_ms {
+            Some(l) => format!("replica, replay lag {l} ms"),
+            None => "replica, nothing replayed yet".to_string(),
+        }
+    } else {
+        "primary".to_string()
+    };
+    let migrations = if f.migration_tables.is_empty() {
+        "no known migration table".to_string()
+    } else {
+        let named: Vec<String> = f
+            .migration_tables
+            .iter()
+            .map(|m| match pg::framework_of(m) {
+                Some(fw) => format!("{m} ({fw})"),
+                None => m.clone(),
+            })
+            .collect();
+        format!("migration tables: {}", named.join(", "))
+    };
+    let facts = format!(
+        "PostgreSQL {}, {role}; {} app table(s); {migrations}",
+        f.server_version, f.app_tables
+    );
+    let missing = f.missing_tables.join(", ");
+    let (status, code, detail) = if f.app_tables == 0 && f.migration_tables.is_empty() {
+        let mut d = format!(
+            "database {dbname} has no tables and no migration table: migrations never ran (run the framework's migrate command as a one-off task or before the app starts)"
+        );
+        if !missing.is_empty() {
+            d.push_str(&format!("; missing: {missing}"));
+        }
+        ("fail", Some("no_migrations"), format!("{d}; {facts}"))
+    } else if !f.missing_tables.is_empty() {
+        let why = if f.migration_tables.is_empty() {
+            "no known migration table either: are migrations run at all?"
+        } else {
+            "migrations ran but did not create them: pending migrations, or the app points at another database or schema"
+        };
+        ("fail", Some("missing_tables"), format!("missing: {missing}; {why}; {facts}"))
+    } else {
+        ("ok", None, facts)
+    };
+    ProbeStage {
+        stage: "schema".into(),
+        status: status.into(),
+        code: code.map(str::to_string),
+        detail: Some(detail),
+        elapsed_ms: ms(t),
+    }
+}
+
+/// Builds target and options from `sickbay db probe` arguments: reads the CA bundle
+/// (and a local `sslrootcert`), and takes the password from the URL, `PGPASSWORD`, or
+/// a prompt when standard input is a terminal. Usage problems are errors (exit 2).
+pub fn from_args(args: &crate::cli::DbProbeArgs) -> Result<(ProbeTarget, ProbeOptions), Error> {
+    use std::io::IsTerminal;
+    let mut target = ProbeTarget::parse_url(&args.url).map_err(|e| Error::Usage(format!("bad database URL: {e}")))?;
+    target.origin = Some("command line".to_string());
+    let mut opts = ProbeOptions {
+        require_tls: args.require_tls,
+        expect_tables: args.expect_table.clone(),
+        timeout: Duration::from_secs(args.connect_timeout),
+        vantage: args.vantage,
+        ..ProbeOptions::default()
+    };
+    if let Some(path) = &args.ca_bundle {
+        opts.extra_roots.extend(read_ca_bundle(path)?);
+    }
+    if let Some(root) = target.sslrootcert.clone() {
+        if root != "system" {
+            opts.extra_roots.extend(read_ca_bundle(Path::new(&root))?);
+        }
+    }
+    if target.password.is_none() {
+        if let Some(pw) = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()) {
+            target.password = Some(pw);
+        } else if std::io::stdin().is_terminal() {
+            let pw = rpassword::prompt_password(format!("Password for {}@{}: ", target.user, target.host)).map_err(|source| Error::Io {
+                path: "/dev/tty".into(),
+                source,
+            })?;
+            target.password = Some(pw).filter(|p| !p.is_empty());
+        }
+    }
+    Ok((target, opts))
+}
