@@ -13,4 +13,13 @@ export AWS_REGION=${AWS_REGION:-us-east-1}
 export INSTA_UPDATE=no
 export NO_COLOR=1
 
+# tests/db_probe.rs runs real PostgreSQL 15 servers on loopback; install it if missing.
+if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql-15 \
+    || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql
+fi
+
 cargo test --all-targets --locked "$@"

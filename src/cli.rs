@@ -106,6 +106,17 @@ pub struct DoctorArgs {
     /// Task-definition family of standalone or scheduled tasks (repeatable)
     #[arg(long)]
     pub family: Vec<String>,
+    /// Probe the databases named in the task definitions' environment (auto: during
+    /// live collection; a replayed snapshot is probed only with `on`)
+    #[arg(long, value_enum, default_value_t = DbMode::Auto)]
+    pub db: DbMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DbMode {
+    Auto,
+    On,
+    Off,
 }
 
 #[derive(Debug, Args)]
@@ -137,7 +148,9 @@ pub enum RulesCommand {
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
     /// Probe a PostgreSQL endpoint stage by stage: DNS, TCP, TLS, auth, schema
-    #[command(after_help = "The password comes from the URL, PGPASSWORD, or a prompt when standard input is a terminal; it is never printed. Exit codes: 0 every stage ok, 1 a stage failed or was inconclusive (or findings at or above --fail-on), 2 usage or runtime error.")]
+    #[command(
+        after_help = "The password comes from the URL, PGPASSWORD, or a prompt when standard input is a terminal; it is never printed. Exit codes: 0 every stage ok, 1 a stage failed or was inconclusive (or findings at or above --fail-on), 2 usage or runtime error."
+    )]
     Probe(DbProbeArgs),
 }
 

@@ -69,7 +69,10 @@ pub fn analyze_as(snap: &Snapshot, rules: &RuleSet, mode: Mode) -> Report {
         .map(|e| MissingCheck {
             action: e.action.clone(),
             code: e.code.clone(),
-            check: e.check.clone().unwrap_or_else(|| format!("checks that need {}", e.action)),
+            check: e
+                .check
+                .clone()
+                .unwrap_or_else(|| format!("checks that need {}", e.action)),
             message: e.message.clone(),
         })
         .collect();
@@ -91,6 +94,7 @@ pub fn analyze_as(snap: &Snapshot, rules: &RuleSet, mode: Mode) -> Report {
         findings,
         timeline,
         churn,
+        db_probes: snap.db_probes.clone(),
         incomplete,
         notes: notes(snap, mode),
     }
@@ -140,7 +144,12 @@ fn match_signal(sig: &crate::rules::Signal, ix: &Index) -> Vec<Group> {
             if sig.unless.as_ref().is_some_and(|u| u.is_match(&rec.text)) {
                 continue;
             }
-            for c in sig.patterns.iter().flat_map(|p| p.captures_iter(&rec.text)).take(4) {
+            for c in sig
+                .patterns
+                .iter()
+                .flat_map(|p| p.captures_iter(&rec.text))
+                .take(4)
+            {
                 let caps: Caps = names
                     .iter()
                     .filter_map(|n| c.name(n).map(|m| (n.to_string(), m.as_str().to_string())))
@@ -167,7 +176,11 @@ fn match_signal(sig: &crate::rules::Signal, ix: &Index) -> Vec<Group> {
 }
 
 fn sig_names(sig: &crate::rules::Signal) -> Vec<&str> {
-    let mut names: Vec<&str> = sig.patterns.iter().flat_map(|p| p.capture_names().flatten()).collect();
+    let mut names: Vec<&str> = sig
+        .patterns
+        .iter()
+        .flat_map(|p| p.capture_names().flatten())
+        .collect();
     names.sort();
     names.dedup();
     names
@@ -181,8 +194,12 @@ fn consistent(a: &Caps, b: &Caps) -> bool {
 fn condition_holds(test: &ConditionTest, value: Option<&String>, ix: &Index) -> bool {
     let Some(v) = value else { return false };
     match test {
-        ConditionTest::InSet(s) => ix.set(s).is_some_and(|set| set.contains(v) || set.contains(&v.to_ascii_lowercase())),
-        ConditionTest::NotIn(s) => !ix.set(s).is_some_and(|set| set.contains(v) || set.contains(&v.to_ascii_lowercase())),
+        ConditionTest::InSet(s) => ix
+            .set(s)
+            .is_some_and(|set| set.contains(v) || set.contains(&v.to_ascii_lowercase())),
+        ConditionTest::NotIn(s) => !ix
+            .set(s)
+            .is_some_and(|set| set.contains(v) || set.contains(&v.to_ascii_lowercase())),
         ConditionTest::Matches(re) => re.is_match(v),
         ConditionTest::NotMatches(re) => !re.is_match(v),
     }
@@ -322,7 +339,9 @@ fn supersession(f: &RawFinding, ix: &Index) -> (bool, Option<String>) {
         let clean = ix
             .observed
             .iter()
-            .filter(|(c, f2, r2)| *c == class && f2 == fam && *r2 > rev && !seen_at.contains(&(fam.clone(), *r2)))
+            .filter(|(c, f2, r2)| {
+                *c == class && f2 == fam && *r2 > rev && !seen_at.contains(&(fam.clone(), *r2))
+            })
             .map(|(_, _, r2)| *r2)
             .max();
         match clean {
@@ -363,7 +382,9 @@ fn fold(raws: &[RawFinding], rules: &RuleSet) -> (Vec<usize>, HashMap<usize, usi
             continue;
         }
         for id in &raws[a].rule.explains {
-            let Some(&b) = by_id.get(id.as_str()) else { continue };
+            let Some(&b) = by_id.get(id.as_str()) else {
+                continue;
+            };
             if b == a || parent.contains_key(&b) {
                 continue;
             }
@@ -391,11 +412,19 @@ fn fold(raws: &[RawFinding], rules: &RuleSet) -> (Vec<usize>, HashMap<usize, usi
         i
     };
     let folded: HashMap<usize, usize> = parent.keys().map(|&k| (k, resolve(k))).collect();
-    let top: Vec<usize> = order.into_iter().filter(|i| !folded.contains_key(i)).collect();
+    let top: Vec<usize> = order
+        .into_iter()
+        .filter(|i| !folded.contains_key(i))
+        .collect();
     (top, folded)
 }
 
-fn explains_transitively(raws: &[RawFinding], by_id: &HashMap<&str, usize>, from: usize, to: usize) -> bool {
+fn explains_transitively(
+    raws: &[RawFinding],
+    by_id: &HashMap<&str, usize>,
+    from: usize,
+    to: usize,
+) -> bool {
     let mut stack = vec![from];
     let mut seen = HashSet::new();
     while let Some(i) = stack.pop() {
@@ -515,7 +544,12 @@ pub fn fill_template(template: &str, vars: &BTreeMap<String, String>) -> String 
     out
 }
 
-fn template_vars(snap: &Snapshot, ix: &Index, f: &RawFinding, ordered: &[usize]) -> BTreeMap<String, String> {
+fn template_vars(
+    snap: &Snapshot,
+    ix: &Index,
+    f: &RawFinding,
+    ordered: &[usize],
+) -> BTreeMap<String, String> {
     let mut vars = BTreeMap::new();
     if let Some(c) = &snap.target.cluster {
         vars.insert("cluster".into(), c.clone());
@@ -620,12 +654,25 @@ fn build_findings(
             superseded_note: f.superseded_note.clone(),
             message: fill_template(&f.rule.message, &vars),
             services: services.into_iter().collect(),
-            revisions: revisions.into_iter().map(|(f, r)| format!("{f}:{r}")).collect(),
+            revisions: revisions
+                .into_iter()
+                .map(|(f, r)| format!("{f}:{r}"))
+                .collect(),
             sources: f.sources.iter().map(|s| s.as_str().to_string()).collect(),
             occurrences: f.occurrences,
-            evidence: ordered.iter().take(MAX_EVIDENCE).map(|&ri| evidence(ix, ri)).collect(),
+            evidence: ordered
+                .iter()
+                .take(MAX_EVIDENCE)
+                .map(|&ri| evidence(ix, ri))
+                .collect(),
             more_evidence: ordered.len().saturating_sub(MAX_EVIDENCE),
-            fix: f.rule.docs.fix.iter().map(|s| fill_template(s, &vars)).collect(),
+            fix: f
+                .rule
+                .docs
+                .fix
+                .iter()
+                .map(|s| fill_template(s, &vars))
+                .collect(),
             verify: fill_template(&f.rule.docs.verify, &vars),
             references: f.rule.docs.references.clone(),
             explains,
@@ -643,7 +690,8 @@ fn revisions_of(f: &RawFinding, ix: &Index) -> BTreeSet<(String, i64)> {
     f.required_records
         .iter()
         .filter(|&&ri| {
-            ix.records[ri].source.obs_class() != ObsClass::Config || f.rule.severity >= Severity::High
+            ix.records[ri].source.obs_class() != ObsClass::Config
+                || f.rule.severity >= Severity::High
         })
         .filter_map(|&ri| {
             let l = &ix.records[ri].loc;
@@ -655,7 +703,9 @@ fn revisions_of(f: &RawFinding, ix: &Index) -> BTreeSet<(String, i64)> {
 fn timeline(snap: &Snapshot, ix: &Index, raws: &[RawFinding]) -> Vec<FamilyTimeline> {
     let mut revs: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
     for td in &snap.task_definitions {
-        revs.entry(td.family.clone()).or_default().insert(td.revision);
+        revs.entry(td.family.clone())
+            .or_default()
+            .insert(td.revision);
     }
     for t in &snap.tasks {
         if let Some((f, r)) = split_td(&t.task_definition) {
@@ -737,7 +787,9 @@ fn churn(snap: &Snapshot, raws: &[RawFinding]) -> Vec<Churn> {
         let mut best = (0usize, 0usize);
         for i in 0..list.len() {
             let mut j = i;
-            while j + 1 < list.len() && (list[j + 1].1 - list[i].1).num_hours() <= CHURN_WINDOW_HOURS {
+            while j + 1 < list.len()
+                && (list[j + 1].1 - list[i].1).num_hours() <= CHURN_WINDOW_HOURS
+            {
                 j += 1;
             }
             if j + 1 - i > best.1 - best.0 {
@@ -760,7 +812,11 @@ fn churn(snap: &Snapshot, raws: &[RawFinding]) -> Vec<Churn> {
             .iter()
             .filter(|f| {
                 let revs = revisions_of(f, &ix);
-                let here: Vec<i64> = revs.iter().filter(|(fa, _)| fa == family).map(|(_, r)| *r).collect();
+                let here: Vec<i64> = revs
+                    .iter()
+                    .filter(|(fa, _)| fa == family)
+                    .map(|(_, r)| *r)
+                    .collect();
                 here.contains(&latest) && here.iter().any(|&r| r < latest)
             })
             .map(|f| f.rule.id.clone())
@@ -846,14 +902,26 @@ fn summarize(findings: &[Finding]) -> Summary {
 
 fn notes(snap: &Snapshot, mode: Mode) -> Vec<String> {
     let mut notes = Vec::new();
-    if mode != Mode::Scan && !snap.services.is_empty() && !snap.tasks.iter().any(|t| t.last_status == "STOPPED") {
+    if mode != Mode::Scan
+        && !snap.services.is_empty()
+        && !snap.tasks.iter().any(|t| t.last_status == "STOPPED")
+    {
         notes.push(
             "No stopped tasks were found. ECS keeps stopped tasks for about an hour, so earlier failures may not be visible."
                 .into(),
         );
     }
-    for s in snap.log_streams.iter().filter(|s| s.exists && s.note.is_some()) {
-        notes.push(format!("{} {}: {}", s.group, s.stream, s.note.as_deref().unwrap_or("")));
+    for s in snap
+        .log_streams
+        .iter()
+        .filter(|s| s.exists && s.note.is_some())
+    {
+        notes.push(format!(
+            "{} {}: {}",
+            s.group,
+            s.stream,
+            s.note.as_deref().unwrap_or("")
+        ));
     }
     notes
 }
@@ -867,9 +935,15 @@ mod tests {
         let mut v = BTreeMap::new();
         v.insert("cluster".to_string(), "prod".to_string());
         assert_eq!(
-            fill_template("aws ecs describe-services --cluster {cluster} --services {service}", &v),
+            fill_template(
+                "aws ecs describe-services --cluster {cluster} --services {service}",
+                &v
+            ),
             "aws ecs describe-services --cluster prod --services <service>"
         );
-        assert_eq!(fill_template("json {\"a\": 1} {x y}", &v), "json {\"a\": 1} {x y}");
+        assert_eq!(
+            fill_template("json {\"a\": 1} {x y}", &v),
+            "json {\"a\": 1} {x y}"
+        );
     }
 }

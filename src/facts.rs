@@ -75,7 +75,11 @@ pub struct Index {
 }
 
 impl Index {
-    pub fn records_of(&self, source: Source, field: Option<&str>) -> impl Iterator<Item = usize> + '_ {
+    pub fn records_of(
+        &self,
+        source: Source,
+        field: Option<&str>,
+    ) -> impl Iterator<Item = usize> + '_ {
         let key = self
             .by_source
             .keys()
@@ -91,7 +95,14 @@ impl Index {
         self.sets.get(name)
     }
 
-    fn push(&mut self, source: Source, field: Option<&'static str>, text: String, loc: Loc, count: u64) {
+    fn push(
+        &mut self,
+        source: Source,
+        field: Option<&'static str>,
+        text: String,
+        loc: Loc,
+        count: u64,
+    ) {
         if let (Some(f), Some(r)) = (&loc.family, loc.revision) {
             self.observed.insert((source.obs_class(), f.clone(), r));
         }
@@ -110,7 +121,10 @@ impl Index {
     pub fn build(snap: &Snapshot) -> Index {
         let mut ix = Index::default();
         for td in &snap.task_definitions {
-            let e = ix.latest_revision.entry(td.family.clone()).or_insert(td.revision);
+            let e = ix
+                .latest_revision
+                .entry(td.family.clone())
+                .or_insert(td.revision);
             *e = (*e).max(td.revision);
         }
         for svc in &snap.services {
@@ -119,7 +133,9 @@ impl Index {
             }
             for d in &svc.deployments {
                 if let Some((fam, _)) = split_td(&d.task_definition) {
-                    ix.family_service.entry(fam).or_insert_with(|| svc.name.clone());
+                    ix.family_service
+                        .entry(fam)
+                        .or_insert_with(|| svc.name.clone());
                 }
             }
         }
@@ -262,9 +278,21 @@ fn task_definitions(ix: &mut Index, snap: &Snapshot) {
             ),
             None => "unset".into(),
         };
-        ix.push(Source::TaskDefinition, Some("runtime-platform"), platform, base.clone(), 1);
+        ix.push(
+            Source::TaskDefinition,
+            Some("runtime-platform"),
+            platform,
+            base.clone(),
+            1,
+        );
         if let Some(m) = &td.network_mode {
-            ix.push(Source::TaskDefinition, Some("network-mode"), m.clone(), base.clone(), 1);
+            ix.push(
+                Source::TaskDefinition,
+                Some("network-mode"),
+                m.clone(),
+                base.clone(),
+                1,
+            );
         }
         for c in &td.containers {
             let loc = Loc {
@@ -281,10 +309,18 @@ fn task_definitions(ix: &mut Index, snap: &Snapshot) {
             };
             push("image", c.image.clone(), "image");
             for e in &c.environment {
-                push("env", format!("{}={}", e.name, e.value), &format!("env {}", e.name));
+                push(
+                    "env",
+                    format!("{}={}", e.name, e.value),
+                    &format!("env {}", e.name),
+                );
             }
             for s in &c.secrets {
-                push("secret", format!("{}={}", s.name, s.value_from), &format!("secret {}", s.name));
+                push(
+                    "secret",
+                    format!("{}={}", s.name, s.value_from),
+                    &format!("secret {}", s.name),
+                );
             }
             if c.essential {
                 let hc = c
@@ -309,7 +345,11 @@ fn task_definitions(ix: &mut Index, snap: &Snapshot) {
             }
             for p in &c.port_mappings {
                 let proto = p.protocol.as_deref().unwrap_or("tcp");
-                push("port", format!("{}/{proto}", p.container_port), "port mapping");
+                push(
+                    "port",
+                    format!("{}/{proto}", p.container_port),
+                    "port mapping",
+                );
             }
         }
     }
@@ -341,9 +381,19 @@ fn logs(ix: &mut Index, snap: &Snapshot, tasks: &HashMap<String, Loc>) {
     for s in &snap.log_streams {
         let task = s.task_id.as_ref().and_then(|t| tasks.get(t));
         let text = if s.exists {
-            format!("exists stream={} group={} note={}", s.stream, s.group, s.note.as_deref().unwrap_or(""))
+            format!(
+                "exists stream={} group={} note={}",
+                s.stream,
+                s.group,
+                s.note.as_deref().unwrap_or("")
+            )
         } else {
-            format!("missing stream={} group={} note={}", s.stream, s.group, s.note.as_deref().unwrap_or(""))
+            format!(
+                "missing stream={} group={} note={}",
+                s.stream,
+                s.group,
+                s.note.as_deref().unwrap_or("")
+            )
         };
         let loc = Loc {
             service: task.and_then(|t| t.service.clone()),
@@ -389,7 +439,9 @@ fn misc(ix: &mut Index, snap: &Snapshot) {
             name
         );
         let loc = Loc {
-            service: tg_service.get(th.target_group.as_str()).map(|s| s.to_string()),
+            service: tg_service
+                .get(th.target_group.as_str())
+                .map(|s| s.to_string()),
             locator: format!("target group {name} target {}", th.target_id),
             ..Loc::default()
         };
@@ -413,16 +465,31 @@ fn misc(ix: &mut Index, snap: &Snapshot) {
             ix.push(Source::DbProbe, None, text, base.clone(), 1);
         }
         for t in &p.missing_tables {
-            ix.push(Source::DbProbe, None, format!("missing_table={t} target={}", p.target), base.clone(), 1);
+            ix.push(
+                Source::DbProbe,
+                None,
+                format!("missing_table={t} target={}", p.target),
+                base.clone(),
+                1,
+            );
         }
         if p.in_recovery == Some(true) {
-            ix.push(Source::DbProbe, None, format!("in_recovery=true target={}", p.target), base.clone(), 1);
+            ix.push(
+                Source::DbProbe,
+                None,
+                format!("in_recovery=true target={}", p.target),
+                base.clone(),
+                1,
+            );
         }
         for c in &p.tls_chain {
             ix.push(
                 Source::DbProbe,
                 None,
-                format!("cert subject={} issuer={} target={}", c.subject, c.issuer, p.target),
+                format!(
+                    "cert subject={} issuer={} target={}",
+                    c.subject, c.issuer, p.target
+                ),
                 base.clone(),
                 1,
             );
@@ -463,7 +530,10 @@ fn sets(ix: &mut Index, snap: &Snapshot) {
     let mut running = HashSet::new();
     let mut stopped = HashSet::new();
     for t in &snap.tasks {
-        let target = if t.last_status == "STOPPED" || t.last_status == "DEPROVISIONING" || t.last_status == "STOPPING" {
+        let target = if t.last_status == "STOPPED"
+            || t.last_status == "DEPROVISIONING"
+            || t.last_status == "STOPPING"
+        {
             &mut stopped
         } else {
             &mut running
@@ -546,7 +616,9 @@ pub fn cidr_contains(cidr: &str, ip: &str) -> bool {
 fn cidr_covers(cidr: &str, inner: &str) -> bool {
     let (net, len) = inner.split_once('/').unwrap_or((inner, "32"));
     let len: u32 = len.parse().unwrap_or(32);
-    let outer_len: u32 = cidr.split_once('/').map_or(32, |(_, l)| l.parse().unwrap_or(32));
+    let outer_len: u32 = cidr
+        .split_once('/')
+        .map_or(32, |(_, l)| l.parse().unwrap_or(32));
     outer_len <= len && cidr_contains(cidr, net)
 }
 
@@ -573,7 +645,12 @@ fn ingress_allows(
     src_sgs: &[String],
     src_cidrs: &[String],
 ) -> Option<String> {
-    for sg in snap.network.security_groups.iter().filter(|g| dest_sgs.contains(&g.id)) {
+    for sg in snap
+        .network
+        .security_groups
+        .iter()
+        .filter(|g| dest_sgs.contains(&g.id))
+    {
         for r in sg.ingress.iter().filter(|r| rule_allows_port(r, port)) {
             if let Some(g) = r.source_groups.iter().find(|g| src_sgs.contains(g)) {
                 return Some(format!("{} ingress from {g}", sg.id));
@@ -590,7 +667,13 @@ fn ingress_allows(
     None
 }
 
-fn egress_allows(snap: &Snapshot, src_sgs: &[String], port: i32, dest_sgs: &[String], dest_ip: Option<&str>) -> bool {
+fn egress_allows(
+    snap: &Snapshot,
+    src_sgs: &[String],
+    port: i32,
+    dest_sgs: &[String],
+    dest_ip: Option<&str>,
+) -> bool {
     let groups: Vec<_> = snap
         .network
         .security_groups
@@ -604,13 +687,16 @@ fn egress_allows(snap: &Snapshot, src_sgs: &[String], port: i32, dest_sgs: &[Str
         None => true,
         Some(rules) => rules.iter().filter(|r| rule_allows_port(r, port)).any(|r| {
             r.source_groups.iter().any(|s| dest_sgs.contains(s))
-                || r.cidrs.iter().any(|c| c == "0.0.0.0/0" || dest_ip.is_some_and(|ip| cidr_contains(c, ip)))
+                || r.cidrs
+                    .iter()
+                    .any(|c| c == "0.0.0.0/0" || dest_ip.is_some_and(|ip| cidr_contains(c, ip)))
         }),
     })
 }
 
 fn known_sgs(snap: &Snapshot, sgs: &[String]) -> bool {
-    sgs.iter().any(|s| snap.network.security_groups.iter().any(|g| &g.id == s))
+    sgs.iter()
+        .any(|s| snap.network.security_groups.iter().any(|g| &g.id == s))
 }
 
 /// Flows from each service (and standalone family) to each known endpoint.
@@ -665,7 +751,11 @@ fn sg_paths(ix: &mut Index, snap: &Snapshot) {
                     ep.port,
                     src_sgs.join(",")
                 ),
-                (Some(_), false) => format!("egress of {} does not allow tcp/{}", src_sgs.join(","), ep.port),
+                (Some(_), false) => format!(
+                    "egress of {} does not allow tcp/{}",
+                    src_sgs.join(","),
+                    ep.port
+                ),
             };
             let text = format!(
                 "from={from} to={}:{} address={} port={} allowed={allowed} detail={detail}",
@@ -676,7 +766,12 @@ fn sg_paths(ix: &mut Index, snap: &Snapshot) {
             let loc = Loc {
                 service,
                 family,
-                locator: format!("security groups {} → {} tcp/{}", src_sgs.join(","), ep.name, ep.port),
+                locator: format!(
+                    "security groups {} → {} tcp/{}",
+                    src_sgs.join(","),
+                    ep.name,
+                    ep.port
+                ),
                 ..Loc::default()
             };
             ix.push(Source::Fact, Some("sg-path"), text, loc, 1);
@@ -705,12 +800,15 @@ fn lb_paths(ix: &mut Index, snap: &Snapshot) {
             continue;
         }
         for slb in &svc.load_balancers {
-            let Some(tg_arn) = &slb.target_group_arn else { continue };
-            let Some((lb, tg)) = snap
-                .load_balancers
-                .iter()
-                .find_map(|lb| lb.target_groups.iter().find(|t| &t.arn == tg_arn).map(|t| (lb, t)))
-            else {
+            let Some(tg_arn) = &slb.target_group_arn else {
+                continue;
+            };
+            let Some((lb, tg)) = snap.load_balancers.iter().find_map(|lb| {
+                lb.target_groups
+                    .iter()
+                    .find(|t| &t.arn == tg_arn)
+                    .map(|t| (lb, t))
+            }) else {
                 continue;
             };
             let port = match tg.health_check_port.as_deref() {
@@ -779,14 +877,23 @@ fn lb_paths(ix: &mut Index, snap: &Snapshot) {
 fn is_db_host_var(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
     (n.ends_with("HOST") || n.ends_with("HOSTNAME"))
-        && ["DB", "PG", "POSTGRES", "DATABASE", "MYSQL", "SQL"].iter().any(|k| n.contains(k))
+        && ["DB", "PG", "POSTGRES", "DATABASE", "MYSQL", "SQL"]
+            .iter()
+            .any(|k| n.contains(k))
 }
 
 fn is_db_url(value: &str) -> bool {
     let v = value.to_ascii_lowercase();
-    ["postgres://", "postgresql://", "mysql://", "mariadb://", "jdbc:postgresql://", "jdbc:mysql://"]
-        .iter()
-        .any(|p| v.starts_with(p))
+    [
+        "postgres://",
+        "postgresql://",
+        "mysql://",
+        "mariadb://",
+        "jdbc:postgresql://",
+        "jdbc:mysql://",
+    ]
+    .iter()
+    .any(|p| v.starts_with(p))
 }
 
 /// A connection URI and per-field host variables in the same container.
@@ -799,7 +906,11 @@ fn db_config(ix: &mut Index, snap: &Snapshot) {
                 .filter(|e| is_db_url(&e.value))
                 .filter_map(|e| host_of(e.value.trim_start_matches("jdbc:")).map(|h| (e, h)))
                 .collect();
-            let fields: Vec<_> = c.environment.iter().filter(|e| is_db_host_var(&e.name)).collect();
+            let fields: Vec<_> = c
+                .environment
+                .iter()
+                .filter(|e| is_db_host_var(&e.name))
+                .collect();
             for (u, uh) in &uris {
                 for f in &fields {
                     let conflict = !uh.eq_ignore_ascii_case(f.value.trim());
@@ -813,7 +924,13 @@ fn db_config(ix: &mut Index, snap: &Snapshot) {
                         revision: Some(td.revision),
                         container: Some(c.name.clone()),
                         time: td.registered_at,
-                        locator: format!("task definition {} container {} env {} / {}", td.key(), c.name, u.name, f.name),
+                        locator: format!(
+                            "task definition {} container {} env {} / {}",
+                            td.key(),
+                            c.name,
+                            u.name,
+                            f.name
+                        ),
                         ..Loc::default()
                     };
                     ix.push(Source::Fact, Some("db-config"), text, loc, 1);
@@ -833,7 +950,9 @@ fn stack_of(family: &str) -> &str {
 /// family counts, so history does not inflate the numbers.
 fn secret_reuse(ix: &mut Index, snap: &Snapshot) {
     let marker = crate::snapshot::redact::MARKER;
-    let mut uses: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    // fingerprint → (variable names, families, stacks)
+    type Uses = (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>);
+    let mut uses: BTreeMap<String, Uses> = BTreeMap::new();
     for td in &snap.task_definitions {
         if ix.latest_revision.get(&td.family) != Some(&td.revision) {
             continue;
@@ -862,7 +981,11 @@ fn secret_reuse(ix: &mut Index, snap: &Snapshot) {
             stacks.iter().cloned().collect::<Vec<_>>().join(",")
         );
         let loc = Loc {
-            locator: format!("env {} in {} task definitions", names.iter().next().cloned().unwrap_or_default(), families.len()),
+            locator: format!(
+                "env {} in {} task definitions",
+                names.iter().next().cloned().unwrap_or_default(),
+                families.len()
+            ),
             ..Loc::default()
         };
         ix.push(Source::Fact, Some("secret-reuse"), text, loc, 1);

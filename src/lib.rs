@@ -4,10 +4,9 @@
 //! (pure, no I/O) → [`report::Report`] → render (table, JSON, Markdown). Rules are TOML
 //! data under `rules/`, embedded in the binary; see [`rules`].
 
-pub mod error;
-pub mod snapshot;
 pub mod cli;
 pub mod engine;
+pub mod error;
 pub mod facts;
 pub mod probe;
 pub mod render;
@@ -15,6 +14,7 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod schema;
+pub mod snapshot;
 
 pub use engine::{analyze, analyze_as, Mode};
 pub use report::Report;

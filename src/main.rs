@@ -92,7 +92,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 );
             };
             let rules = rule_set(&cli)?;
-            let snap = sickbay::snapshot::load_snapshot(path)?;
+            let mut snap = sickbay::snapshot::load_snapshot(path)?;
+            if args.db == sickbay::cli::DbMode::On {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .context("starting the async runtime")?;
+                let opts = sickbay::probe::doctor_options();
+                let probes = runtime.block_on(sickbay::probe::probe_discovered(&snap, &opts));
+                snap.db_probes.extend(probes);
+            }
             let report = analyze(&snap, &rules);
             finish(&report, &cli, &out)
         }
@@ -155,12 +164,22 @@ fn rules_command(cmd: &RulesCommand, cli: &Cli, out: &Out) -> Result<ExitCode> {
                 eprintln!("{u}");
             }
             let bad = failures.len() + unknown.len();
-            let noun = |n: usize, w: &str| if n == 1 { format!("{n} {w}") } else { format!("{n} {w}s") };
+            let noun = |n: usize, w: &str| {
+                if n == 1 {
+                    format!("{n} {w}")
+                } else {
+                    format!("{n} {w}s")
+                }
+            };
             print(&format!(
                 "checked {} and {}: {}\n",
                 noun(rules.rules.len(), "rule"),
                 noun(examples, "example"),
-                if bad == 0 { "ok".to_string() } else { noun(bad, "problem") }
+                if bad == 0 {
+                    "ok".to_string()
+                } else {
+                    noun(bad, "problem")
+                }
             ))?;
             Ok(ExitCode::from(if bad == 0 { 0 } else { 1 }))
         }
@@ -184,7 +203,9 @@ fn db_probe(args: &sickbay::cli::DbProbeArgs, cli: &Cli, out: &Out) -> Result<Ex
         ..Default::default()
     };
     let report = analyze(&snap, &rules);
-    print(&render::probe::render(&probe, &report, out.format, out.width))?;
+    print(&render::probe::render(
+        &probe, &report, out.format, out.width,
+    ))?;
     let findings = cli
         .global
         .fail_on

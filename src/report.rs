@@ -24,6 +24,8 @@ pub struct Report {
     pub timeline: Vec<FamilyTimeline>,
     /// Families redeployed many times in a short window while the same failure stayed.
     pub churn: Vec<Churn>,
+    /// Database reachability probes: DNS → TCP → TLS → auth → schema.
+    pub db_probes: Vec<crate::snapshot::DbProbe>,
     /// Checks that could not run, and the IAM action that would allow them.
     pub incomplete: Vec<MissingCheck>,
     pub notes: Vec<String>,

@@ -130,24 +130,32 @@ pub const MAX_LINE: usize = 1 << 20;
 /// Distinct candidate lines kept; further repeats of kept lines are still counted.
 const MAX_DISTINCT: usize = 20_000;
 
-/// The compiled prefilter: finds the lines any log signal could match, in one pass.
+/// The two non-ASCII characters that Unicode case folding equates with ASCII letters
+/// (`ſ` ~ `s`, Kelvin `K` ~ `k`). Literals are scanned for in their ASCII spellings only,
+/// so a line holding one of these is checked against every pattern instead.
+const FOLD_EXOTIC: [char; 2] = ['\u{17F}', '\u{212A}'];
+
+/// The compiled prefilter: finds, in one pass over the input, the lines that some
+/// log-reading signal pattern matches.
 ///
-/// Every log-reading pattern is reduced to a set of literals at least one of which
-/// occurs in each of its matches (`literals`). One ASCII-case-insensitive Aho-Corasick
-/// automaton over all of them scans each block; only a line where a literal occurs is
-/// looked at again, and there just the patterns that own the literals found run, on
-/// the message the engine will see. Patterns without a usable literal are joined into
-/// one regex (with line anchors dropped, so it can only match more) that scans blocks
-/// too. The candidate lines are therefore exactly the lines some log pattern matches.
+/// Each pattern is reduced to a set of literals one of which occurs around every match
+/// (`literals::required`). One ASCII-case-insensitive Aho-Corasick automaton over all
+/// of them scans each block; only at a line where one occurs do the patterns owning the
+/// literals found run (the engine's own compiled regexes, on the message the engine
+/// will see). Patterns without a usable literal are joined into one regex with line
+/// anchors dropped (so it can only match more), which scans the blocks too. Candidate
+/// lines are therefore exactly the lines some log pattern matches.
 pub struct Prefilter<'r> {
-    /// Every log-reading pattern, compiled once by the rule loader (shared caches).
+    /// Every log-reading pattern, as compiled by the rule loader.
     pats: Vec<&'r regex::Regex>,
     /// Literal automaton and, per automaton pattern, the indexes into `pats` it serves.
     lits: Option<aho_corasick::AhoCorasick>,
     lit_pats: Vec<Vec<u32>>,
-    /// Patterns without a usable literal: their union, and their indexes into `pats`.
+    /// Union of the patterns without a usable literal, and their indexes into `pats`.
     rest: Option<regex::bytes::Regex>,
     rest_pats: Vec<u32>,
+    /// Finders for `FOLD_EXOTIC` (UTF-8), when some literal was spelled without them.
+    exotic: Vec<memchr::memmem::Finder<'static>>,
 }
 
 impl<'r> Prefilter<'r> {
@@ -165,11 +173,12 @@ impl<'r> Prefilter<'r> {
         let mut lit_pats: Vec<Vec<u32>> = Vec::new();
         let mut rest_hirs = Vec::new();
         let mut rest_pats = Vec::new();
+        let mut folded = false;
         for (i, p) in pats.iter().enumerate() {
             let hir = regex_syntax::ParserBuilder::new().build().parse(p.as_str());
-            let set = hir.as_ref().ok().and_then(literals::required);
-            match set {
-                Some(set) => {
+            match hir.as_ref().ok().and_then(literals::required) {
+                Some((set, f)) => {
+                    folded |= f;
                     for lit in set {
                         let id = *lit_ids.entry(lit.clone()).or_insert_with(|| {
                             lit_list.push(lit);
@@ -183,24 +192,25 @@ impl<'r> Prefilter<'r> {
                 }
                 None => {
                     rest_pats.push(i as u32);
-                    // The engine compiled this pattern, so it parses; if regex-syntax ever
-                    // disagrees, an empty regex (matches every line) keeps the superset.
-                    rest_hirs.push(hir.map(|h| literals::unanchored(&h)).unwrap_or_else(|_| regex_syntax::hir::Hir::empty()));
+                    // The rule loader compiled the pattern, so it parses; should the two
+                    // ever disagree, the empty regex (a hit on every line) stays correct.
+                    rest_hirs.push(hir.map_or_else(
+                        |_| regex_syntax::hir::Hir::empty(),
+                        |h| literals::unanchored(&h),
+                    ));
                 }
             }
         }
         let lits = (!lit_list.is_empty()).then(|| {
-            aho_corasick::AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(aho_corasick::MatchKind::Standard)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build(&lit_list)
-                .or_else(|_| {
-                    aho_corasick::AhoCorasick::builder()
-                        .ascii_case_insensitive(true)
-                        .match_kind(aho_corasick::MatchKind::Standard)
-                        .build(&lit_list)
-                })
+            let build = |kind| {
+                aho_corasick::AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(aho_corasick::MatchKind::Standard)
+                    .kind(kind)
+                    .build(&lit_list)
+            };
+            build(Some(aho_corasick::AhoCorasickKind::DFA))
+                .or_else(|_| build(None))
                 .expect("literal automaton builds")
         });
         let rest = (!rest_hirs.is_empty()).then(|| {
@@ -209,28 +219,40 @@ impl<'r> Prefilter<'r> {
                 .size_limit(256 << 20)
                 .dfa_size_limit(8 << 20)
                 .build()
-                // Too big for the regex crate: every line becomes a candidate, and the
+                // Too big for the regex crate: every line becomes a candidate and the
                 // patterns themselves decide.
                 .unwrap_or_else(|_| regex::bytes::Regex::new("").expect("empty regex"))
         });
+        let exotic = if folded {
+            FOLD_EXOTIC
+                .iter()
+                .map(|c| memchr::memmem::Finder::new(c.to_string().as_bytes()).into_owned())
+                .collect()
+        } else {
+            Vec::new()
+        };
         Prefilter {
             pats,
             lits,
             lit_pats,
             rest,
             rest_pats,
+            exotic,
         }
     }
 
-    /// True when some log pattern matches the message of `line` (a line of the input,
-    /// without its line break). `lit`/`rest`: whether a literal / the residual regex
-    /// hit this line.
-    fn confirm(&self, line: &str, lit: bool, rest: bool, seen: &mut Seen) -> bool {
-        let (_, _, message) = split_tail_prefix(line);
-        if lit {
+    /// True when some log pattern matches the message of a line. `raw` is the line
+    /// with the line breaks around it, `text` without them (and without a trailing
+    /// CR); `why` says which scanners hit the line.
+    fn confirm(&self, raw: &[u8], text: &str, why: Hits, seen: &mut Seen) -> bool {
+        let (_, _, message) = split_tail_prefix(text);
+        if why.exotic {
+            return self.pats.iter().any(|p| p.is_match(message));
+        }
+        if why.lit {
             if let Some(ac) = &self.lits {
                 seen.next_line(self.pats.len());
-                for m in ac.find_overlapping_iter(line) {
+                for m in ac.find_overlapping_iter(raw) {
                     for &p in &self.lit_pats[m.pattern().as_usize()] {
                         if seen.first(p) && self.pats[p as usize].is_match(message) {
                             return true;
@@ -239,8 +261,20 @@ impl<'r> Prefilter<'r> {
                 }
             }
         }
-        rest && self.rest_pats.iter().any(|&p| self.pats[p as usize].is_match(message))
+        why.rest
+            && self
+                .rest_pats
+                .iter()
+                .any(|&p| self.pats[p as usize].is_match(message))
     }
+}
+
+/// Which scanners hit a line.
+#[derive(Clone, Copy)]
+struct Hits {
+    lit: bool,
+    rest: bool,
+    exotic: bool,
 }
 
 /// Which patterns were already tried on the current line.
@@ -271,33 +305,43 @@ impl Seen {
 }
 
 /// Literal extraction over `regex-syntax`'s HIR.
+///
+/// Literals are searched for in the input with the line break before and after each
+/// line included, so line anchors become literal context: `^` is preceded by `\n` (or
+/// by the space ending an `aws logs tail` prefix), `$` is followed by `\n` or `\r`.
 mod literals {
+    use super::FOLD_EXOTIC;
     use regex_syntax::hir::{Capture, Class, Hir, HirKind, Look, Repetition};
 
     /// Strings an exact set may hold before a run of literals is cut.
     const EXACT_MAX: usize = 64;
     /// Strings any set may hold.
-    const SET_MAX: usize = 512;
+    const SET_MAX: usize = 256;
     /// Members a character class may have to be spelled out.
-    const CLASS_MAX: usize = 8;
-    /// Shortest literal worth scanning for; patterns whose best set has a shorter one
+    const CLASS_MAX: usize = 10;
+    /// Shortest literal worth scanning for: patterns whose best set has a shorter one
     /// go to the residual regex.
     const MIN_LEN: usize = 3;
 
     type Set = Vec<Vec<u8>>;
 
-    /// What is known of the text a piece of a pattern matches. Strings are ASCII
-    /// lower-cased: the automaton ignores ASCII case (a superset for case-sensitive
-    /// patterns).
+    /// What is known of the text around a piece of a pattern's match. Strings are
+    /// ASCII lower-cased: the automaton ignores ASCII case (a superset for
+    /// case-sensitive patterns).
     enum Lits {
-        /// Each match is exactly one of these.
+        /// The piece (with its anchors' context) is exactly one of these.
         Exact(Set),
-        /// Each match contains one of these (none empty).
+        /// The piece contains one of these (none empty).
         Inner(Set),
         /// Nothing useful.
         Any,
     }
     use Lits::*;
+
+    struct Cx {
+        /// Whether a `FOLD_EXOTIC` spelling was left out.
+        folded: bool,
+    }
 
     fn norm(mut v: Set) -> Set {
         for s in &mut v {
@@ -308,64 +352,120 @@ mod literals {
         v
     }
 
-    /// A set of literals, one of which every match of `hir` contains, when there is a
-    /// good one (none shorter than `MIN_LEN` bytes).
-    pub fn required(hir: &Hir) -> Option<Set> {
-        let set = match analyze(hir) {
+    /// How selective a literal is likely to be: its length, with letters (common
+    /// words) and line breaks or spaces counting less than digits and punctuation.
+    fn weight(s: &[u8]) -> u32 {
+        s.iter()
+            .map(|&b| match b {
+                b'\n' | b'\r' | b' ' => 1,
+                b'a'..=b'z' | b'A'..=b'Z' => 4,
+                b'0'..=b'9' => 5,
+                _ => 6,
+            })
+            .sum()
+    }
+
+    /// Score of a set: its weakest member's weight, less 4 per doubling of members.
+    fn score(s: &Set) -> i64 {
+        let w = s.iter().map(|x| weight(x)).min().unwrap_or(0).min(64) as i64;
+        w - 4 * (usize::BITS - (s.len().max(1) - 1).leading_zeros()) as i64
+    }
+
+    /// A set of literals, one of which occurs around every match of `hir` (in a line
+    /// searched with its line breaks), when there is a good one; and whether an exotic
+    /// spelling was left out of it.
+    pub fn required(hir: &Hir) -> Option<(Set, bool)> {
+        let mut cx = Cx { folded: false };
+        let set = match analyze(hir, &mut cx) {
             Exact(s) | Inner(s) => s,
             Any => return None,
         };
-        (!set.is_empty() && set.iter().all(|s| s.len() >= MIN_LEN)).then_some(set)
+        (!set.is_empty() && set.len() <= SET_MAX && set.iter().all(|s| s.len() >= MIN_LEN))
+            .then_some((set, cx.folded))
     }
 
-    fn analyze(hir: &Hir) -> Lits {
+    fn analyze(hir: &Hir, cx: &mut Cx) -> Lits {
         match hir.kind() {
-            HirKind::Empty | HirKind::Look(_) => Exact(vec![Vec::new()]),
+            HirKind::Empty => Exact(vec![Vec::new()]),
+            HirKind::Look(Look::Start | Look::StartLF) => {
+                Exact(vec![b"\n".to_vec(), b" ".to_vec()])
+            }
+            // A CR inside the message starts a line for `(?mR)^`.
+            HirKind::Look(Look::StartCRLF) => {
+                Exact(vec![b"\n".to_vec(), b"\r".to_vec(), b" ".to_vec()])
+            }
+            HirKind::Look(Look::End | Look::EndLF | Look::EndCRLF) => {
+                Exact(vec![b"\n".to_vec(), b"\r".to_vec()])
+            }
+            HirKind::Look(_) => Exact(vec![Vec::new()]),
             HirKind::Literal(l) => Exact(norm(vec![l.0.to_vec()])),
-            HirKind::Class(c) => class(c),
-            HirKind::Capture(c) => analyze(&c.sub),
-            HirKind::Repetition(r) => repetition(r),
-            HirKind::Concat(hs) => concat(hs),
-            HirKind::Alternation(hs) => alternation(hs),
+            HirKind::Class(c) => class(c, cx),
+            HirKind::Capture(c) => analyze(&c.sub, cx),
+            HirKind::Repetition(r) => repetition(r, cx),
+            HirKind::Concat(hs) => concat(hs, cx),
+            HirKind::Alternation(hs) => alternation(hs, cx),
         }
     }
 
-    fn class(c: &Class) -> Lits {
-        let mut out = Vec::new();
+    fn class(c: &Class, cx: &mut Cx) -> Lits {
+        let mut chars: Vec<Vec<u8>> = Vec::new();
         match c {
             Class::Unicode(u) => {
-                let n: u64 = u.ranges().iter().map(|r| r.end() as u64 - r.start() as u64 + 1).sum();
+                let n: u64 = u
+                    .ranges()
+                    .iter()
+                    .map(|r| r.end() as u64 - r.start() as u64 + 1)
+                    .sum();
                 if n > 4 * CLASS_MAX as u64 {
                     return Any;
                 }
-                for r in u.ranges() {
-                    for ch in r.start()..=r.end() {
-                        out.push(ch.to_string().into_bytes());
+                let all: Vec<char> = u
+                    .ranges()
+                    .iter()
+                    .flat_map(|r| r.start()..=r.end())
+                    .collect();
+                for &ch in &all {
+                    let partner = match ch {
+                        '\u{17F}' => 's',
+                        '\u{212A}' => 'k',
+                        _ => '\0',
+                    };
+                    if FOLD_EXOTIC.contains(&ch)
+                        && all.iter().any(|c| c.to_ascii_lowercase() == partner)
+                    {
+                        cx.folded = true;
+                        continue;
                     }
+                    chars.push(ch.to_string().into_bytes());
                 }
             }
             Class::Bytes(b) => {
-                let n: usize = b.ranges().iter().map(|r| r.end() as usize - r.start() as usize + 1).sum();
+                let n: usize = b
+                    .ranges()
+                    .iter()
+                    .map(|r| r.end() as usize - r.start() as usize + 1)
+                    .sum();
                 if n > 4 * CLASS_MAX {
                     return Any;
                 }
-                for r in b.ranges() {
-                    for byte in r.start()..=r.end() {
-                        out.push(vec![byte]);
-                    }
-                }
+                chars.extend(
+                    b.ranges()
+                        .iter()
+                        .flat_map(|r| r.start()..=r.end())
+                        .map(|b| vec![b]),
+                );
             }
         }
-        let out = norm(out);
-        if out.is_empty() || out.len() > CLASS_MAX {
+        let chars = norm(chars);
+        if chars.is_empty() || chars.len() > CLASS_MAX {
             Any
         } else {
-            Exact(out)
+            Exact(chars)
         }
     }
 
-    fn repetition(r: &Repetition) -> Lits {
-        let sub = analyze(&r.sub);
+    fn repetition(r: &Repetition, cx: &mut Cx) -> Lits {
+        let sub = analyze(&r.sub, cx);
         match (r.min, r.max, sub) {
             (0, Some(1), Exact(mut s)) if s.len() < EXACT_MAX => {
                 s.push(Vec::new());
@@ -391,20 +491,20 @@ mod literals {
         norm(out)
     }
 
-    /// The set worth scanning for: longest shortest member, then fewest members.
+    /// The set worth scanning for among required ones.
     fn best(cands: Vec<Set>) -> Option<Set> {
         cands
             .into_iter()
             .filter(|s| !s.is_empty() && s.len() <= SET_MAX && s.iter().all(|x| !x.is_empty()))
-            .max_by_key(|s| (s.iter().map(|x| x.len()).min().unwrap_or(0).min(16), std::cmp::Reverse(s.len())))
+            .max_by_key(score)
     }
 
-    fn concat(hs: &[Hir]) -> Lits {
+    fn concat(hs: &[Hir], cx: &mut Cx) -> Lits {
         let mut cur: Set = vec![Vec::new()];
         let mut cands: Vec<Set> = Vec::new();
         let mut exact = true;
         for h in hs {
-            match analyze(h) {
+            match analyze(h, cx) {
                 Exact(s) => {
                     if cur.len() * s.len() <= EXACT_MAX {
                         cur = product(&cur, &s);
@@ -431,11 +531,11 @@ mod literals {
         best(cands).map_or(Any, Inner)
     }
 
-    fn alternation(hs: &[Hir]) -> Lits {
+    fn alternation(hs: &[Hir], cx: &mut Cx) -> Lits {
         let mut out = Vec::new();
         let mut exact = true;
         for h in hs {
-            match analyze(h) {
+            match analyze(h, cx) {
                 Exact(s) => out.extend(s),
                 Inner(s) => {
                     exact = false;
@@ -445,10 +545,9 @@ mod literals {
             }
         }
         let out = norm(out);
-        let has_empty = out.iter().any(|s| s.is_empty());
         if exact && out.len() <= EXACT_MAX {
             Exact(out)
-        } else if has_empty || out.len() > SET_MAX {
+        } else if out.iter().any(|s| s.is_empty()) || out.len() > SET_MAX {
             Any
         } else {
             Inner(out)
@@ -456,14 +555,21 @@ mod literals {
     }
 
     /// `hir` without line and text anchors and without capture groups: matches at
-    /// least wherever `hir` does, inside any line (the message of an `aws logs tail`
-    /// line does not start the line), and unions without capture-name clashes.
+    /// least wherever `hir` does, anywhere in a line (the message of an `aws logs
+    /// tail` line does not start the line), and unions without capture-name clashes.
     pub fn unanchored(hir: &Hir) -> Hir {
         match hir.kind() {
             HirKind::Look(
-                Look::Start | Look::End | Look::StartLF | Look::EndLF | Look::StartCRLF | Look::EndCRLF,
+                Look::Start
+                | Look::End
+                | Look::StartLF
+                | Look::EndLF
+                | Look::StartCRLF
+                | Look::EndCRLF,
             ) => Hir::empty(),
-            HirKind::Empty | HirKind::Look(_) | HirKind::Literal(_) | HirKind::Class(_) => hir.clone(),
+            HirKind::Empty | HirKind::Look(_) | HirKind::Literal(_) | HirKind::Class(_) => {
+                hir.clone()
+            }
             HirKind::Capture(Capture { sub, .. }) => unanchored(sub),
             HirKind::Repetition(r) => Hir::repetition(Repetition {
                 min: r.min,
@@ -558,14 +664,22 @@ fn too_long(name: &str, line: u64) -> Error {
 
 /// Streams one input through the prefilter, collecting candidate lines. Returns 0 when
 /// the input held nothing but whitespace.
-fn stream_log(mut input: impl std::io::Read, name: &str, pre: &Prefilter, col: &mut Collector) -> Result<u64> {
+fn stream_log(
+    mut input: impl std::io::Read,
+    name: &str,
+    pre: &Prefilter,
+    col: &mut Collector,
+) -> Result<u64> {
     let io = |source| Error::Io {
         path: name.into(),
         source,
     };
-    // Holds a carried-over partial line (at most MAX_LINE bytes) and one chunk.
-    let mut buf: Vec<u8> = vec![0; MAX_LINE + CHUNK];
-    let mut len = 0;
+    // buf[0] is a line break, so every line searched has one before it; then come a
+    // carried-over partial line (at most MAX_LINE bytes) and a chunk, and room for a
+    // line break after a last line that has none.
+    let mut buf: Vec<u8> = vec![0; 1 + MAX_LINE + CHUNK + 1];
+    buf[0] = b'\n';
+    let mut len = 0; // bytes held, in buf[1..1 + len]
     let mut seen = Seen::default();
     let mut lines_before: u64 = 0;
     let mut content: u64 = 0;
@@ -574,7 +688,7 @@ fn stream_log(mut input: impl std::io::Read, name: &str, pre: &Prefilter, col: &
         let start = len;
         let want = len + CHUNK;
         while len < want {
-            let n = match input.read(&mut buf[len..want]) {
+            let n = match input.read(&mut buf[1 + len..1 + want]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(io(e)),
@@ -585,26 +699,38 @@ fn stream_log(mut input: impl std::io::Read, name: &str, pre: &Prefilter, col: &
             }
             len += n;
         }
-        if content == 0 && buf[start..len].iter().any(|b| !b.is_ascii_whitespace()) {
+        if content == 0
+            && buf[1 + start..1 + len]
+                .iter()
+                .any(|b| !b.is_ascii_whitespace())
+        {
             content = 1;
         }
         let cut = if eof {
             len
         } else {
-            match memchr::memrchr(b'\n', &buf[start..len]) {
+            match memchr::memrchr(b'\n', &buf[1 + start..1 + len]) {
                 Some(p) => start + p + 1,
                 None if len > MAX_LINE => return Err(too_long(name, lines_before + 1)),
                 None => continue,
             }
         };
-        let block = &buf[..cut];
-        if let Err(e) = std::str::from_utf8(block) {
-            // Cuts are always after a newline, so no character straddles one: this is a
-            // real encoding error.
-            return Err(utf8_error(name, block, lines_before, e));
+        if cut > 0 {
+            let block = &buf[1..1 + cut];
+            if let Err(e) = std::str::from_utf8(block) {
+                // Cuts are always after a line break, so no character straddles one:
+                // this is a real encoding error.
+                return Err(utf8_error(name, block, lines_before, e));
+            }
+            check_line_lengths(block, name, lines_before)?;
+            let mut end = 1 + cut;
+            if buf[cut] != b'\n' {
+                buf[end] = b'\n';
+                end += 1;
+            }
+            lines_before = scan_block(&buf[..end], name, lines_before, pre, &mut seen, col);
         }
-        lines_before = scan_block(block, name, lines_before, pre, &mut seen, col)?;
-        buf.copy_within(cut..len, 0);
+        buf.copy_within(1 + cut..1 + len, 1);
         len -= cut;
         if len > MAX_LINE {
             return Err(too_long(name, lines_before + 1));
@@ -630,63 +756,92 @@ fn check_line_lengths(block: &[u8], name: &str, lines_before: u64) -> Result<()>
     Ok(())
 }
 
-/// Finds candidate lines in a block of whole lines (valid UTF-8); returns the line
-/// count after it.
+/// Finds the candidate lines of `hay`: whole lines of valid UTF-8 between a leading
+/// and a trailing line break. Returns the line count after it.
 fn scan_block(
-    block: &[u8],
+    hay: &[u8],
     name: &str,
     lines_before: u64,
     pre: &Prefilter,
     seen: &mut Seen,
     col: &mut Collector,
-) -> Result<u64> {
-    check_line_lengths(block, name, lines_before)?;
-    let mut at = 0;
-    let mut counted_to = 0;
+) -> u64 {
+    debug_assert!(hay.len() >= 2 && hay[0] == b'\n' && hay[hay.len() - 1] == b'\n');
+    // Next position (at or after `at`) of each scanner's hit, as a position inside the
+    // line it is for; usize::MAX when there is none.
+    const NONE: usize = usize::MAX;
+    let mut at = 1; // start of the next line to look at
+    let mut counted_to = 1;
     let mut line_no = lines_before;
-    // Start of the residual regex's next match at or after `at` (None: no more).
-    let mut rest_next: Option<usize> = None;
-    let mut rest_live = pre.rest.is_some();
-    while at < block.len() {
-        let lit = pre
-            .lits
-            .as_ref()
-            .and_then(|ac| ac.find(aho_corasick::Input::new(block).range(at..)))
-            .map(|m| m.start());
-        if rest_live && rest_next.is_none_or(|p| p < at) {
-            rest_next = pre.rest.as_ref().and_then(|re| re.find_at(block, at)).map(|m| m.start());
-            rest_live = rest_next.is_some();
-        }
-        let hit = match (lit, rest_next.filter(|_| rest_live)) {
-            (Some(a), Some(b)) => a.min(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => break,
+    let mut rest_next = if pre.rest.is_some() { 0 } else { NONE };
+    let mut exotic_next = vec![0; pre.exotic.len()];
+    while at < hay.len() {
+        // Literals: searched from the line break before the line, since a literal may
+        // begin with it (a `^` anchor); such a hit is for the line after the break.
+        let lit = match &pre.lits {
+            Some(ac) => match ac.find(aho_corasick::Input::new(hay).range(at - 1..)) {
+                Some(m) => m.start() + usize::from(hay[m.start()] == b'\n'),
+                None => NONE,
+            },
+            None => NONE,
         };
-        let line_start = memchr::memrchr(b'\n', &block[at..hit]).map_or(at, |p| at + p + 1);
-        let line_end = memchr::memchr(b'\n', &block[hit..]).map_or(block.len(), |p| hit + p);
-        line_no += memchr::memchr_iter(b'\n', &block[counted_to..line_start]).count() as u64;
+        if rest_next != NONE && rest_next < at {
+            rest_next = pre
+                .rest
+                .as_ref()
+                .and_then(|re| re.find_at(hay, at))
+                .map_or(NONE, |m| m.start());
+        }
+        for (next, f) in exotic_next.iter_mut().zip(&pre.exotic) {
+            if *next != NONE && *next < at {
+                *next = f.find(&hay[at..]).map_or(NONE, |p| at + p);
+            }
+        }
+        let exotic = exotic_next.iter().copied().min().unwrap_or(NONE);
+        let hit = lit.min(rest_next).min(exotic);
+        if hit >= hay.len() {
+            break;
+        }
+        let line_start = memchr::memrchr(b'\n', &hay[at..hit]).map_or(at, |p| at + p + 1);
+        let line_end = memchr::memchr(b'\n', &hay[hit..]).map_or(hay.len(), |p| hit + p);
+        line_no += memchr::memchr_iter(b'\n', &hay[counted_to..line_start]).count() as u64;
         counted_to = line_start;
-        // Validated by the caller; the slice is between line breaks.
-        let text = std::str::from_utf8(&block[line_start..line_end]).expect("validated");
+        let raw = &hay[line_start - 1..(line_end + 1).min(hay.len())];
+        // Validated by the caller, and cut at line breaks.
+        let text = std::str::from_utf8(&hay[line_start..line_end]).expect("validated");
         let text = text.trim_end_matches('\r');
-        let in_line = |p: Option<usize>| p.is_some_and(|p| p <= line_end);
-        if pre.confirm(text, in_line(lit), rest_live && in_line(rest_next), seen) {
+        let why = Hits {
+            lit: lit <= line_end,
+            rest: rest_next <= line_end,
+            exotic: exotic <= line_end,
+        };
+        if pre.confirm(raw, text, why, seen) {
             col.add(name, line_no + 1, text);
         }
         at = line_end + 1;
     }
-    Ok(line_no + memchr::memchr_iter(b'\n', &block[counted_to..]).count() as u64)
+    line_no + memchr::memchr_iter(b'\n', &hay[counted_to..]).count() as u64
 }
 
 /// Scans files (or standard input for none or `-`).
-pub fn scan_inputs(files: &[std::path::PathBuf], source: ScanSource, rules: &RuleSet) -> Result<Report> {
+pub fn scan_inputs(
+    files: &[std::path::PathBuf],
+    source: ScanSource,
+    rules: &RuleSet,
+) -> Result<Report> {
     let stdin_only = files.is_empty();
     let names: Vec<Option<&std::path::Path>> = if stdin_only {
         vec![None]
     } else {
         files
             .iter()
-            .map(|f| if f.as_os_str() == "-" { None } else { Some(f.as_path()) })
+            .map(|f| {
+                if f.as_os_str() == "-" {
+                    None
+                } else {
+                    Some(f.as_path())
+                }
+            })
             .collect()
     };
     let open = |p: Option<&std::path::Path>| -> Result<(Box<dyn std::io::Read>, String)> {
@@ -749,3 +904,70 @@ pub fn scan_inputs(files: &[std::path::PathBuf], source: ScanSource, rules: &Rul
 }
 
 use std::io::Read as _;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lits_of(p: &str) -> Option<Vec<String>> {
+        let hir = regex_syntax::ParserBuilder::new().build().parse(p).unwrap();
+        literals::required(&hir).map(|(s, _)| {
+            s.into_iter()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .collect()
+        })
+    }
+
+    #[test]
+    #[ignore]
+    fn literal_report() {
+        let rules = RuleSet::builtin().unwrap();
+        let pre = Prefilter::new(&rules);
+        for (i, p) in pre.pats.iter().enumerate() {
+            let l = lits_of(p.as_str());
+            eprintln!(
+                "{i:3} {:?}\n    {}",
+                l.as_ref()
+                    .map(|v| v.iter().take(12).cloned().collect::<Vec<_>>()),
+                p.as_str()
+            );
+        }
+        eprintln!("residual: {}", pre.rest_pats.len());
+        if let Ok(f) = std::env::var("SCAN_LOG") {
+            let text = std::fs::read_to_string(f).unwrap();
+            let ac = pre.lits.as_ref().unwrap();
+            let mut by_lit: HashMap<usize, usize> = HashMap::new();
+            let mut lines = 0;
+            let mut confirmed = 0;
+            let mut seen = Seen::default();
+            for line in text.lines() {
+                if let Some(m) = ac.find(format!("\n{line}\n").as_bytes()) {
+                    lines += 1;
+                    *by_lit.entry(m.pattern().as_usize()).or_default() += 1;
+                    if pre.confirm(
+                        format!("\n{line}\n").as_bytes(),
+                        line,
+                        Hits {
+                            lit: true,
+                            rest: false,
+                            exotic: false,
+                        },
+                        &mut seen,
+                    ) {
+                        confirmed += 1;
+                    }
+                }
+            }
+            let mut v: Vec<_> = by_lit.into_iter().collect();
+            v.sort_by_key(|x| std::cmp::Reverse(x.1));
+            eprintln!("lines with a literal: {lines}, confirmed {confirmed}");
+            for (id, n) in v.iter().take(30) {
+                eprintln!(
+                    "{n:8} {:?} -> {:?}",
+                    ac.patterns_len().min(*id),
+                    pre.lit_pats[*id]
+                );
+            }
+        }
+    }
+}

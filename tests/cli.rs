@@ -35,7 +35,11 @@ fn bad(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> String {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "args {args:?}: {err}");
     assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
     err
 }
 
@@ -46,7 +50,11 @@ fn tmp() -> tempfile::TempDir {
 #[test]
 fn malformed_snapshot_syntax() {
     let d = tmp();
-    std::fs::write(d.path().join("snap.json"), "{\n  \"schema_version\": 1,\n  \"tasks\": [\n    {\"id\": \"a\",}\n  ]\n}\n").unwrap();
+    std::fs::write(
+        d.path().join("snap.json"),
+        "{\n  \"schema_version\": 1,\n  \"tasks\": [\n    {\"id\": \"a\",}\n  ]\n}\n",
+    )
+    .unwrap();
     insta::assert_snapshot!(bad(d.path(), &["doctor", "--snapshot", "snap.json"], b""));
 }
 
@@ -64,7 +72,11 @@ fn malformed_snapshot_wrong_type_names_the_path() {
 #[test]
 fn snapshot_unknown_field_and_version() {
     let d = tmp();
-    std::fs::write(d.path().join("a.json"), "{\"schema_version\": 1, \"servces\": []}").unwrap();
+    std::fs::write(
+        d.path().join("a.json"),
+        "{\"schema_version\": 1, \"servces\": []}",
+    )
+    .unwrap();
     std::fs::write(d.path().join("b.json"), "{\"schema_version\": 9}").unwrap();
     insta::assert_snapshot!(bad(d.path(), &["doctor", "--snapshot", "a.json"], b""));
     insta::assert_snapshot!(bad(d.path(), &["doctor", "--snapshot", "b.json"], b""));
@@ -99,7 +111,11 @@ match = false
 fn bad_rule_toml_unknown_field() {
     let d = tmp();
     std::fs::create_dir(d.path().join("rules")).unwrap();
-    std::fs::write(d.path().join("rules/USR001-custom-thing.toml"), GOOD_RULE.replace("severity =", "severty =")).unwrap();
+    std::fs::write(
+        d.path().join("rules/USR001-custom-thing.toml"),
+        GOOD_RULE.replace("severity =", "severty ="),
+    )
+    .unwrap();
     insta::assert_snapshot!(bad(d.path(), &["--rules", "rules", "scan"], b"x\n"));
 }
 
@@ -107,7 +123,11 @@ fn bad_rule_toml_unknown_field() {
 fn bad_rule_invalid_regex() {
     let d = tmp();
     std::fs::create_dir(d.path().join("rules")).unwrap();
-    std::fs::write(d.path().join("rules/USR001-custom-thing.toml"), GOOD_RULE.replace("'widget exploded'", "'widget (exploded'")).unwrap();
+    std::fs::write(
+        d.path().join("rules/USR001-custom-thing.toml"),
+        GOOD_RULE.replace("'widget exploded'", "'widget (exploded'"),
+    )
+    .unwrap();
     insta::assert_snapshot!(bad(d.path(), &["rules", "check", "rules"], b""));
 }
 
@@ -115,9 +135,17 @@ fn bad_rule_invalid_regex() {
 fn bad_rule_syntax_and_duplicate_id() {
     let d = tmp();
     std::fs::create_dir(d.path().join("rules")).unwrap();
-    std::fs::write(d.path().join("rules/USR001-custom-thing.toml"), GOOD_RULE.replace("title = \"Custom thing\"", "title = \"Custom thing")).unwrap();
+    std::fs::write(
+        d.path().join("rules/USR001-custom-thing.toml"),
+        GOOD_RULE.replace("title = \"Custom thing\"", "title = \"Custom thing"),
+    )
+    .unwrap();
     insta::assert_snapshot!(bad(d.path(), &["rules", "check", "rules"], b""));
-    std::fs::write(d.path().join("rules/USR001-custom-thing.toml"), GOOD_RULE.replace("USR001", "NET001")).unwrap();
+    std::fs::write(
+        d.path().join("rules/USR001-custom-thing.toml"),
+        GOOD_RULE.replace("USR001", "NET001"),
+    )
+    .unwrap();
     insta::assert_snapshot!(bad(d.path(), &["--rules", "rules", "rules", "list"], b""));
 }
 
@@ -126,7 +154,11 @@ fn user_rules_extend_the_pack() {
     let d = tmp();
     std::fs::create_dir(d.path().join("rules")).unwrap();
     std::fs::write(d.path().join("rules/USR001-custom-thing.toml"), GOOD_RULE).unwrap();
-    let o = sickbay(d.path(), &["--rules", "rules", "scan", "-o", "json"], b"boot\nthe widget exploded\n");
+    let o = sickbay(
+        d.path(),
+        &["--rules", "rules", "scan", "-o", "json"],
+        b"boot\nthe widget exploded\n",
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["findings"][0]["rule"], "USR001");
@@ -139,10 +171,18 @@ fn user_rules_extend_the_pack() {
 fn rule_example_failure_exits_1() {
     let d = tmp();
     std::fs::create_dir(d.path().join("rules")).unwrap();
-    std::fs::write(d.path().join("rules/USR001-custom-thing.toml"), GOOD_RULE.replace("the widget is fine", "the widget exploded again")).unwrap();
+    std::fs::write(
+        d.path().join("rules/USR001-custom-thing.toml"),
+        GOOD_RULE.replace("the widget is fine", "the widget exploded again"),
+    )
+    .unwrap();
     let o = sickbay(d.path(), &["rules", "check", "rules"], b"");
     assert_eq!(o.status.code(), Some(1));
-    insta::assert_snapshot!(format!("{}{}", stderr(&o), String::from_utf8_lossy(&o.stdout)));
+    insta::assert_snapshot!(format!(
+        "{}{}",
+        stderr(&o),
+        String::from_utf8_lossy(&o.stdout)
+    ));
 }
 
 #[test]
@@ -155,7 +195,11 @@ fn scan_non_utf8() {
 fn scan_empty_input() {
     let d = tmp();
     insta::assert_snapshot!(bad(d.path(), &["scan"], b""));
-    insta::assert_snapshot!(bad(d.path(), &["scan", "--source", "stopped-reason"], b"  \n"));
+    insta::assert_snapshot!(bad(
+        d.path(),
+        &["scan", "--source", "stopped-reason"],
+        b"  \n"
+    ));
 }
 
 #[test]
@@ -191,18 +235,50 @@ fn doctor_without_target() {
 fn exit_codes_follow_fail_on() {
     let d = tmp();
     let line = b"exec /usr/local/bin/uvicorn: exec format error\n";
-    assert_eq!(sickbay(d.path(), &["scan", "-o", "json"], line).status.code(), Some(1));
-    assert_eq!(sickbay(d.path(), &["scan", "-o", "json", "--fail-on", "never"], line).status.code(), Some(0));
+    assert_eq!(
+        sickbay(d.path(), &["scan", "-o", "json"], line)
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        sickbay(
+            d.path(),
+            &["scan", "-o", "json", "--fail-on", "never"],
+            line
+        )
+        .status
+        .code(),
+        Some(0)
+    );
     let clean = b"INFO: Uvicorn running on http://0.0.0.0:8000\n";
-    assert_eq!(sickbay(d.path(), &["scan", "-o", "json"], clean).status.code(), Some(0));
-    assert_eq!(sickbay(d.path(), &["scan", "-o", "json", "--fail-on", "info"], clean).status.code(), Some(0));
+    assert_eq!(
+        sickbay(d.path(), &["scan", "-o", "json"], clean)
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        sickbay(
+            d.path(),
+            &["scan", "-o", "json", "--fail-on", "info"],
+            clean
+        )
+        .status
+        .code(),
+        Some(0)
+    );
 }
 
 #[test]
 fn colour_switches() {
     let d = tmp();
     let line = b"exec /usr/local/bin/uvicorn: exec format error\n";
-    let always = sickbay(d.path(), &["scan", "-o", "table", "--color", "always"], line);
+    let always = sickbay(
+        d.path(),
+        &["scan", "-o", "table", "--color", "always"],
+        line,
+    );
     assert!(String::from_utf8_lossy(&always.stdout).contains("\u{1b}["));
     let never = sickbay(d.path(), &["scan", "-o", "table", "--color", "never"], line);
     assert!(!String::from_utf8_lossy(&never.stdout).contains("\u{1b}["));

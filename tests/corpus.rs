@@ -40,7 +40,9 @@ fn class_of(rule: &str) -> &'static str {
         "ECS006" => "port_in_use",
         "ECS008" => "deployment_failed",
         "ECS009" => "throttling",
-        "ECS010" | "ECS011" | "ECS012" | "ECS013" | "ECS014" | "ECS018" | "ECS019" | "ECS020" => "resource_init",
+        "ECS010" | "ECS011" | "ECS012" | "ECS013" | "ECS014" | "ECS018" | "ECS019" | "ECS020" => {
+            "resource_init"
+        }
         "ECS015" => "scheduled_task",
         "ECS016" => "missing_logs",
         "ECS017" | "LB001" => "elb_health",
@@ -80,7 +82,13 @@ fn corpus_accuracy() {
             "service_event" => ScanSource::ServiceEvent,
             _ => ScanSource::Log,
         };
-        let report = scan_text(&case.text, source, &RuleSet { rules: rules.rules.clone() });
+        let report = scan_text(
+            &case.text,
+            source,
+            &RuleSet {
+                rules: rules.rules.clone(),
+            },
+        );
         let got = report.findings.first().map(|f| f.rule.as_str());
         let pass = match (case.class.as_str(), got) {
             ("none", None) => true,
@@ -97,7 +105,16 @@ fn corpus_accuracy() {
                 .iter()
                 .map(|f| {
                     let folded: Vec<&str> = f.explains.iter().map(|c| c.rule.as_str()).collect();
-                    format!("{}={:.2}{}", f.rule, f.score, if folded.is_empty() { String::new() } else { format!("[{}]", folded.join(",")) })
+                    format!(
+                        "{}={:.2}{}",
+                        f.rule,
+                        f.score,
+                        if folded.is_empty() {
+                            String::new()
+                        } else {
+                            format!("[{}]", folded.join(","))
+                        }
+                    )
                 })
                 .collect();
             failures.push(format!(
@@ -111,6 +128,15 @@ fn corpus_accuracy() {
         }
     }
     let acc = ok as f64 / total as f64;
-    eprintln!("corpus accuracy {ok}/{total} = {:.1}%\n{}", acc * 100.0, failures.join("\n"));
-    assert!(acc >= 0.95, "accuracy {:.1}% below 95%:\n{}", acc * 100.0, failures.join("\n"));
+    eprintln!(
+        "corpus accuracy {ok}/{total} = {:.1}%\n{}",
+        acc * 100.0,
+        failures.join("\n")
+    );
+    assert!(
+        acc >= 0.95,
+        "accuracy {:.1}% below 95%:\n{}",
+        acc * 100.0,
+        failures.join("\n")
+    );
 }

@@ -9,8 +9,7 @@ fn every_incident_fixture_parses() {
     for entry in std::fs::read_dir(&dir).expect("fixtures/incidents") {
         let path = entry.unwrap().path().join("snapshot.json");
         if path.exists() {
-            sickbay::snapshot::load_snapshot(&path)
-                .unwrap_or_else(|e| panic!("{e}"));
+            sickbay::snapshot::load_snapshot(&path).unwrap_or_else(|e| panic!("{e}"));
             n += 1;
         }
     }

@@ -11,7 +11,12 @@ fn incidents() -> Vec<(String, std::path::PathBuf)> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
-        .map(|e| (e.file_name().to_string_lossy().to_string(), e.path().join("snapshot.json")))
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().to_string(),
+                e.path().join("snapshot.json"),
+            )
+        })
         .filter(|(_, p)| p.exists())
         .collect();
     v.sort();
@@ -35,8 +40,14 @@ fn incident_reports() {
 fn rule_list_and_explanations() {
     colored::control::set_override(false);
     let rules = RuleSet::builtin().unwrap();
-    insta::assert_snapshot!("rules_list", render::rules::list(&rules, Format::Table, 120));
+    insta::assert_snapshot!(
+        "rules_list",
+        render::rules::list(&rules, Format::Table, 120)
+    );
     for r in &rules.rules {
-        insta::assert_snapshot!(format!("explain_{}", r.id), render::rules::explain(r, Format::Markdown));
+        insta::assert_snapshot!(
+            format!("explain_{}", r.id),
+            render::rules::explain(r, Format::Markdown)
+        );
     }
 }

@@ -5,7 +5,10 @@ use sickbay::report::{Recency, Report};
 use sickbay::{analyze, RuleSet};
 
 fn report(name: &str) -> Report {
-    let path = format!("{}/fixtures/incidents/{name}/snapshot.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/fixtures/incidents/{name}/snapshot.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let snap = sickbay::snapshot::load_snapshot(std::path::Path::new(&path)).unwrap();
     analyze(&snap, &RuleSet::builtin().unwrap())
 }
@@ -35,24 +38,43 @@ fn seed_000_supabase_stale_ip_compose_names_localhost() {
     assert!(r.findings[0].message.contains("10.0.101.151"));
     assert!(r.findings[0].message.contains("STUDIO_PG_META_URL"));
     for id in ["NET002", "NET003", "CFG001", "NET009"] {
-        assert!(rank(&r, id) <= 6, "{id} should be near the top: {:?}", ids(&r));
+        assert!(
+            rank(&r, id) <= 6,
+            "{id} should be near the top: {:?}",
+            ids(&r)
+        );
     }
-    let churn = r.churn.iter().find(|c| c.family == "supabase-studio").expect("studio churn");
+    let churn = r
+        .churn
+        .iter()
+        .find(|c| c.family == "supabase-studio")
+        .expect("studio churn");
     assert!(churn.revisions >= 10);
     assert!(churn.persisting.iter().any(|p| p == "NET001"));
     // Fix commands carry the real names.
-    assert!(r.findings[0].fix.iter().any(|s| s.contains("--cluster supabase-production")));
+    assert!(r.findings[0]
+        .fix
+        .iter()
+        .any(|s| s.contains("--cluster supabase-production")));
 }
 
 #[test]
 fn seed_001_medusa_tls_fixed_then_migrations() {
     let r = report("001-medusa-rds-ca-then-migrations");
     assert_eq!(r.findings[0].rule, "DB001", "{:?}", ids(&r));
-    let tls = r.findings.iter().find(|f| f.rule == "TLS001").expect("TLS001");
+    let tls = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "TLS001")
+        .expect("TLS001");
     assert_eq!(tls.recency, Recency::Superseded);
     assert!(rank(&r, "ECS016") < rank(&r, "TLS001"));
     // The write-up's table: v9 SSL error -> v11 SSL fixed, not migrated -> v12 no logs.
-    let tl = r.timeline.iter().find(|t| t.family == "ysh-b2b-backend").unwrap();
+    let tl = r
+        .timeline
+        .iter()
+        .find(|t| t.family == "ysh-b2b-backend")
+        .unwrap();
     let row = |rev: i64| tl.revisions.iter().find(|x| x.revision == rev).unwrap();
     assert!(row(9).findings.contains(&"TLS001".to_string()));
     assert!(row(11).findings.contains(&"DB001".to_string()));
@@ -84,5 +106,8 @@ fn seed_004_docker_host_shared_jwt() {
         assert!(rank(&r, id) <= 3, "{id}: {:?}", ids(&r));
     }
     let sec = r.findings.iter().find(|f| f.rule == "SEC001").unwrap();
-    assert!(sec.evidence.iter().all(|e| !e.excerpt.contains("9f878Nhjk3TJ")));
+    assert!(sec
+        .evidence
+        .iter()
+        .all(|e| !e.excerpt.contains("9f878Nhjk3TJ")));
 }

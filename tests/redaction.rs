@@ -7,7 +7,8 @@ use sickbay::snapshot::parse_snapshot;
 use sickbay::{analyze, RuleSet};
 
 const PASSWORD: &str = "S3cr3t-Pa55w0rd!";
-const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJlLXNlY3JldA";
+const JWT: &str =
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJlLXNlY3JldA";
 const AKID: &str = "AKIAIOSFODNN7EXAMPLE";
 const SIG: &str = "b2f1a9c3d4e5f60718293a4b5c6d7e8f";
 const JWT_SECRET: &str = "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";
@@ -56,10 +57,16 @@ fn no_secret_in_any_output() {
     assert_clean("loaded snapshot", &serde_json::to_string(&snap).unwrap());
     let rules = RuleSet::builtin().unwrap();
     let report = analyze(&snap, &rules);
-    assert!(!report.findings.is_empty(), "planted snapshot should produce findings");
+    assert!(
+        !report.findings.is_empty(),
+        "planted snapshot should produce findings"
+    );
     colored::control::set_override(false);
     let json = render::json::render(&report);
-    assert!(json.contains("<redacted:"), "evidence should show fingerprints:\n{json}");
+    assert!(
+        json.contains("<redacted:"),
+        "evidence should show fingerprints:\n{json}"
+    );
     assert_clean("json", &json);
     assert_clean("table", &render::table::render(&report, 120));
     assert_clean("markdown", &render::markdown::render(&report));

@@ -15,22 +15,31 @@ fn fired(report: &sickbay::Report, id: &str) -> bool {
 fn rule_fixtures_trigger_and_stay_clean() {
     let rules = RuleSet::builtin().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules");
-    let Ok(dirs) = std::fs::read_dir(&root) else { return };
+    let Ok(dirs) = std::fs::read_dir(&root) else {
+        return;
+    };
     let mut checked = 0;
     let mut failures = Vec::new();
     for dir in dirs.flatten() {
         let id = dir.file_name().to_string_lossy().to_string();
-        assert!(rules.get(&id).is_some(), "fixtures/rules/{id}: no such rule");
+        assert!(
+            rules.get(&id).is_some(),
+            "fixtures/rules/{id}: no such rule"
+        );
         for file in std::fs::read_dir(dir.path()).unwrap().flatten() {
             let name = file.file_name().to_string_lossy().to_string();
             if !name.ends_with(".json") {
                 continue;
             }
-            let snap = sickbay::snapshot::load_snapshot(&file.path()).unwrap_or_else(|e| panic!("{e}"));
+            let snap =
+                sickbay::snapshot::load_snapshot(&file.path()).unwrap_or_else(|e| panic!("{e}"));
             let report = analyze(&snap, &rules);
             let want = name.starts_with("trigger");
             if fired(&report, &id) != want {
-                failures.push(format!("{id}/{name}: expected {}", if want { "a finding" } else { "no finding" }));
+                failures.push(format!(
+                    "{id}/{name}: expected {}",
+                    if want { "a finding" } else { "no finding" }
+                ));
             }
             checked += 1;
         }

@@ -24,8 +24,16 @@ fn every_rule_example_holds() {
 fn every_rule_has_examples_both_ways() {
     let set = RuleSet::builtin().unwrap();
     for r in &set.rules {
-        assert!(r.examples.iter().any(|e| e.expect_match), "{} has no matching example", r.id);
-        assert!(r.examples.iter().any(|e| !e.expect_match), "{} has no non-matching example", r.id);
+        assert!(
+            r.examples.iter().any(|e| e.expect_match),
+            "{} has no matching example",
+            r.id
+        );
+        assert!(
+            r.examples.iter().any(|e| !e.expect_match),
+            "{} has no non-matching example",
+            r.id
+        );
     }
 }
 

@@ -11,7 +11,11 @@ fn check(kind: SchemaKind, file: &str) {
     assert!(
         on_disk == now,
         "{path} is out of date; run `cargo run -- schema {} > schema/{file}`",
-        if kind == SchemaKind::Report { "report" } else { "snapshot" }
+        if kind == SchemaKind::Report {
+            "report"
+        } else {
+            "snapshot"
+        }
     );
 }
 
@@ -30,9 +34,16 @@ fn bundled_reports_validate_against_required_fields() {
     // Every required top-level field of the report schema is present in a real report.
     let schema: serde_json::Value = serde_json::from_str(&schema_json(SchemaKind::Report)).unwrap();
     let rules = sickbay::RuleSet::builtin().unwrap();
-    let report = sickbay::scan::scan_text("exec /usr/local/bin/uvicorn: exec format error", sickbay::scan::ScanSource::Log, &rules);
+    let report = sickbay::scan::scan_text(
+        "exec /usr/local/bin/uvicorn: exec format error",
+        sickbay::scan::ScanSource::Log,
+        &rules,
+    );
     let value = serde_json::to_value(&report).unwrap();
     for field in schema["required"].as_array().unwrap() {
-        assert!(value.get(field.as_str().unwrap()).is_some(), "missing {field}");
+        assert!(
+            value.get(field.as_str().unwrap()).is_some(),
+            "missing {field}"
+        );
     }
 }

@@ -100,8 +100,10 @@ fn field_of(name: &str) -> Option<(String, Field)> {
         let Some(prefix) = upper.strip_suffix(suffix) else {
             continue;
         };
-        let known = matches!(prefix, "PG" | "PG_" | "POSTGRES_" | "POSTGRESQL_" | "DATABASE_" | "DB_" | "RDS_" | "RDS_DB_")
-            || prefix.ends_with("_DB_")
+        let known = matches!(
+            prefix,
+            "PG" | "PG_" | "POSTGRES_" | "POSTGRESQL_" | "DATABASE_" | "DB_" | "RDS_" | "RDS_DB_"
+        ) || prefix.ends_with("_DB_")
             || prefix.ends_with("_DATABASE_")
             || prefix.ends_with("_PG_")
             || prefix.ends_with("_POSTGRES_");
@@ -146,10 +148,24 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     let not_postgres = c.environment.iter().any(|e| {
         let n = e.name.to_ascii_uppercase();
-        (n.ends_with("_CONNECTION") || n.ends_with("_ENGINE") || n.ends_with("_DIALECT") || n.ends_with("_CLIENT") || n.ends_with("_DRIVER"))
+        (n.ends_with("_CONNECTION")
+            || n.ends_with("_ENGINE")
+            || n.ends_with("_DIALECT")
+            || n.ends_with("_CLIENT")
+            || n.ends_with("_DRIVER"))
             && {
                 let v = e.value.to_ascii_lowercase();
-                ["mysql", "mariadb", "sqlite", "mssql", "sqlserver", "oracle", "mongo"].iter().any(|k| v.contains(k))
+                [
+                    "mysql",
+                    "mariadb",
+                    "sqlite",
+                    "mssql",
+                    "sqlserver",
+                    "oracle",
+                    "mongo",
+                ]
+                .iter()
+                .any(|k| v.contains(k))
             }
     });
     // URL-valued variables.
@@ -216,7 +232,8 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
     }
     // Secrets under database-ish names: listed, never read.
     for s in &c.secrets {
-        let url_like = s.name.to_ascii_uppercase().ends_with("_URL") || s.name.to_ascii_uppercase().ends_with("_URI");
+        let url_like = s.name.to_ascii_uppercase().ends_with("_URL")
+            || s.name.to_ascii_uppercase().ends_with("_URI");
         if let Some((key, field)) = field_of(&s.name) {
             if field == Field::Url || url_like {
                 out.push(Candidate {
@@ -238,7 +255,11 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
                     also_in: Vec::new(),
                 });
             } else {
-                groups.entry(key).or_default().secrets.push((s.name.clone(), s.value_from.clone(), field));
+                groups.entry(key).or_default().secrets.push((
+                    s.name.clone(),
+                    s.value_from.clone(),
+                    field,
+                ));
             }
         }
     }
@@ -261,8 +282,14 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
                     container: c.name.clone(),
                     variables: g.vars.clone(),
                     password: PasswordState::Missing,
-                    secrets: g.secrets.iter().map(|(a, b, _)| (a.clone(), b.clone())).collect(),
-                    notes: vec![format!("the host comes from {vf}, which sickbay does not read")],
+                    secrets: g
+                        .secrets
+                        .iter()
+                        .map(|(a, b, _)| (a.clone(), b.clone()))
+                        .collect(),
+                    notes: vec![format!(
+                        "the host comes from {vf}, which sickbay does not read"
+                    )],
                     also_in: Vec::new(),
                 });
             }
@@ -299,17 +326,28 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
             notes.push(if user_known.is_some() {
                 "the user name comes from a secret; give it on the command line".to_string()
             } else {
-                "no user variable: the driver's default (often the OS user or `postgres`) applies".to_string()
+                "no user variable: the driver's default (often the OS user or `postgres`) applies"
+                    .to_string()
             });
         }
         let target = ProbeTarget {
             host: host.clone(),
             hostaddr: g.hostaddr.as_deref().and_then(|a| a.parse().ok()),
             port,
-            dbname: dbname.clone().or_else(|| user.clone()).unwrap_or_else(|| "postgres".to_string()),
+            dbname: dbname
+                .clone()
+                .or_else(|| user.clone())
+                .unwrap_or_else(|| "postgres".to_string()),
             user: user.clone().unwrap_or_else(|| "postgres".to_string()),
-            password: g.password.clone().filter(|p| !p.is_empty() && !is_redacted(p)),
-            sslmode: g.sslmode.as_deref().and_then(SslMode::parse).unwrap_or_default(),
+            password: g
+                .password
+                .clone()
+                .filter(|p| !p.is_empty() && !is_redacted(p)),
+            sslmode: g
+                .sslmode
+                .as_deref()
+                .and_then(SslMode::parse)
+                .unwrap_or_default(),
             sslrootcert: None,
             origin: None,
         };
@@ -356,7 +394,11 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
             container: c.name.clone(),
             variables: g.vars.clone(),
             password,
-            secrets: g.secrets.iter().map(|(a, b, _)| (a.clone(), b.clone())).collect(),
+            secrets: g
+                .secrets
+                .iter()
+                .map(|(a, b, _)| (a.clone(), b.clone()))
+                .collect(),
             notes,
             also_in: Vec::new(),
         });
@@ -364,7 +406,11 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
     // URL candidates whose password comes from a secret under a field name.
     for cand in out.iter_mut() {
         if cand.password == PasswordState::Missing && cand.target.is_some() {
-            if let Some(s) = c.secrets.iter().find(|s| field_of(&s.name).is_some_and(|(_, f)| f == Field::Password)) {
+            if let Some(s) = c
+                .secrets
+                .iter()
+                .find(|s| field_of(&s.name).is_some_and(|(_, f)| f == Field::Password))
+            {
                 cand.password = PasswordState::Secret {
                     name: s.name.clone(),
                     value_from: s.value_from.clone(),
@@ -397,7 +443,8 @@ pub fn discover(snap: &Snapshot) -> Vec<Candidate> {
                     )
                 };
                 if let Some(prev) = out.iter_mut().find(|p| key(p) == key(&cand)) {
-                    prev.also_in.push(format!("{}/{}", cand.task_definition, cand.container));
+                    prev.also_in
+                        .push(format!("{}/{}", cand.task_definition, cand.container));
                 } else {
                     out.push(cand);
                 }
@@ -451,12 +498,24 @@ mod tests {
     #[test]
     fn field_names() {
         assert_eq!(field_of("DB_HOST"), Some((String::new(), Field::Host)));
-        assert_eq!(field_of("DATABASE_NAME"), Some((String::new(), Field::Name)));
+        assert_eq!(
+            field_of("DATABASE_NAME"),
+            Some((String::new(), Field::Name))
+        );
         assert_eq!(field_of("PGHOST"), Some(("PG".into(), Field::Host)));
         assert_eq!(field_of("PGDATABASE"), Some(("PG".into(), Field::Name)));
-        assert_eq!(field_of("POSTGRES_DB"), Some(("POSTGRES_".into(), Field::Name)));
-        assert_eq!(field_of("PG_META_DB_HOST"), Some(("PG_META_".into(), Field::Host)));
-        assert_eq!(field_of("PG_META_DB_NAME"), Some(("PG_META_".into(), Field::Name)));
+        assert_eq!(
+            field_of("POSTGRES_DB"),
+            Some(("POSTGRES_".into(), Field::Name))
+        );
+        assert_eq!(
+            field_of("PG_META_DB_HOST"),
+            Some(("PG_META_".into(), Field::Host))
+        );
+        assert_eq!(
+            field_of("PG_META_DB_NAME"),
+            Some(("PG_META_".into(), Field::Name))
+        );
         assert_eq!(field_of("RDS_HOSTNAME"), Some(("RDS_".into(), Field::Host)));
         assert_eq!(field_of("RDS_DB_NAME"), Some(("RDS_".into(), Field::Name)));
         assert_eq!(field_of("APP_HOST"), None);
@@ -491,11 +550,20 @@ mod tests {
                 ("DB_NAME", "app"),
                 ("DB_USER", "app"),
             ],
-            &[("DB_PASSWORD", "arn:aws:secretsmanager:us-east-1:1:secret:db-pw")],
+            &[(
+                "DB_PASSWORD",
+                "arn:aws:secretsmanager:us-east-1:1:secret:db-pw",
+            )],
         )]);
         let c = discover(&s);
         assert_eq!(c.len(), 2, "{c:#?}");
-        assert!(c[0].notes.iter().any(|n| n.contains("DATABASE_URL points at db:5432/app")), "{:?}", c[0].notes);
+        assert!(
+            c[0].notes
+                .iter()
+                .any(|n| n.contains("DATABASE_URL points at db:5432/app")),
+            "{:?}",
+            c[0].notes
+        );
         assert!(c[1].notes.iter().any(|n| n.contains("prod.cluster-abc")));
         assert!(matches!(c[1].password, PasswordState::Secret { .. }));
         assert_eq!(c[1].secrets.len(), 1);
@@ -528,7 +596,10 @@ mod tests {
                 ("PG_META_DB_USER", "supabase_admin"),
                 ("PG_META_DB_PASSWORD", "<redacted:aaaaaaaaaaaa>"),
             ],
-            &[("DATABASE_URL", "arn:aws:secretsmanager:us-east-1:1:secret:url")],
+            &[(
+                "DATABASE_URL",
+                "arn:aws:secretsmanager:us-east-1:1:secret:url",
+            )],
         )]);
         let c = discover(&s);
         assert_eq!(c.len(), 2, "{c:#?}");
@@ -544,7 +615,11 @@ mod tests {
         let s = snap(vec![
             td(1, &[("DATABASE_URL", "postgres://u@h.example/d")], &[]),
             td(2, &[("DATABASE_URL", "postgres://u@h.example/d")], &[]),
-            td(3, &[("DB_HOST", "m.example"), ("DB_CONNECTION", "mysql")], &[]),
+            td(
+                3,
+                &[("DB_HOST", "m.example"), ("DB_CONNECTION", "mysql")],
+                &[],
+            ),
         ]);
         let c = discover(&s);
         assert_eq!(c.len(), 1, "{c:#?}");

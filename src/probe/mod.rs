@@ -82,6 +82,10 @@ pub struct ProbeOptions {
     /// Bound on each stage.
     pub timeout: Duration,
     pub vantage: Vantage,
+    /// Resolve names only from this hosts-format file (`IP name [alias ...]`) instead of
+    /// the system resolver: for air-gapped runs (`SICKBAY_HOSTS_FILE`), and how the
+    /// tests keep every lookup on the machine.
+    pub hosts_file: Option<std::path::PathBuf>,
 }
 
 impl Default for ProbeOptions {
@@ -92,6 +96,7 @@ impl Default for ProbeOptions {
             expect_tables: Vec::new(),
             timeout: Duration::from_secs(10),
             vantage: Vantage::Local,
+            hosts_file: None,
         }
     }
 }
@@ -199,8 +204,9 @@ fn skip_rest(p: &mut DbProbe, reason: &str) {
 ///
 /// Never fails: every outcome is a stage record. A stage that fails stops the probe
 /// (the rest are `skipped`), except an untrusted certificate when the URL's `sslmode`
-/// does not verify certificates (`prefer`, `require`): a libpq client would go on, so
-/// the probe goes on too, to report auth and schema as well.
+/// does not verify certificates (`prefer`, `require`), or a name mismatch under
+/// `verify-ca` (which checks the chain only): a libpq client would go on, so the probe
+/// goes on too, to report auth and schema as well.
 pub async fn probe(target: &ProbeTarget, opts: &ProbeOptions) -> DbProbe {
     let mut p = DbProbe {
         target: target.to_string(),
@@ -215,21 +221,39 @@ pub async fn probe(target: &ProbeTarget, opts: &ProbeOptions) -> DbProbe {
     let addrs: Vec<IpAddr> = if let Some(a) = target.hostaddr {
         p.stages.push(ok(
             "dns",
-            format!("hostaddr {a} given ({}); {} not looked up", net::scope(a).as_str(), target.host),
+            format!(
+                "hostaddr {a} given ({}); {} not looked up",
+                net::scope(a).as_str(),
+                target.host
+            ),
             t,
         ));
         vec![a]
     } else if let Ok(ip) = target.host.parse::<IpAddr>() {
         p.stages.push(ok(
             "dns",
-            format!("{ip} is an address ({}); nothing to resolve", net::scope(ip).as_str()),
+            format!(
+                "{ip} is an address ({}); nothing to resolve",
+                net::scope(ip).as_str()
+            ),
             t,
         ));
         vec![ip]
     } else {
-        match net::resolve(&target.host, timeout, opts.vantage).await {
+        match net::resolve(
+            &target.host,
+            timeout,
+            opts.vantage,
+            opts.hosts_file.as_deref(),
+        )
+        .await
+        {
             Ok(addrs) => {
-                let mut detail = format!("{} resolved to {}", target.host, net::describe_addresses(&addrs));
+                let mut detail = format!(
+                    "{} resolved to {}",
+                    target.host,
+                    net::describe_addresses(&addrs)
+                );
                 let all_private = addrs.iter().all(|a| net::scope(*a) == net::Scope::Private);
                 if all_private && opts.vantage != Vantage::InsideVpc {
                     detail.push_str("; private addresses are reachable only from inside the VPC (or over VPN, peering or a tunnel)");
@@ -248,7 +272,10 @@ pub async fn probe(target: &ProbeTarget, opts: &ProbeOptions) -> DbProbe {
 
     // TCP
     let t = Instant::now();
-    let sockaddrs: Vec<SocketAddr> = addrs.iter().map(|a| SocketAddr::new(*a, target.port)).collect();
+    let sockaddrs: Vec<SocketAddr> = addrs
+        .iter()
+        .map(|a| SocketAddr::new(*a, target.port))
+        .collect();
     let mut stream = match net::connect(&sockaddrs, timeout, opts.vantage).await {
         Ok((s, a)) => {
             p.stages.push(ok("tcp", format!("connected to {a}"), t));
@@ -265,7 +292,9 @@ pub async fn probe(target: &ProbeTarget, opts: &ProbeOptions) -> DbProbe {
     let t = Instant::now();
     let require = opts.require_tls || target.sslmode.requires_tls();
     let mut unverified = false;
-    let (io, encrypted): (Box<dyn pg::Io>, bool) = if target.sslmode == SslMode::Disable && !opts.require_tls {
+    let (io, encrypted): (Box<dyn pg::Io>, bool) = if target.sslmode == SslMode::Disable
+        && !opts.require_tls
+    {
         p.stages.push(ProbeStage {
             stage: "tls".into(),
             status: "skipped".into(),
@@ -296,7 +325,10 @@ pub async fn probe(target: &ProbeTarget, opts: &ProbeOptions) -> DbProbe {
                     "tls",
                     net::Failure::fail(
                         "other",
-                        format!("the connection failed during TLS negotiation ({:?}): {e}", e.kind()),
+                        format!(
+                            "the connection failed during TLS negotiation ({:?}): {e}",
+                            e.kind()
+                        ),
                     ),
                     t,
                 ));
@@ -314,7 +346,10 @@ pub async fn probe(target: &ProbeTarget, opts: &ProbeOptions) -> DbProbe {
                     ),
                     t,
                 ));
-                skip_rest(&mut p, "the server did not speak PostgreSQL's TLS negotiation");
+                skip_rest(
+                    &mut p,
+                    "the server did not speak PostgreSQL's TLS negotiation",
+                );
                 return p;
             }
             Ok(Ok(tls::SslAnswer::NotOffered)) if require => {
@@ -392,8 +427,12 @@ pub async fn probe(target: &ProbeTarget, opts: &ProbeOptions) -> DbProbe {
                                     &target.host,
                                     extra,
                                 );
+                                // verify-ca checks the chain, not the name.
+                                let stop = target.sslmode == SslMode::VerifyFull
+                                    || (target.sslmode == SslMode::VerifyCa
+                                        && f.code != "hostname_mismatch");
                                 p.stages.push(failed("tls", f, t));
-                                if target.sslmode.verifies() {
+                                if stop {
                                     skip_rest(
                                         &mut p,
                                         &format!(
@@ -424,7 +463,10 @@ pub async fn probe(target: &ProbeTarget, opts: &ProbeOptions) -> DbProbe {
             };
             p.stages.push(ok(
                 "auth",
-                format!("logged in as {} to database {} {how}", target.user, target.dbname),
+                format!(
+                    "logged in as {} to database {} {how}",
+                    target.user, target.dbname
+                ),
                 t,
             ));
             c
@@ -500,7 +542,11 @@ fn schema_stage(f: &pg::SchemaFacts, dbname: &str, t: Instant) -> ProbeStage {
         } else {
             "migrations ran but did not create them: pending migrations, or the app points at another database or schema"
         };
-        ("fail", Some("missing_tables"), format!("missing: {missing}; {why}; {facts}"))
+        (
+            "fail",
+            Some("missing_tables"),
+            format!("missing: {missing}; {why}; {facts}"),
+        )
     } else {
         ("ok", None, facts)
     };
@@ -518,13 +564,17 @@ fn schema_stage(f: &pg::SchemaFacts, dbname: &str, t: Instant) -> ProbeStage {
 /// a prompt when standard input is a terminal. Usage problems are errors (exit 2).
 pub fn from_args(args: &crate::cli::DbProbeArgs) -> Result<(ProbeTarget, ProbeOptions), Error> {
     use std::io::IsTerminal;
-    let mut target = ProbeTarget::parse_url(&args.url).map_err(|e| Error::Usage(format!("bad database URL: {e}")))?;
+    let mut target = ProbeTarget::parse_url(&args.url)
+        .map_err(|e| Error::Usage(format!("bad database URL: {e}")))?;
     target.origin = Some("command line".to_string());
     let mut opts = ProbeOptions {
         require_tls: args.require_tls,
         expect_tables: args.expect_table.clone(),
         timeout: Duration::from_secs(args.connect_timeout),
         vantage: args.vantage,
+        hosts_file: std::env::var_os("SICKBAY_HOSTS_FILE")
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from),
         ..ProbeOptions::default()
     };
     if let Some(path) = &args.ca_bundle {
@@ -539,7 +589,11 @@ pub fn from_args(args: &crate::cli::DbProbeArgs) -> Result<(ProbeTarget, ProbeOp
         if let Some(pw) = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()) {
             target.password = Some(pw);
         } else if std::io::stdin().is_terminal() {
-            let pw = rpassword::prompt_password(format!("Password for {}@{}: ", target.user, target.host)).map_err(|source| Error::Io {
+            let pw = rpassword::prompt_password(format!(
+                "Password for {}@{}: ",
+                target.user, target.host
+            ))
+            .map_err(|source| Error::Io {
                 path: "/dev/tty".into(),
                 source,
             })?;
@@ -547,4 +601,36 @@ pub fn from_args(args: &crate::cli::DbProbeArgs) -> Result<(ProbeTarget, ProbeOp
         }
     }
     Ok((target, opts))
+}
+
+/// Probes every candidate endpoint discovered in a snapshot's task definitions, one at a
+/// time, and returns the results. Passwords are redacted in snapshots, so a candidate
+/// without one uses `PGPASSWORD` when set. Candidates whose host is unknown are skipped.
+pub async fn probe_discovered(
+    snap: &crate::snapshot::Snapshot,
+    opts: &ProbeOptions,
+) -> Vec<DbProbe> {
+    let mut out = Vec::new();
+    for cand in discover(snap) {
+        let Some(mut target) = cand.target.clone() else {
+            continue;
+        };
+        if target.password.is_none() {
+            target.password = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty());
+        }
+        target.origin = Some(cand.origin.clone());
+        out.push(probe(&target, opts).await);
+    }
+    out
+}
+
+/// Options for probes run by `doctor`: the vantage point is wherever sickbay runs.
+pub fn doctor_options() -> ProbeOptions {
+    ProbeOptions {
+        timeout: Duration::from_secs(5),
+        hosts_file: std::env::var_os("SICKBAY_HOSTS_FILE")
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from),
+        ..ProbeOptions::default()
+    }
 }

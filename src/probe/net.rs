@@ -93,8 +93,51 @@ fn is_aws_public_name(host: &str) -> bool {
     h.ends_with(".amazonaws.com") || h.ends_with(".amazonaws.com.cn")
 }
 
-/// Resolves `host` with the system resolver, bounded by `timeout`.
-pub async fn resolve(host: &str, timeout: Duration, vantage: Vantage) -> Result<Vec<IpAddr>, Failure> {
+/// Looks `host` up in a hosts-format file only. An IP literal resolves to itself.
+fn resolve_from_file(
+    host: &str,
+    path: &std::path::Path,
+    vantage: Vantage,
+) -> Result<Vec<IpAddr>, Failure> {
+    if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
+        return Ok(vec![ip]);
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::fail(
+            "other",
+            format!("cannot read hosts file {}: {e}", path.display()),
+        )
+    })?;
+    let want = host.trim_end_matches('.');
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("");
+        let mut parts = line.split_whitespace();
+        let Some(ip) = parts.next().and_then(|p| p.parse::<IpAddr>().ok()) else {
+            continue;
+        };
+        if parts.any(|n| n.eq_ignore_ascii_case(want)) && !out.contains(&ip) {
+            out.push(ip);
+        }
+    }
+    if out.is_empty() {
+        Err(not_found(host, vantage))
+    } else {
+        Ok(out)
+    }
+}
+
+/// Resolves `host` with the system resolver (or only from `hosts_file`), bounded by
+/// `timeout`.
+pub async fn resolve(
+    host: &str,
+    timeout: Duration,
+    vantage: Vantage,
+    hosts_file: Option<&std::path::Path>,
+) -> Result<Vec<IpAddr>, Failure> {
+    if let Some(path) = hosts_file {
+        return resolve_from_file(host, path, vantage);
+    }
     let name = host.to_string();
     let lookup = tokio::task::spawn_blocking(move || {
         let hints = dns_lookup::AddrInfoHints {
@@ -120,7 +163,12 @@ pub async fn resolve(host: &str, timeout: Duration, vantage: Vantage) -> Result<
                 format!("the resolver gave no answer for {host} within {secs} s"),
             ))
         }
-        Ok(Err(join)) => return Err(Failure::fail("other", format!("name lookup did not complete: {join}"))),
+        Ok(Err(join)) => {
+            return Err(Failure::fail(
+                "other",
+                format!("name lookup did not complete: {join}"),
+            ))
+        }
         Ok(Ok(r)) => r,
     };
     use dns_lookup::LookupErrorKind as K;
@@ -161,7 +209,10 @@ fn not_found(host: &str, vantage: Vantage) -> Failure {
             ),
         );
     }
-    Failure::fail("not_found", format!("{host} does not resolve (no such name)"))
+    Failure::fail(
+        "not_found",
+        format!("{host} does not resolve (no such name)"),
+    )
 }
 
 /// One-line description of resolved addresses, with their scopes.
@@ -185,9 +236,10 @@ pub fn classify_connect_error(e: &io::Error) -> &'static str {
         _ => {}
     }
     match e.raw_os_error() {
-        Some(libc::EHOSTUNREACH) | Some(libc::ENETUNREACH) | Some(libc::EADDRNOTAVAIL) | Some(libc::ENETDOWN) => {
-            "unreachable"
-        }
+        Some(libc::EHOSTUNREACH)
+        | Some(libc::ENETUNREACH)
+        | Some(libc::EADDRNOTAVAIL)
+        | Some(libc::ENETDOWN) => "unreachable",
         Some(libc::ETIMEDOUT) => CODE_TIMEOUT,
         Some(libc::ECONNREFUSED) => "refused",
         _ => "other",
@@ -195,7 +247,11 @@ pub fn classify_connect_error(e: &io::Error) -> &'static str {
 }
 
 /// Connects to the first address that accepts, each attempt bounded by `timeout`.
-pub async fn connect(addrs: &[SocketAddr], timeout: Duration, vantage: Vantage) -> Result<(TcpStream, SocketAddr), Failure> {
+pub async fn connect(
+    addrs: &[SocketAddr],
+    timeout: Duration,
+    vantage: Vantage,
+) -> Result<(TcpStream, SocketAddr), Failure> {
     let mut tried: Vec<(String, &'static str, String)> = Vec::new();
     for a in addrs {
         match tokio::time::timeout(timeout, TcpStream::connect(a)).await {
@@ -274,19 +330,45 @@ mod tests {
 
     #[test]
     fn connect_errors_by_kind_and_errno() {
-        assert_eq!(classify_connect_error(&io::Error::from(io::ErrorKind::ConnectionRefused)), "refused");
-        assert_eq!(classify_connect_error(&io::Error::from(io::ErrorKind::TimedOut)), "timeout");
-        assert_eq!(classify_connect_error(&io::Error::from_raw_os_error(libc::EHOSTUNREACH)), "unreachable");
-        assert_eq!(classify_connect_error(&io::Error::from_raw_os_error(libc::ENETUNREACH)), "unreachable");
-        assert_eq!(classify_connect_error(&io::Error::from_raw_os_error(libc::EPERM)), "other");
+        assert_eq!(
+            classify_connect_error(&io::Error::from(io::ErrorKind::ConnectionRefused)),
+            "refused"
+        );
+        assert_eq!(
+            classify_connect_error(&io::Error::from(io::ErrorKind::TimedOut)),
+            "timeout"
+        );
+        assert_eq!(
+            classify_connect_error(&io::Error::from_raw_os_error(libc::EHOSTUNREACH)),
+            "unreachable"
+        );
+        assert_eq!(
+            classify_connect_error(&io::Error::from_raw_os_error(libc::ENETUNREACH)),
+            "unreachable"
+        );
+        assert_eq!(
+            classify_connect_error(&io::Error::from_raw_os_error(libc::EPERM)),
+            "other"
+        );
     }
 
     #[test]
     fn not_found_wording_depends_on_name_and_vantage() {
         assert_eq!(not_found("db", Vantage::OutsideVpc).status, "fail");
-        assert!(not_found("db", Vantage::Local).detail.contains("docker-compose"));
-        assert_eq!(not_found("db.internal.example", Vantage::OutsideVpc).status, "inconclusive");
-        assert_eq!(not_found("x.abc.us-east-1.rds.amazonaws.com", Vantage::OutsideVpc).status, "fail");
-        assert_eq!(not_found("db.internal.example", Vantage::Local).status, "fail");
+        assert!(not_found("db", Vantage::Local)
+            .detail
+            .contains("docker-compose"));
+        assert_eq!(
+            not_found("db.internal.example", Vantage::OutsideVpc).status,
+            "inconclusive"
+        );
+        assert_eq!(
+            not_found("x.abc.us-east-1.rds.amazonaws.com", Vantage::OutsideVpc).status,
+            "fail"
+        );
+        assert_eq!(
+            not_found("db.internal.example", Vantage::Local).status,
+            "fail"
+        );
     }
 }

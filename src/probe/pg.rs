@@ -73,7 +73,12 @@ const PLATFORM_SCHEMAS: &[&str] = &[
 const EXTENSION_TABLES: &[&str] = &["spatial_ref_sys"];
 
 /// Logs in. `encrypted` says whether `stream` is TLS (for the wording of 28000).
-pub async fn login(stream: Box<dyn Io>, target: &ProbeTarget, encrypted: bool, timeout: Duration) -> Result<Client, Failure> {
+pub async fn login(
+    stream: Box<dyn Io>,
+    target: &ProbeTarget,
+    encrypted: bool,
+    timeout: Duration,
+) -> Result<Client, Failure> {
     let mut cfg = tokio_postgres::Config::new();
     cfg.user(&target.user)
         .dbname(&target.dbname)
@@ -86,7 +91,10 @@ pub async fn login(stream: Box<dyn Io>, target: &ProbeTarget, encrypted: bool, t
     match attempt {
         Err(_) => Err(Failure::fail(
             CODE_TIMEOUT,
-            format!("the server did not finish the login within {} s", timeout.as_secs()),
+            format!(
+                "the server did not finish the login within {} s",
+                timeout.as_secs()
+            ),
         )),
         Ok(Ok((client, connection))) => {
             tokio::spawn(async move {
@@ -109,7 +117,11 @@ fn has_io_source(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-fn classify_login_error(e: &tokio_postgres::Error, target: &ProbeTarget, encrypted: bool) -> Failure {
+fn classify_login_error(
+    e: &tokio_postgres::Error,
+    target: &ProbeTarget,
+    encrypted: bool,
+) -> Failure {
     if let Some(db) = e.as_db_error() {
         let code = db.code().code();
         let msg = db.message();
@@ -128,15 +140,17 @@ fn classify_login_error(e: &tokio_postgres::Error, target: &ProbeTarget, encrypt
             "57P03" => "the server is starting up, shutting down or in recovery and not accepting connections yet".to_string(),
             _ => String::new(),
         };
-        let detail = if hint.is_empty() { msg.to_string() } else { format!("{msg}: {hint}") };
+        let detail = if hint.is_empty() {
+            msg.to_string()
+        } else {
+            format!("{msg}: {hint}")
+        };
         return Failure::fail(code, detail);
     }
     if target.password.is_none() && !has_io_source(e) {
         return Failure::fail(
             "no_password",
-            format!(
-                "login failed and no password was given (URL, PGPASSWORD or the prompt): {e}"
-            ),
+            format!("login failed and no password was given (URL, PGPASSWORD or the prompt): {e}"),
         );
     }
     let mut detail = e.to_string();
@@ -180,7 +194,11 @@ const TABLES_SQL: &str = "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c
      ORDER BY 1, 2";
 
 /// Reads version, recovery state and the table list, and checks `expect`.
-pub async fn schema(client: &Client, expect: &[String], timeout: Duration) -> Result<SchemaFacts, Failure> {
+pub async fn schema(
+    client: &Client,
+    expect: &[String],
+    timeout: Duration,
+) -> Result<SchemaFacts, Failure> {
     let work = async {
         let v = rows(client.simple_query(VERSION_SQL).await?);
         let t = rows(client.simple_query(TABLES_SQL).await?);
@@ -190,13 +208,25 @@ pub async fn schema(client: &Client, expect: &[String], timeout: Duration) -> Re
         Err(_) => {
             return Err(Failure::fail(
                 CODE_TIMEOUT,
-                format!("catalog queries did not answer within {} s", timeout.as_secs()),
+                format!(
+                    "catalog queries did not answer within {} s",
+                    timeout.as_secs()
+                ),
             ))
         }
         Ok(Err(e)) => {
-            let code = e.as_db_error().map(|d| d.code().code().to_string()).unwrap_or_else(|| "other".into());
-            let detail = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string());
-            return Err(Failure::fail(&code, format!("catalog query failed: {detail}")));
+            let code = e
+                .as_db_error()
+                .map(|d| d.code().code().to_string())
+                .unwrap_or_else(|| "other".into());
+            let detail = e
+                .as_db_error()
+                .map(|d| d.message().to_string())
+                .unwrap_or_else(|| e.to_string());
+            return Err(Failure::fail(
+                &code,
+                format!("catalog query failed: {detail}"),
+            ));
         }
         Ok(Ok(x)) => x,
     };
@@ -210,15 +240,27 @@ pub async fn schema(client: &Client, expect: &[String], timeout: Duration) -> Re
             .unwrap_or("")
             .to_string();
         facts.in_recovery = r.get(1) == Some("true");
-        facts.replay_lag_ms = r.get(2).and_then(|s| s.parse::<i64>().ok()).map(|ms| ms.max(0) as u64);
+        facts.replay_lag_ms = r
+            .get(2)
+            .and_then(|s| s.parse::<i64>().ok())
+            .map(|ms| ms.max(0) as u64);
     }
     let tables: Vec<(String, String)> = t
         .iter()
-        .map(|r| (r.get(0).unwrap_or("").to_string(), r.get(1).unwrap_or("").to_string()))
+        .map(|r| {
+            (
+                r.get(0).unwrap_or("").to_string(),
+                r.get(1).unwrap_or("").to_string(),
+            )
+        })
         .collect();
     facts.migration_tables = tables
         .iter()
-        .filter(|(_, name)| MIGRATION_TABLES.iter().any(|(m, _)| m.eq_ignore_ascii_case(name)))
+        .filter(|(_, name)| {
+            MIGRATION_TABLES
+                .iter()
+                .any(|(m, _)| m.eq_ignore_ascii_case(name))
+        })
         .map(|(ns, name)| qualified(ns, name))
         .collect();
     facts.app_tables = tables
@@ -226,12 +268,18 @@ pub async fn schema(client: &Client, expect: &[String], timeout: Duration) -> Re
         .filter(|(ns, name)| {
             !PLATFORM_SCHEMAS.contains(&ns.as_str())
                 && !EXTENSION_TABLES.contains(&name.as_str())
-                && !MIGRATION_TABLES.iter().any(|(m, _)| m.eq_ignore_ascii_case(name))
+                && !MIGRATION_TABLES
+                    .iter()
+                    .any(|(m, _)| m.eq_ignore_ascii_case(name))
         })
         .count();
     facts.missing_tables = expect
         .iter()
-        .filter(|want| !tables.iter().any(|(ns, name)| table_matches(want, ns, name)))
+        .filter(|want| {
+            !tables
+                .iter()
+                .any(|(ns, name)| table_matches(want, ns, name))
+        })
         .cloned()
         .collect();
     Ok(facts)
@@ -277,13 +325,20 @@ mod tests {
         assert!(table_matches("Users", "public", "users"));
         assert!(table_matches("auth.users", "auth", "users"));
         assert!(!table_matches("auth.users", "public", "users"));
-        assert!(table_matches("\"SequelizeMeta\"", "public", "SequelizeMeta"));
+        assert!(table_matches(
+            "\"SequelizeMeta\"",
+            "public",
+            "SequelizeMeta"
+        ));
     }
 
     #[test]
     fn frameworks() {
         assert_eq!(framework_of("_prisma_migrations"), Some("Prisma"));
-        assert_eq!(framework_of("auth.schema_migrations"), Some("Rails, golang-migrate, Ecto or dbmate"));
+        assert_eq!(
+            framework_of("auth.schema_migrations"),
+            Some("Rails, golang-migrate, Ecto or dbmate")
+        );
         assert_eq!(framework_of("orders"), None);
     }
 }

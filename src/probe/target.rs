@@ -48,7 +48,10 @@ impl SslMode {
 
     /// Whether a connection without TLS is refused.
     pub fn requires_tls(self) -> bool {
-        matches!(self, SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull)
+        matches!(
+            self,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+        )
     }
 
     /// Whether the client refuses a certificate it cannot verify.
@@ -151,7 +154,9 @@ impl ProbeTarget {
             return err("not a URL: expected postgres://user@host:5432/db");
         };
         if !scheme.eq_ignore_ascii_case("postgres") && !scheme.eq_ignore_ascii_case("postgresql") {
-            return err(format!("unsupported scheme {scheme:?}: expected postgres:// or postgresql://"));
+            return err(format!(
+                "unsupported scheme {scheme:?}: expected postgres:// or postgresql://"
+            ));
         }
         let rest = rest.split('#').next().unwrap_or("");
         let (main, query) = match rest.split_once('?') {
@@ -285,9 +290,15 @@ mod tests {
     #[test]
     fn defaults_and_variants() {
         let t = ProbeTarget::parse_url("postgresql://u@h").unwrap();
-        assert_eq!((t.port, t.dbname.as_str(), t.sslmode), (5432, "u", SslMode::Prefer));
+        assert_eq!(
+            (t.port, t.dbname.as_str(), t.sslmode),
+            (5432, "u", SslMode::Prefer)
+        );
         let t = ProbeTarget::parse_url("jdbc:postgresql://u@[::1]:5433/d?ssl=true").unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.sslmode), ("::1", 5433, SslMode::Require));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.sslmode),
+            ("::1", 5433, SslMode::Require)
+        );
         assert_eq!(t.to_string(), "[::1]:5433/d");
         let t = ProbeTarget::parse_url("postgres://u@name.test/d?hostaddr=127.0.0.1").unwrap();
         assert_eq!(t.hostaddr, Some("127.0.0.1".parse().unwrap()));

@@ -23,7 +23,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 /// The RDS CA bundle that trusts every Amazon RDS certificate authority.
-pub const RDS_BUNDLE_URL: &str = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem";
+pub const RDS_BUNDLE_URL: &str =
+    "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem";
 
 /// PostgreSQL's SSLRequest: length 8, code 80877103.
 const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
@@ -79,9 +80,13 @@ impl ServerCertVerifier for RecordingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let verdict = self
-            .inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+        let verdict = self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        );
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         seen.chain = std::iter::once(end_entity)
             .chain(intermediates)
@@ -139,12 +144,21 @@ pub async fn handshake(
     extra_roots: &[CertificateDer<'static>],
     timeout: Duration,
 ) -> Result<Handshake, Failure> {
-    let name = ServerName::try_from(server_name.to_string())
-        .map_err(|_| Failure::fail("other", format!("{server_name:?} is not a valid TLS server name")))?;
+    let name = ServerName::try_from(server_name.to_string()).map_err(|_| {
+        Failure::fail(
+            "other",
+            format!("{server_name:?} is not a valid TLS server name"),
+        )
+    })?;
     let (roots, _) = root_store(extra_roots);
     let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
         .build()
-        .map_err(|e| Failure::fail("other", format!("cannot build the certificate verifier: {e}")))?;
+        .map_err(|e| {
+            Failure::fail(
+                "other",
+                format!("cannot build the certificate verifier: {e}"),
+            )
+        })?;
     let seen = Arc::new(Mutex::new(Seen::default()));
     let verifier = Arc::new(RecordingVerifier {
         inner,
@@ -168,10 +182,15 @@ pub async fn handshake(
             ),
         )),
         Ok(Err(e)) => {
-            let rustls_err = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>());
+            let rustls_err = e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>());
             Err(match rustls_err {
                 Some(re) => Failure::fail("other", format!("TLS handshake failed: {re}")),
-                None => Failure::fail("other", format!("TLS handshake failed: {} ({:?})", e, e.kind())),
+                None => Failure::fail(
+                    "other",
+                    format!("TLS handshake failed: {} ({:?})", e, e.kind()),
+                ),
             })
         }
         Ok(Ok(stream)) => {
@@ -204,38 +223,42 @@ fn unix_to_utc(secs: i64) -> Option<DateTime<Utc>> {
 pub fn chain_info(chain: &[CertificateDer<'_>]) -> Vec<CertInfo> {
     chain
         .iter()
-        .map(|der| match x509_parser::parse_x509_certificate(der.as_ref()) {
-            Ok((_, cert)) => {
-                let mut sans = Vec::new();
-                if let Ok(Some(ext)) = cert.subject_alternative_name() {
-                    for gn in &ext.value.general_names {
-                        match gn {
-                            x509_parser::extensions::GeneralName::DNSName(n) => sans.push(n.to_string()),
-                            x509_parser::extensions::GeneralName::IPAddress(b) => {
-                                if let Ok(a) = <[u8; 4]>::try_from(*b) {
-                                    sans.push(std::net::Ipv4Addr::from(a).to_string());
-                                } else if let Ok(a) = <[u8; 16]>::try_from(*b) {
-                                    sans.push(std::net::Ipv6Addr::from(a).to_string());
+        .map(
+            |der| match x509_parser::parse_x509_certificate(der.as_ref()) {
+                Ok((_, cert)) => {
+                    let mut sans = Vec::new();
+                    if let Ok(Some(ext)) = cert.subject_alternative_name() {
+                        for gn in &ext.value.general_names {
+                            match gn {
+                                x509_parser::extensions::GeneralName::DNSName(n) => {
+                                    sans.push(n.to_string())
                                 }
+                                x509_parser::extensions::GeneralName::IPAddress(b) => {
+                                    if let Ok(a) = <[u8; 4]>::try_from(*b) {
+                                        sans.push(std::net::Ipv4Addr::from(a).to_string());
+                                    } else if let Ok(a) = <[u8; 16]>::try_from(*b) {
+                                        sans.push(std::net::Ipv6Addr::from(a).to_string());
+                                    }
+                                }
+                                _ => {}
                             }
-                            _ => {}
                         }
                     }
+                    CertInfo {
+                        subject: cert.subject().to_string(),
+                        issuer: cert.issuer().to_string(),
+                        not_after: unix_to_utc(cert.validity().not_after.timestamp()),
+                        sans,
+                    }
                 }
-                CertInfo {
-                    subject: cert.subject().to_string(),
-                    issuer: cert.issuer().to_string(),
-                    not_after: unix_to_utc(cert.validity().not_after.timestamp()),
-                    sans,
-                }
-            }
-            Err(_) => CertInfo {
-                subject: "(unparsable certificate)".to_string(),
-                issuer: String::new(),
-                not_after: None,
-                sans: Vec::new(),
+                Err(_) => CertInfo {
+                    subject: "(unparsable certificate)".to_string(),
+                    issuer: String::new(),
+                    not_after: None,
+                    sans: Vec::new(),
+                },
             },
-        })
+        )
         .collect()
 }
 
@@ -315,13 +338,22 @@ pub fn classify_verification(
                     format!(
                         "{} (expired {})",
                         c.subject,
-                        c.not_after.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default()
+                        c.not_after
+                            .map(|t| t.format("%Y-%m-%d").to_string())
+                            .unwrap_or_default()
                     )
                 })
                 .collect();
             Failure::fail(
                 "expired",
-                format!("certificate expired: {}{rds}", if expired.is_empty() { "a certificate in the chain".to_string() } else { expired.join(", ") }),
+                format!(
+                    "certificate expired: {}{rds}",
+                    if expired.is_empty() {
+                        "a certificate in the chain".to_string()
+                    } else {
+                        expired.join(", ")
+                    }
+                ),
             )
         }
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
@@ -337,7 +369,13 @@ pub fn classify_verification(
                 ),
             )
         }
-        other => Failure::fail("other", format!("certificate not accepted: {}", rustls::Error::InvalidCertificate(other.clone()))),
+        other => Failure::fail(
+            "other",
+            format!(
+                "certificate not accepted: {}",
+                rustls::Error::InvalidCertificate(other.clone())
+            ),
+        ),
     }
 }
 
@@ -347,7 +385,12 @@ mod tests {
 
     #[test]
     fn ssl_request_bytes_are_postgres_code() {
-        let code = u32::from_be_bytes([SSL_REQUEST[4], SSL_REQUEST[5], SSL_REQUEST[6], SSL_REQUEST[7]]);
+        let code = u32::from_be_bytes([
+            SSL_REQUEST[4],
+            SSL_REQUEST[5],
+            SSL_REQUEST[6],
+            SSL_REQUEST[7],
+        ]);
         assert_eq!(code, 80_877_103);
     }
 

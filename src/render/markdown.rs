@@ -12,11 +12,7 @@ fn cell(s: &str) -> String {
 
 /// Wraps text in a code span that survives backticks inside it.
 fn code(s: &str) -> String {
-    let longest = s
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
     if longest > 0 {
         format!("{fence} {s} {fence}")
@@ -36,7 +32,10 @@ pub fn render(r: &Report) -> String {
         Status::Complete => "complete",
         Status::Incomplete => "**incomplete**",
     };
-    let mut meta = vec![format!("**Status:** {status}"), format!("**Mode:** {}", r.target.mode)];
+    let mut meta = vec![
+        format!("**Status:** {status}"),
+        format!("**Mode:** {}", r.target.mode),
+    ];
     if let Some(reg) = &r.target.region {
         meta.push(format!("**Region:** {reg}"));
     }
@@ -57,7 +56,11 @@ pub fn render(r: &Report) -> String {
         s.info
     );
     if let Some(f) = r.findings.first() {
-        let _ = writeln!(o, "\n**Most likely root cause:** {} ({}): {}", f.title, f.rule, f.message);
+        let _ = writeln!(
+            o,
+            "\n**Most likely root cause:** {} ({}): {}",
+            f.title, f.rule, f.message
+        );
     }
     if let Some(n) = &r.target.note {
         let _ = writeln!(o, "\n> {}", n.replace('\n', " "));
@@ -95,7 +98,13 @@ pub fn render(r: &Report) -> String {
             f.title
         );
         let _ = writeln!(o, "{}\n", f.message);
-        let _ = writeln!(o, "Confidence {:.2}, seen {} times in {}.", f.confidence, f.occurrences, f.sources.join(", "));
+        let _ = writeln!(
+            o,
+            "Confidence {:.2}, seen {} times in {}.",
+            f.confidence,
+            f.occurrences,
+            f.sources.join(", ")
+        );
         if let Some(n) = &f.superseded_note {
             let _ = writeln!(o, "\n_Superseded: {n}._");
         }
@@ -105,7 +114,11 @@ pub fn render(r: &Report) -> String {
             if let Some(t) = &e.time {
                 m.push(when(t));
             }
-            let count = if e.count > 1 { format!(" ×{}", e.count) } else { String::new() };
+            let count = if e.count > 1 {
+                format!(" ×{}", e.count)
+            } else {
+                String::new()
+            };
             let _ = writeln!(o, "- {}: {}{count}", m.join(", "), code(&e.excerpt));
         }
         if f.more_evidence > 0 {
@@ -150,6 +163,27 @@ pub fn render(r: &Report) -> String {
             }
         }
         let _ = writeln!(o);
+    }
+    if !r.db_probes.is_empty() {
+        let _ = writeln!(o, "## Database probes\n");
+        for p in &r.db_probes {
+            let _ = writeln!(
+                o,
+                "{}\n\n| stage | status | code | detail |\n|---|---|---|---|",
+                super::probe::verdict(p)
+            );
+            for s in &p.stages {
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} |",
+                    s.stage,
+                    s.status,
+                    cell(s.code.as_deref().unwrap_or("")),
+                    cell(s.detail.as_deref().unwrap_or(""))
+                );
+            }
+            let _ = writeln!(o);
+        }
     }
     if !r.churn.is_empty() {
         let _ = writeln!(o, "## Churn\n");

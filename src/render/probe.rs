@@ -89,7 +89,10 @@ fn header_line(p: &DbProbe) -> String {
     if let Some(o) = &p.origin {
         meta.push(format!("from {o}"));
     }
-    meta.push(format!("vantage {}", p.vantage.as_deref().unwrap_or("local")));
+    meta.push(format!(
+        "vantage {}",
+        p.vantage.as_deref().unwrap_or("local")
+    ));
     format!("db probe {} ({})", p.target, meta.join(", "))
 }
 
@@ -169,7 +172,9 @@ fn table(p: &DbProbe, report: &Report, width: u16) -> String {
                 i.to_string(),
                 c.subject.clone(),
                 c.issuer.clone(),
-                c.not_after.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+                c.not_after
+                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default(),
                 c.sans.join(", "),
             ]);
         }
@@ -188,7 +193,7 @@ fn table(p: &DbProbe, report: &Report, width: u16) -> String {
             let _ = writeln!(o, "  - {n}");
         }
     }
-    let _ = writeln!(o);
+    let _ = writeln!(o, "\n{}", "Findings".bold());
     if report.findings.is_empty() {
         let _ = writeln!(o, "No known failure signature matched.");
     } else {
@@ -228,14 +233,20 @@ fn markdown(p: &DbProbe, report: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# {}\n", header_line(p));
     let _ = writeln!(o, "**Result:** {}\n", verdict(p));
-    let _ = writeln!(o, "| stage | status | code | elapsed | detail |\n|---|---|---|---|---|");
+    let _ = writeln!(
+        o,
+        "| stage | status | code | elapsed | detail |\n|---|---|---|---|---|"
+    );
     for s in &p.stages {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} | {} |",
             s.stage,
             s.status,
-            s.code.as_deref().map(|c| format!("`{c}`")).unwrap_or_default(),
+            s.code
+                .as_deref()
+                .map(|c| format!("`{c}`"))
+                .unwrap_or_default(),
             s.elapsed_ms.map(|m| format!("{m} ms")).unwrap_or_default(),
             cell(s.detail.as_deref().unwrap_or(""))
         );
@@ -251,7 +262,9 @@ fn markdown(p: &DbProbe, report: &Report) -> String {
                 "| {i} | {} | {} | {} | {} |",
                 cell(&c.subject),
                 cell(&c.issuer),
-                c.not_after.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+                c.not_after
+                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default(),
                 cell(&c.sans.join(", "))
             );
         }
@@ -274,7 +287,14 @@ fn markdown(p: &DbProbe, report: &Report) -> String {
         let _ = writeln!(o, "No known failure signature matched.");
     }
     for f in &report.findings {
-        let _ = writeln!(o, "### {}. {} `{}` {}\n", f.rank, f.severity.as_str().to_uppercase(), f.rule, f.title);
+        let _ = writeln!(
+            o,
+            "### {}. {} `{}` {}\n",
+            f.rank,
+            f.severity.as_str().to_uppercase(),
+            f.rule,
+            f.title
+        );
         let _ = writeln!(o, "{}\n", f.message);
         for step in &f.fix {
             let _ = writeln!(o, "- [ ] {step}");

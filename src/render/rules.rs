@@ -36,7 +36,14 @@ pub fn list(rules: &RuleSet, format: Format, width: u16) -> String {
         Format::Markdown => {
             let mut o = String::from("| id | name | severity | title |\n|---|---|---|---|\n");
             for r in &rules.rules {
-                let _ = writeln!(o, "| {} | {} | {} | {} |", r.id, r.name, r.severity.as_str(), r.title.replace('|', "\\|"));
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} |",
+                    r.id,
+                    r.name,
+                    r.severity.as_str(),
+                    r.title.replace('|', "\\|")
+                );
             }
             o
         }
@@ -47,7 +54,12 @@ pub fn list(rules: &RuleSet, format: Format, width: u16) -> String {
                 .set_width(width)
                 .set_header(vec!["id", "name", "severity", "title"]);
             for r in &rules.rules {
-                t.add_row(vec![r.id.as_str(), r.name.as_str(), r.severity.as_str(), r.title.as_str()]);
+                t.add_row(vec![
+                    r.id.as_str(),
+                    r.name.as_str(),
+                    r.severity.as_str(),
+                    r.title.as_str(),
+                ]);
             }
             format!("{t}\n{} rules\n", rules.rules.len())
         }
@@ -86,7 +98,12 @@ pub fn explain(rule: &Rule, format: Format) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# {} ({})\n", rule.name, rule.id);
     let _ = writeln!(o, "{}\n", rule.title);
-    let _ = writeln!(o, "Severity: {} · confidence {:.2}", rule.severity.as_str(), rule.confidence);
+    let _ = writeln!(
+        o,
+        "Severity: {} · confidence {:.2}",
+        rule.severity.as_str(),
+        rule.confidence
+    );
     if !rule.explains.is_empty() {
         let _ = writeln!(o, "Explains: {}", rule.explains.join(", "));
     }
@@ -119,8 +136,16 @@ fn signals(rule: &Rule) -> Vec<String> {
         .iter()
         .map(|s| {
             let src: Vec<&str> = s.sources.iter().map(|x| x.as_str()).collect();
-            let field = s.field.as_deref().map(|f| format!(":{f}")).unwrap_or_default();
-            let kind = if s.required { "required" } else { "corroborating" };
+            let field = s
+                .field
+                .as_deref()
+                .map(|f| format!(":{f}"))
+                .unwrap_or_default();
+            let kind = if s.required {
+                "required"
+            } else {
+                "corroborating"
+            };
             format!("{} ({kind}) on {}{field}", s.name, src.join("|"))
         })
         .collect()

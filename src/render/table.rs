@@ -36,7 +36,15 @@ pub fn render(report: &Report, width: u16) -> String {
         let _ = writeln!(out, "\n{}", "No known failure signature matched.".green());
     } else {
         let mut t = new_table(width);
-        t.set_header(vec!["#", "severity", "rule", "root cause", "confidence", "seen", "recency"]);
+        t.set_header(vec![
+            "#",
+            "severity",
+            "rule",
+            "root cause",
+            "confidence",
+            "seen",
+            "recency",
+        ]);
         for f in &report.findings {
             t.add_row(vec![
                 f.rank.to_string(),
@@ -57,6 +65,25 @@ pub fn render(report: &Report, width: u16) -> String {
         }
     }
     timeline(&mut out, report, width);
+    for p in &report.db_probes {
+        let _ = writeln!(
+            out,
+            "\n{} {}",
+            "Database probe:".bold(),
+            super::probe::verdict(p)
+        );
+        let mut t = new_table(width);
+        t.set_header(vec!["stage", "status", "code", "detail"]);
+        for s in &p.stages {
+            t.add_row(vec![
+                s.stage.clone(),
+                s.status.clone(),
+                s.code.clone().unwrap_or_default(),
+                s.detail.clone().unwrap_or_default(),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
+    }
     for c in &report.churn {
         let _ = writeln!(out, "\n{} {}", "Churn:".yellow().bold(), c.message);
     }
@@ -82,7 +109,12 @@ pub fn render(report: &Report, width: u16) -> String {
 fn header(out: &mut String, r: &Report, width: u16) {
     let mut parts = vec![format!("sickbay {}", r.tool.version)];
     if let Some(c) = &r.target.cluster {
-        let region = r.target.region.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
+        let region = r
+            .target
+            .region
+            .as_deref()
+            .map(|x| format!(" ({x})"))
+            .unwrap_or_default();
         parts.push(format!("cluster {c}{region}"));
     }
     parts.push(r.target.mode.clone());
@@ -111,7 +143,14 @@ fn header(out: &mut String, r: &Report, width: u16) {
     }
     if !r.target.services.is_empty() {
         let mut t = new_table(width);
-        t.set_header(vec!["service", "health", "running/desired", "pending", "task definition", "rollout"]);
+        t.set_header(vec![
+            "service",
+            "health",
+            "running/desired",
+            "pending",
+            "task definition",
+            "rollout",
+        ]);
         for s in &r.target.services {
             let health = match s.health.as_str() {
                 "healthy" => s.health.green(),
@@ -156,8 +195,17 @@ fn finding(out: &mut String, f: &Finding) {
         if let Some(t) = &e.time {
             meta.push(when(t));
         }
-        let count = if e.count > 1 { format!(" (x{})", e.count) } else { String::new() };
-        let _ = writeln!(out, "     - [{}] {}{count}", meta.join(" | ").dimmed(), e.excerpt);
+        let count = if e.count > 1 {
+            format!(" (x{})", e.count)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "     - [{}] {}{count}",
+            meta.join(" | ").dimmed(),
+            e.excerpt
+        );
     }
     if f.more_evidence > 0 {
         let _ = writeln!(out, "     ... and {} more", f.more_evidence);
@@ -187,7 +235,15 @@ fn finding(out: &mut String, f: &Finding) {
 fn timeline(out: &mut String, r: &Report, width: u16) {
     for fam in &r.timeline {
         let mut t = new_table(width);
-        t.set_header(vec!["revision", "registered", "image", "tasks run/stop", "logs", "findings", "cleared"]);
+        t.set_header(vec![
+            "revision",
+            "registered",
+            "image",
+            "tasks run/stop",
+            "logs",
+            "findings",
+            "cleared",
+        ]);
         for row in &fam.revisions {
             t.add_row(vec![
                 format!("{}:{}", fam.family, row.revision),

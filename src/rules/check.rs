@@ -36,9 +36,11 @@ impl std::fmt::Display for ExampleFailure {
 /// Splits example or scanned text into records for a source.
 pub fn records_for(source: Source, text: &str) -> Vec<String> {
     match source {
-        Source::Log | Source::TaskDefinition | Source::Fact | Source::DbProbe | Source::CollectError => {
-            text.lines().map(str::to_string).collect()
-        }
+        Source::Log
+        | Source::TaskDefinition
+        | Source::Fact
+        | Source::DbProbe
+        | Source::CollectError => text.lines().map(str::to_string).collect(),
         _ => text
             .split("\n\n")
             .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
@@ -53,9 +55,7 @@ pub fn signal_matches(rule: &Rule, source: Source, field: Option<&str>, text: &s
     rule.signals
         .iter()
         .filter(|s| s.reads(source) && (field.is_none() || s.field.as_deref() == field))
-        .any(|s| {
-            records.iter().any(|r| s.is_match(r))
-        })
+        .any(|s| records.iter().any(|r| s.is_match(r)))
 }
 
 /// Checks every example of `rule`.
@@ -63,7 +63,9 @@ pub fn check_examples(rule: &Rule) -> Vec<ExampleFailure> {
     rule.examples
         .iter()
         .enumerate()
-        .filter(|(_, ex)| signal_matches(rule, ex.source, ex.field.as_deref(), &ex.text) != ex.expect_match)
+        .filter(|(_, ex)| {
+            signal_matches(rule, ex.source, ex.field.as_deref(), &ex.text) != ex.expect_match
+        })
         .map(|(i, ex)| ExampleFailure {
             rule: rule.id.clone(),
             file: rule.file.clone(),

@@ -286,7 +286,8 @@ impl Signal {
 
     /// True when a record's text matches this signal (some pattern, and not `unless`).
     pub fn is_match(&self, text: &str) -> bool {
-        self.patterns.iter().any(|p| p.is_match(text)) && !self.unless.as_ref().is_some_and(|u| u.is_match(text))
+        self.patterns.iter().any(|p| p.is_match(text))
+            && !self.unless.as_ref().is_some_and(|u| u.is_match(text))
     }
 }
 
@@ -420,7 +421,10 @@ impl Rule {
                 Regex::new(p.get_ref()).map_err(|e| {
                     at(
                         p.span(),
-                        format!("field `{what}`: invalid regex: {}", one_line(&e.to_string())),
+                        format!(
+                            "field `{what}`: invalid regex: {}",
+                            one_line(&e.to_string())
+                        ),
                     )
                 })
             };
@@ -435,7 +439,11 @@ impl Rule {
             for t in texts {
                 patterns.push(compile(&Spanned::new(s.pattern.span(), t), "pattern")?);
             }
-            let unless = s.unless.as_ref().map(|u| compile(u, "unless")).transpose()?;
+            let unless = s
+                .unless
+                .as_ref()
+                .map(|u| compile(u, "unless"))
+                .transpose()?;
             signals.push(Signal {
                 name: s.name.unwrap_or_else(|| format!("signal{}", i + 1)),
                 sources,
@@ -453,7 +461,11 @@ impl Rule {
         }
         let captures: BTreeSet<String> = signals
             .iter()
-            .flat_map(|s| s.patterns.iter().flat_map(|p| p.capture_names().flatten().map(String::from)))
+            .flat_map(|s| {
+                s.patterns
+                    .iter()
+                    .flat_map(|p| p.capture_names().flatten().map(String::from))
+            })
             .collect();
         let mut conditions = Vec::new();
         for c in raw.conditions {
@@ -482,8 +494,12 @@ impl Rule {
                 }
             };
             let re = |s: &Spanned<String>| {
-                Regex::new(s.get_ref())
-                    .map_err(|e| at(s.span(), format!("invalid regex: {}", one_line(&e.to_string()))))
+                Regex::new(s.get_ref()).map_err(|e| {
+                    at(
+                        s.span(),
+                        format!("invalid regex: {}", one_line(&e.to_string())),
+                    )
+                })
             };
             let test = match (&c.in_set, &c.not_in, &c.matches, &c.not_matches) {
                 (Some(s), None, None, None) => ConditionTest::InSet(set(s)?),
@@ -505,7 +521,10 @@ impl Rule {
         let mut explains = Vec::new();
         for e in raw.explains {
             if e.get_ref() == raw.id.get_ref() {
-                return Err(at(e.span(), "field `explains`: a rule cannot explain itself".into()));
+                return Err(at(
+                    e.span(),
+                    "field `explains`: a rule cannot explain itself".into(),
+                ));
             }
             explains.push(e.get_ref().clone());
         }
@@ -546,7 +565,11 @@ impl Rule {
 
     /// The category prefix of the id (`NET` for `NET001`).
     pub fn category(&self) -> &str {
-        let n = self.id.chars().take_while(|c| c.is_ascii_uppercase()).count();
+        let n = self
+            .id
+            .chars()
+            .take_while(|c| c.is_ascii_uppercase())
+            .count();
         &self.id[..n]
     }
 }

@@ -39,7 +39,10 @@ pub fn parse_snapshot(text: &str, name: &str) -> Result<Snapshot> {
     let mut snap: Snapshot = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         // serde_path_to_error marks an unknown position with `?`.
-        let path = path.trim_end_matches(".?").trim_end_matches('?').to_string();
+        let path = path
+            .trim_end_matches(".?")
+            .trim_end_matches('?')
+            .to_string();
         let inner = e.into_inner();
         let message = if path.is_empty() || path == "." {
             strip_position(&inner.to_string())

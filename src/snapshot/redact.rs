@@ -50,15 +50,27 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
     };
     vec![
         // JWTs (header.payload.signature, header and payload base64url JSON).
-        p(r"\b(eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)", 1),
+        p(
+            r"\b(eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",
+            1,
+        ),
         // AWS access key ids.
         p(r"\b((?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16})\b", 1),
         // Passwords in connection URLs: scheme://user:PASSWORD@host
-        p(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@]*:([^\s@/<>][^\s@/]*)@", 1),
+        p(
+            r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@]*:([^\s@/<>][^\s@/]*)@",
+            1,
+        ),
         // Presigned-URL signatures and tokens.
-        p(r"(?i)[?&](?:X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential|Signature|sig)=([^&\s<]+)", 1),
+        p(
+            r"(?i)[?&](?:X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential|Signature|sig)=([^&\s<]+)",
+            1,
+        ),
         // key=value / "key": "value" secrets in free text.
-        p(r#"(?i)\b(?:password|passwd|pwd|secret|client_secret|api[_-]?key|access[_-]?token|auth[_-]?token|aws_secret_access_key|private[_-]?key)["']?\s*[=:]\s*["']?([^\s"'&,;<>}{][^\s"'&,;}]*)"#, 1),
+        p(
+            r#"(?i)\b(?:password|passwd|pwd|secret|client_secret|api[_-]?key|access[_-]?token|auth[_-]?token|aws_secret_access_key|private[_-]?key)["']?\s*[=:]\s*["']?([^\s"'&,;<>}{][^\s"'&,;}]*)"#,
+            1,
+        ),
     ]
 });
 
@@ -80,7 +92,12 @@ pub fn redact_text(text: &str) -> Cow<'_, str> {
                 let start = secret.start() - whole.start();
                 let end = secret.end() - whole.start();
                 let w = whole.as_str();
-                format!("{}{}{}", &w[..start], fingerprint(secret.as_str()), &w[end..])
+                format!(
+                    "{}{}{}",
+                    &w[..start],
+                    fingerprint(secret.as_str()),
+                    &w[end..]
+                )
             })
             .into_owned();
         out = Cow::Owned(replaced);
@@ -182,15 +199,22 @@ mod tests {
             redact_env_value("JWT_SECRET", "abc"),
             redact_env_value("GOTRUE_JWT_SECRET", "abc")
         );
-        assert_ne!(redact_env_value("JWT_SECRET", "abc"), redact_env_value("JWT_SECRET", "abd"));
+        assert_ne!(
+            redact_env_value("JWT_SECRET", "abc"),
+            redact_env_value("JWT_SECRET", "abd")
+        );
     }
 
     #[test]
     fn redaction_is_idempotent() {
-        let once = redact_text("password=hunter2 token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig AKIAABCDEFGHIJKLMNOP");
+        let once = redact_text(
+            "password=hunter2 token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig AKIAABCDEFGHIJKLMNOP",
+        );
         let twice = redact_text(&once).into_owned();
         assert_eq!(once, twice);
-        assert!(!once.contains("hunter2") && !once.contains("AKIAABCD") && !once.contains("eyJzdWIi"));
+        assert!(
+            !once.contains("hunter2") && !once.contains("AKIAABCD") && !once.contains("eyJzdWIi")
+        );
     }
 
     #[test]

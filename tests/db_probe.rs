@@ -1,0 +1,765 @@
+//! `sickbay db probe` against real PostgreSQL 15 servers on loopback with a generated
+//! TLS chain: every stage outcome through the library, and the CLI end to end with
+//! golden (insta) table and JSON output, normalised for ports, paths, versions and
+//! elapsed times. The findings part of the output is elided from the goldens (the
+//! rules that match db-probe records are maintained separately) and checked by shape.
+
+#[path = "support/pg.rs"]
+mod pg;
+
+use pg::{pki, server, Setup, PASSWORD, TEST_NAME};
+use sickbay::probe::{
+    discover, outcome, probe, read_ca_bundle, Outcome, ProbeOptions, ProbeTarget, Vantage,
+};
+use sickbay::snapshot::{
+    ContainerDefinition, DbProbe, EnvVar, ProbeStage, Snapshot, TaskDefinition,
+};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// Every lookup in these tests is answered from this file, so no query leaves the
+/// machine (the system resolver would ask a nameserver outside loopback for `db`).
+fn hosts_file() -> std::path::PathBuf {
+    static FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("sickbay-test-hosts-{}", std::process::id()));
+        std::fs::write(&path, "127.0.0.1 localhost\n::1 localhost\n").expect("write hosts file");
+        path
+    })
+    .clone()
+}
+
+fn opts() -> ProbeOptions {
+    ProbeOptions {
+        timeout: Duration::from_secs(10),
+        hosts_file: Some(hosts_file()),
+        ..ProbeOptions::default()
+    }
+}
+
+fn trusted() -> ProbeOptions {
+    ProbeOptions {
+        extra_roots: read_ca_bundle(&pki().root_file).expect("root bundle"),
+        ..opts()
+    }
+}
+
+async fn run(url: &str, o: &ProbeOptions) -> DbProbe {
+    let t = ProbeTarget::parse_url(url).expect("url");
+    probe(&t, o).await
+}
+
+fn stage<'a>(p: &'a DbProbe, name: &str) -> &'a ProbeStage {
+    p.stages
+        .iter()
+        .find(|s| s.stage == name)
+        .unwrap_or_else(|| panic!("no {name} stage in {p:#?}"))
+}
+
+/// (status, code) of a stage.
+fn sc(p: &DbProbe, name: &str) -> (String, String) {
+    let s = stage(p, name);
+    (s.status.clone(), s.code.clone().unwrap_or_default())
+}
+
+fn pair(status: &str, code: &str) -> (String, String) {
+    (status.to_string(), code.to_string())
+}
+
+fn detail<'a>(p: &'a DbProbe, name: &str) -> &'a str {
+    stage(p, name).detail.as_deref().unwrap_or("")
+}
+
+/// The test name resolved to loopback through libpq's `hostaddr`, so TLS verifies
+/// `pg.sickbay.test` while the connection goes to 127.0.0.1.
+fn named(setup: Setup, db: &str, extra: &str) -> String {
+    let q = if extra.is_empty() {
+        "hostaddr=127.0.0.1".to_string()
+    } else {
+        format!("hostaddr=127.0.0.1&{extra}")
+    };
+    server(setup).url(TEST_NAME, db, &q)
+}
+
+// ------------------------------------------------------------------ TLS
+
+#[tokio::test]
+async fn untrusted_chain_is_unknown_issuer_and_chain_is_recorded() {
+    let p = run(&named(Setup::Tls, "app", ""), &opts()).await;
+    assert_eq!(sc(&p, "dns"), pair("ok", ""));
+    assert_eq!(sc(&p, "tcp"), pair("ok", ""));
+    assert_eq!(sc(&p, "tls"), pair("fail", "unknown_issuer"), "{p:#?}");
+    assert!(
+        detail(&p, "tls").contains("issuer CN=Sickbay Test Root CA"),
+        "{}",
+        detail(&p, "tls")
+    );
+    assert_eq!(p.tls_chain.len(), 2);
+    assert!(p.tls_chain[0].subject.contains(TEST_NAME));
+    assert!(p.tls_chain[0]
+        .issuer
+        .contains("Sickbay Test Intermediate CA"));
+    assert!(p.tls_chain[1]
+        .subject
+        .contains("Sickbay Test Intermediate CA"));
+    assert!(p.tls_chain[1].issuer.contains("Sickbay Test Root CA"));
+    assert!(p.tls_chain[0].sans.contains(&"127.0.0.1".to_string()));
+    // sslmode=prefer does not verify: like libpq, the probe goes on and reports the rest.
+    assert_eq!(sc(&p, "auth"), pair("ok", ""));
+    assert!(detail(&p, "auth").contains("unverified"));
+    assert_eq!(sc(&p, "schema"), pair("ok", ""));
+    assert_eq!(outcome(&p), Outcome::Failed);
+}
+
+#[tokio::test]
+async fn verify_full_stops_before_sending_credentials() {
+    let p = run(&named(Setup::Tls, "app", "sslmode=verify-full"), &opts()).await;
+    assert_eq!(sc(&p, "tls"), pair("fail", "unknown_issuer"));
+    assert_eq!(sc(&p, "auth"), pair("skipped", ""));
+    assert!(detail(&p, "auth").contains("verify-full"));
+    assert_eq!(sc(&p, "schema"), pair("skipped", ""));
+}
+
+#[tokio::test]
+async fn trusted_with_ca_bundle_every_stage_ok() {
+    let o = ProbeOptions {
+        expect_tables: vec!["users".into(), "public.orders".into()],
+        ..trusted()
+    };
+    let p = run(&named(Setup::Tls, "app", "sslmode=verify-full"), &o).await;
+    for s in ["dns", "tcp", "tls", "auth", "schema"] {
+        assert_eq!(sc(&p, s), pair("ok", ""), "{p:#?}");
+        assert!(stage(&p, s).elapsed_ms.is_some());
+    }
+    assert_eq!(outcome(&p), Outcome::Ok);
+    assert!(
+        p.server_version
+            .as_deref()
+            .is_some_and(|v| v.starts_with("15.")),
+        "{:?}",
+        p.server_version
+    );
+    assert_eq!(p.in_recovery, Some(false));
+    assert_eq!(p.migration_tables, vec!["_prisma_migrations"]);
+    assert!(p.missing_tables.is_empty());
+    assert_eq!(p.addresses, vec!["127.0.0.1"]);
+    assert!(detail(&p, "schema").contains("Prisma"));
+}
+
+#[tokio::test]
+async fn trusted_by_localhost_and_by_ip() {
+    for host in ["localhost", "127.0.0.1"] {
+        let p = run(
+            &server(Setup::Tls).url(host, "app", "sslmode=verify-full"),
+            &trusted(),
+        )
+        .await;
+        assert_eq!(outcome(&p), Outcome::Ok, "{host}: {p:#?}");
+    }
+}
+
+#[tokio::test]
+async fn sslrootcert_in_the_url_is_translated() {
+    // tokio-postgres's own parser rejects sslrootcert= and sslmode=verify-full.
+    let url = named(
+        Setup::Tls,
+        "app",
+        &format!(
+            "sslmode=verify-full&sslrootcert={}",
+            pki().root_file.display()
+        ),
+    );
+    let args = ["db", "probe", &url, "--color", "never", "-o", "json"];
+    let (code, out, err) = cli(&args);
+    assert_eq!(code, 0, "{out}\n{err}");
+}
+
+#[tokio::test]
+async fn hostname_mismatch() {
+    let url = server(Setup::Tls).url("wrong.sickbay.test", "app", "hostaddr=127.0.0.1");
+    let p = run(&url, &trusted()).await;
+    assert_eq!(sc(&p, "tls"), pair("fail", "hostname_mismatch"), "{p:#?}");
+    let d = detail(&p, "tls");
+    assert!(
+        d.contains("wrong.sickbay.test") && d.contains(TEST_NAME),
+        "{d}"
+    );
+    // verify-full stops there; verify-ca checks only the chain, so a client goes on.
+    let p = run(&format!("{url}&sslmode=verify-full"), &trusted()).await;
+    assert_eq!(sc(&p, "auth"), pair("skipped", ""));
+    let p = run(&format!("{url}&sslmode=verify-ca"), &trusted()).await;
+    assert_eq!(sc(&p, "tls"), pair("fail", "hostname_mismatch"));
+    assert_eq!(sc(&p, "auth"), pair("ok", ""), "{p:#?}");
+}
+
+#[tokio::test]
+async fn self_signed_root_in_chain() {
+    let p = run(&named(Setup::TlsWithRoot, "app", ""), &opts()).await;
+    assert_eq!(
+        sc(&p, "tls"),
+        pair("fail", "self_signed_in_chain"),
+        "{p:#?}"
+    );
+    assert_eq!(p.tls_chain.len(), 3);
+    assert!(detail(&p, "tls").contains("Sickbay Test Root CA"));
+    // Trusting the root fixes it.
+    let p = run(
+        &named(Setup::TlsWithRoot, "app", "sslmode=verify-full"),
+        &trusted(),
+    )
+    .await;
+    assert_eq!(outcome(&p), Outcome::Ok, "{p:#?}");
+}
+
+#[tokio::test]
+async fn expired_certificate() {
+    let p = run(
+        &named(Setup::TlsExpired, "app", "sslmode=verify-full"),
+        &trusted(),
+    )
+    .await;
+    assert_eq!(sc(&p, "tls"), pair("fail", "expired"), "{p:#?}");
+    assert!(
+        detail(&p, "tls").contains("2021-01-01"),
+        "{}",
+        detail(&p, "tls")
+    );
+}
+
+#[tokio::test]
+async fn tls_off_is_not_offered() {
+    let o = ProbeOptions {
+        require_tls: true,
+        ..opts()
+    };
+    let p = run(&server(Setup::Plain).url("127.0.0.1", "app", ""), &o).await;
+    assert_eq!(sc(&p, "tls"), pair("fail", "not_offered"), "{p:#?}");
+    assert_eq!(sc(&p, "auth"), pair("skipped", ""));
+    // sslmode=require says the same without the flag.
+    let p = run(
+        &server(Setup::Plain).url("127.0.0.1", "app", "sslmode=require"),
+        &opts(),
+    )
+    .await;
+    assert_eq!(sc(&p, "tls"), pair("fail", "not_offered"));
+    // Without a requirement the probe goes on in plaintext, and says so.
+    let p = run(&server(Setup::Plain).url("127.0.0.1", "app", ""), &opts()).await;
+    assert_eq!(sc(&p, "tls"), pair("skipped", "not_offered"));
+    assert_eq!(sc(&p, "auth"), pair("ok", ""));
+    assert!(detail(&p, "auth").contains("plaintext"));
+    assert_eq!(outcome(&p), Outcome::Ok);
+}
+
+// ------------------------------------------------------------------ auth
+
+#[tokio::test]
+async fn plain_connection_rejected_by_hostssl() {
+    let p = run(
+        &server(Setup::Tls).url("127.0.0.1", "app", "sslmode=disable"),
+        &opts(),
+    )
+    .await;
+    assert_eq!(sc(&p, "tls"), pair("skipped", ""));
+    assert_eq!(sc(&p, "auth"), pair("fail", "28000"), "{p:#?}");
+    assert!(
+        detail(&p, "auth").contains("no encryption"),
+        "{}",
+        detail(&p, "auth")
+    );
+    assert!(detail(&p, "auth").contains("only over TLS"));
+}
+
+#[tokio::test]
+async fn wrong_password() {
+    let url = named(Setup::Tls, "app", "sslmode=verify-full").replace(PASSWORD, "not-the-password");
+    let p = run(&url, &trusted()).await;
+    assert_eq!(sc(&p, "auth"), pair("fail", "28P01"), "{p:#?}");
+    assert!(!format!("{p:?}").contains("not-the-password"));
+}
+
+#[tokio::test]
+async fn no_password_given() {
+    let url = server(Setup::Tls).url_no_password(TEST_NAME, "app", "hostaddr=127.0.0.1");
+    let p = run(&url, &trusted()).await;
+    assert_eq!(sc(&p, "auth"), pair("fail", "no_password"), "{p:#?}");
+}
+
+#[tokio::test]
+async fn missing_database() {
+    let p = run(&named(Setup::Tls, "nosuchdb", ""), &trusted()).await;
+    assert_eq!(sc(&p, "auth"), pair("fail", "3D000"), "{p:#?}");
+    assert!(detail(&p, "auth").contains("nosuchdb"));
+}
+
+// ------------------------------------------------------------------ schema
+
+#[tokio::test]
+async fn missing_expected_table() {
+    let o = ProbeOptions {
+        expect_tables: vec!["users".into(), "tax_provider".into()],
+        ..trusted()
+    };
+    let p = run(&named(Setup::Tls, "app", ""), &o).await;
+    assert_eq!(sc(&p, "schema"), pair("fail", "missing_tables"), "{p:#?}");
+    assert_eq!(p.missing_tables, vec!["tax_provider"]);
+    assert_eq!(p.migration_tables, vec!["_prisma_migrations"]);
+    assert!(detail(&p, "schema").contains("migrations ran"));
+}
+
+#[tokio::test]
+async fn empty_database_means_migrations_never_ran() {
+    let o = ProbeOptions {
+        expect_tables: vec!["tax_provider".into()],
+        ..trusted()
+    };
+    let p = run(&named(Setup::Tls, "empty", ""), &o).await;
+    assert_eq!(sc(&p, "schema"), pair("fail", "no_migrations"), "{p:#?}");
+    assert!(p.migration_tables.is_empty());
+    assert_eq!(p.missing_tables, vec!["tax_provider"]);
+}
+
+#[tokio::test]
+async fn app_tables_without_migration_table_are_ok() {
+    let p = run(&named(Setup::Tls, "legacy", ""), &trusted()).await;
+    assert_eq!(sc(&p, "schema"), pair("ok", ""), "{p:#?}");
+    assert!(p.migration_tables.is_empty());
+    assert!(detail(&p, "schema").contains("no known migration table"));
+}
+
+// ------------------------------------------------------------------ DNS and TCP
+
+#[tokio::test]
+async fn closed_port_is_refused() {
+    let port = pg::free_port();
+    let p = run(&format!("postgres://app@127.0.0.1:{port}/app"), &opts()).await;
+    assert_eq!(sc(&p, "tcp"), pair("fail", "refused"), "{p:#?}");
+    assert_eq!(sc(&p, "tls"), pair("skipped", ""));
+}
+
+#[tokio::test]
+async fn compose_hostname_does_not_resolve() {
+    let p = run("postgres://app@db:5432/app", &opts()).await;
+    assert_eq!(sc(&p, "dns"), pair("fail", "not_found"), "{p:#?}");
+    assert!(detail(&p, "dns").contains("docker-compose"));
+    assert_eq!(sc(&p, "tcp"), pair("skipped", ""));
+}
+
+#[tokio::test]
+async fn server_that_never_answers_times_out() {
+    // Accepts, then says nothing: only a bound on the whole exchange catches this.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let o = ProbeOptions {
+        timeout: Duration::from_secs(1),
+        ..opts()
+    };
+    let p = run(&format!("postgres://app@127.0.0.1:{port}/app"), &o).await;
+    hold.abort();
+    assert_eq!(sc(&p, "tcp"), pair("ok", ""));
+    assert_eq!(sc(&p, "tls"), pair("fail", "timeout"), "{p:#?}");
+}
+
+/// A loopback listener whose accept queue is full, so further SYNs go unanswered and
+/// a connect times out, as it does against a security group that drops traffic.
+async fn silent_port() -> (tokio::net::TcpListener, Vec<tokio::net::TcpStream>, u16) {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = sock.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    for _ in 0..16 {
+        match tokio::time::timeout(
+            Duration::from_millis(300),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(Ok(s)) => queued.push(s),
+            _ => return (listener, queued, addr.port()),
+        }
+    }
+    panic!("could not fill the accept queue of {addr}");
+}
+
+#[tokio::test]
+async fn tcp_timeout_is_inconclusive_unless_inside_the_vpc() {
+    let (_listener, _queued, port) = silent_port().await;
+    let url = format!("postgres://app@127.0.0.1:{port}/app");
+    let o = ProbeOptions {
+        timeout: Duration::from_secs(1),
+        ..opts()
+    };
+    let p = run(&url, &o).await;
+    assert_eq!(sc(&p, "tcp"), pair("inconclusive", "timeout"), "{p:#?}");
+    assert!(detail(&p, "tcp").contains("says nothing about whether the tasks can reach it"));
+    assert_eq!(outcome(&p), Outcome::Inconclusive);
+    let inside = ProbeOptions {
+        vantage: Vantage::InsideVpc,
+        ..o
+    };
+    let p = run(&url, &inside).await;
+    assert_eq!(sc(&p, "tcp"), pair("fail", "timeout"), "{p:#?}");
+    assert!(detail(&p, "tcp").contains("security groups"));
+}
+
+// ------------------------------------------------------------------ discovery
+
+#[tokio::test]
+async fn discovered_endpoint_with_redacted_password_probes() {
+    let s = server(Setup::Tls);
+    let url = format!(
+        "postgres://app:<redacted:0123456789ab>@{TEST_NAME}:{}/app?hostaddr=127.0.0.1&sslmode=verify-full",
+        s.port
+    );
+    let snap = Snapshot {
+        schema_version: 1,
+        task_definitions: vec![TaskDefinition {
+            family: "api".into(),
+            revision: 7,
+            containers: vec![ContainerDefinition {
+                name: "app".into(),
+                image: "api:1".into(),
+                essential: true,
+                environment: vec![
+                    EnvVar {
+                        name: "DATABASE_URL".into(),
+                        value: url,
+                    },
+                    EnvVar {
+                        name: "DB_HOST".into(),
+                        value: "db".into(),
+                    },
+                ],
+                ..ContainerDefinition::default()
+            }],
+            ..TaskDefinition::default()
+        }],
+        ..Snapshot::default()
+    };
+    let found = discover(&snap);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let c = &found[0];
+    assert!(
+        c.notes.iter().any(|n| n.contains("DB_HOST")),
+        "{:?}",
+        c.notes
+    );
+    let mut t = c.target.clone().expect("target");
+    assert_eq!(t.password, None, "a redacted password is unknown");
+    let p = probe(&t, &trusted()).await;
+    assert_eq!(sc(&p, "auth"), pair("fail", "no_password"));
+    assert_eq!(p.origin.as_deref(), Some("`DATABASE_URL` of `api:7/app`"));
+    t.password = Some(PASSWORD.into());
+    let p = probe(&t, &trusted()).await;
+    assert_eq!(outcome(&p), Outcome::Ok, "{p:#?}");
+    // The field group points at the compose name `db`.
+    let other = found[1].target.clone().expect("target");
+    let p = probe(&other, &opts()).await;
+    assert_eq!(sc(&p, "dns"), pair("fail", "not_found"));
+}
+
+#[tokio::test]
+async fn vantage_is_recorded() {
+    let o = ProbeOptions {
+        vantage: Vantage::OutsideVpc,
+        ..opts()
+    };
+    let p = run("postgres://app@db:5432/app", &o).await;
+    assert_eq!(p.vantage.as_deref(), Some("outside-vpc"));
+}
+
+// ------------------------------------------------------------------ CLI end to end
+
+fn cli(args: &[&str]) -> (i32, String, String) {
+    cli_env(args, Some(PASSWORD))
+}
+
+fn cli_env(args: &[&str], pgpassword: Option<&str>) -> (i32, String, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sickbay"));
+    c.args(args)
+        .env("SICKBAY_HOSTS_FILE", hosts_file())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .env_remove("PGPASSWORD")
+        .stdin(Stdio::null());
+    if let Some(pw) = pgpassword {
+        c.env("PGPASSWORD", pw);
+    }
+    let out = c.output().expect("run sickbay");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Stable text: ports, temp paths, server versions and elapsed times replaced; the
+/// findings block elided.
+fn normalise(text: &str, port: Option<u16>) -> String {
+    let re_ms = regex::Regex::new(r"[ \d]{6} ms").unwrap();
+    let re_json_ms = regex::Regex::new(r#""elapsed_ms": \d+"#).unwrap();
+    let re_ver = regex::Regex::new(r"\b15\.\d+\b").unwrap();
+    let mut s = re_ms.replace_all(text, "     N ms").into_owned();
+    s = re_json_ms
+        .replace_all(&s, r#""elapsed_ms": 0"#)
+        .into_owned();
+    s = re_ver.replace_all(&s, "15.x").into_owned();
+    if let Some(port) = port {
+        s = s.replace(&port.to_string(), "PORT");
+    }
+    s = s.replace(&pki().dir.display().to_string(), "[PKI]");
+    if let (Some(a), Some(b)) = (s.find("\nFindings\n"), s.find("\nResult: ")) {
+        s = format!("{}\nFindings\n[elided]\n{}", &s[..a], &s[b..]);
+    }
+    s
+}
+
+/// JSON output with `summary` and `findings` elided after checking their shape.
+fn normalise_json(text: &str, port: Option<u16>) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(text).expect("JSON output");
+    assert!(v["findings"].is_array(), "findings list missing: {text}");
+    assert!(v["summary"].is_object(), "summary missing: {text}");
+    v["findings"] = "[elided]".into();
+    v["summary"] = "[elided]".into();
+    normalise(&serde_json::to_string_pretty(&v).unwrap(), port)
+}
+
+#[test]
+fn cli_trusted_ok_table_and_json() {
+    let s = server(Setup::Tls);
+    let url = s.url_no_password(TEST_NAME, "app", "hostaddr=127.0.0.1&sslmode=verify-full");
+    let root = pki().root_file.display().to_string();
+    let base = [
+        "db",
+        "probe",
+        url.as_str(),
+        "--ca-bundle",
+        root.as_str(),
+        "--expect-table",
+        "users",
+        "--color",
+        "never",
+    ];
+    let (code, out, err) = cli(&[&base[..], &["-o", "table"]].concat());
+    assert_eq!(code, 0, "{out}\n{err}");
+    insta::assert_snapshot!("trusted_ok_table", normalise(&out, Some(s.port)));
+    let (code, out, err) = cli(&[&base[..], &["-o", "json"]].concat());
+    assert_eq!(code, 0, "{out}\n{err}");
+    insta::assert_snapshot!("trusted_ok_json", normalise_json(&out, Some(s.port)));
+    let (code, out, _) = cli(&[&base[..], &["-o", "markdown"]].concat());
+    assert_eq!(code, 0);
+    assert!(out.contains("| tls | ok |"), "{out}");
+    assert!(!out.contains(PASSWORD));
+}
+
+#[test]
+fn cli_untrusted_chain_table_and_json() {
+    let s = server(Setup::Tls);
+    let url = s.url_no_password(TEST_NAME, "app", "hostaddr=127.0.0.1&sslmode=verify-full");
+    let base = ["db", "probe", url.as_str(), "--color", "never"];
+    let (code, out, err) = cli(&[&base[..], &["-o", "table"]].concat());
+    assert_eq!(code, 1, "{out}\n{err}");
+    insta::assert_snapshot!("untrusted_chain_table", normalise(&out, Some(s.port)));
+    let (code, out, _) = cli(&[&base[..], &["-o", "json"]].concat());
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("untrusted_chain_json", normalise_json(&out, Some(s.port)));
+}
+
+#[test]
+fn cli_missing_tables_json() {
+    let s = server(Setup::Tls);
+    let url = s.url_no_password(TEST_NAME, "empty", "hostaddr=127.0.0.1");
+    let root = pki().root_file.display().to_string();
+    let (code, out, err) = cli(&[
+        "db",
+        "probe",
+        &url,
+        "--ca-bundle",
+        &root,
+        "--expect-table",
+        "tax_provider",
+        "--expect-table",
+        "currency",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    insta::assert_snapshot!("empty_database_json", normalise_json(&out, Some(s.port)));
+}
+
+#[test]
+fn cli_wrong_password_and_password_from_url_never_printed() {
+    let s = server(Setup::Tls);
+    let url = s
+        .url(TEST_NAME, "app", "hostaddr=127.0.0.1")
+        .replace(PASSWORD, "hunter2-wrong");
+    let root = pki().root_file.display().to_string();
+    let (code, out, err) = cli_env(
+        &["db", "probe", &url, "--ca-bundle", &root, "-o", "json"],
+        None,
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["first_problem"], "auth:28P01");
+    assert!(!out.contains("hunter2") && !err.contains("hunter2"));
+}
+
+#[test]
+fn cli_closed_port_and_unresolvable_name() {
+    let port = pg::free_port();
+    let url = format!("postgres://app@127.0.0.1:{port}/app");
+    let (code, out, err) = cli(&["db", "probe", &url, "-o", "json"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    insta::assert_snapshot!("closed_port_json", normalise_json(&out, Some(port)));
+    let (code, out, _) = cli(&[
+        "db",
+        "probe",
+        "postgres://app@db:5432/app",
+        "--color",
+        "never",
+        "-o",
+        "table",
+    ]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("compose_name_table", normalise(&out, None));
+}
+
+#[test]
+fn cli_timeout_is_inconclusive_and_exits_1() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_listener, _queued, port) = rt.block_on(silent_port());
+    let url = format!("postgres://app@127.0.0.1:{port}/app");
+    let (code, out, err) = cli(&[
+        "db",
+        "probe",
+        &url,
+        "--connect-timeout",
+        "1",
+        "--color",
+        "never",
+        "-o",
+        "table",
+    ]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    insta::assert_snapshot!("tcp_timeout_table", normalise(&out, Some(port)));
+    let (code, out, _) = cli(&[
+        "db",
+        "probe",
+        &url,
+        "--connect-timeout",
+        "1",
+        "--vantage",
+        "outside-vpc",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["outcome"], "inconclusive");
+    assert_eq!(v["probe"]["vantage"], "outside-vpc");
+}
+
+#[test]
+fn cli_usage_errors_exit_2_with_one_line() {
+    let (code, out, err) = cli(&["db", "probe", "mysql://u@h/d"]);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("bad database URL"), "{err}");
+    let (code, _, err) = cli(&[
+        "db",
+        "probe",
+        "postgres://u@h/d",
+        "--ca-bundle",
+        "/nonexistent/ca.pem",
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/nonexistent/ca.pem"), "{err}");
+    let not_pem = pki().dir.join("not-a-bundle.txt");
+    std::fs::write(&not_pem, "hello\n").unwrap();
+    let (code, _, err) = cli(&[
+        "db",
+        "probe",
+        "postgres://u@h/d",
+        "--ca-bundle",
+        not_pem.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no PEM certificate"), "{err}");
+    let (code, _, err) = cli(&["db", "probe", "postgres://u:secret@h/d?sslmode=bogus"]);
+    assert_eq!(code, 2);
+    assert!(!err.contains("secret"), "{err}");
+}
+
+// ------------------------------------------------------------------ doctor --db on
+
+#[test]
+fn doctor_db_on_probes_discovered_endpoints() {
+    let s = server(Setup::Tls);
+    let url = s.url("localhost", "app", "");
+    let snap = serde_json::json!({
+        "schema_version": 1,
+        "target": {"cluster": "prod"},
+        "task_definitions": [{
+            "family": "api", "revision": 3,
+            "containers": [{
+                "name": "app", "image": "app:3",
+                "environment": [
+                    {"name": "DATABASE_URL", "value": url},
+                    {"name": "PG_META_DB_HOST", "value": "db"},
+                    {"name": "PG_META_DB_PORT", "value": "5432"},
+                    {"name": "PG_META_DB_NAME", "value": "app"}
+                ]
+            }]
+        }]
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snap.json");
+    std::fs::write(&path, serde_json::to_string(&snap).unwrap()).unwrap();
+    let (code, out, err) = cli(&[
+        "doctor",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--db",
+        "on",
+        "-o",
+        "json",
+    ]);
+    assert!(code == 0 || code == 1, "{err}");
+    assert!(!out.contains(PASSWORD), "password leaked");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let probes = v["db_probes"].as_array().expect("db_probes");
+    assert_eq!(probes.len(), 2, "{out}");
+    let stage = |p: &serde_json::Value, name: &str| {
+        p["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let local = probes
+        .iter()
+        .find(|p| p["target"].as_str().unwrap().contains("localhost"))
+        .unwrap();
+    assert_eq!(stage(local, "auth")["status"], "ok", "{local:#}");
+    let compose = probes
+        .iter()
+        .find(|p| p["target"].as_str().unwrap().starts_with("db"))
+        .unwrap();
+    assert_eq!(stage(compose, "dns")["code"], "not_found");
+    // Without --db on a replay is not probed.
+    let (_, out, _) = cli(&["doctor", "--snapshot", path.to_str().unwrap(), "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["db_probes"].as_array().unwrap().is_empty());
+}

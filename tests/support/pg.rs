@@ -1,0 +1,470 @@
+//! Test harness: real PostgreSQL 15 servers on loopback, one per configuration,
+//! started once per test process and stopped at exit, plus a generated certificate
+//! chain (root CA → intermediate with pathlen 0 → server leaf).
+//!
+//! PostgreSQL refuses to run as root, so as root the servers run as the `postgres`
+//! user (or a `sickbay-pg` system user created here) through `runuser`. Each server
+//! lives in its own temporary directory, listens on 127.0.0.1 only, on a free port,
+//! with its Unix socket in that directory. Missing binaries fail loudly: nothing is
+//! skipped.
+
+#![allow(dead_code)]
+
+use rcgen::{
+    date_time_ymd, BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
+};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+/// The name in the leaf's SANs besides `localhost` and `127.0.0.1`.
+pub const TEST_NAME: &str = "pg.sickbay.test";
+/// The login role every server has, and its password.
+pub const USER: &str = "app";
+pub const PASSWORD: &str = "app-secret";
+
+fn bin_dir() -> PathBuf {
+    PathBuf::from(
+        std::env::var("SICKBAY_PG_BIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into()),
+    )
+}
+
+fn require_binaries() {
+    let dir = bin_dir();
+    for b in ["initdb", "pg_ctl", "psql"] {
+        assert!(
+            dir.join(b).exists(),
+            "PostgreSQL 15 is not installed: {} is missing. Run scripts/test.sh (it installs postgresql-15), \
+             or `apt-get install -y postgresql-15`, or set SICKBAY_PG_BIN to its bin directory.",
+            dir.join(b).display()
+        );
+    }
+}
+
+// ------------------------------------------------------------------ certificates
+
+/// PEM texts of the generated chain.
+pub struct Pki {
+    pub dir: PathBuf,
+    pub root_pem: String,
+    pub intermediate_pem: String,
+    pub leaf_pem: String,
+    pub leaf_key_pem: String,
+    pub expired_leaf_pem: String,
+    /// `dir/root.pem`: the CA bundle to trust.
+    pub root_file: PathBuf,
+}
+
+fn ca_params(cn: &str, constraint: BasicConstraints) -> CertificateParams {
+    let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
+    p.distinguished_name
+        .push(DnType::OrganizationName, "sickbay tests");
+    p.distinguished_name.push(DnType::CommonName, cn);
+    p.is_ca = IsCa::Ca(constraint);
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    p.not_before = date_time_ymd(2020, 1, 1);
+    p.not_after = date_time_ymd(2099, 1, 1);
+    p
+}
+
+fn leaf_params(from: (i32, u8, u8), to: (i32, u8, u8)) -> CertificateParams {
+    let mut p = CertificateParams::new(vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        TEST_NAME.to_string(),
+    ])
+    .expect("params");
+    p.distinguished_name
+        .push(DnType::OrganizationName, "sickbay tests");
+    p.distinguished_name.push(DnType::CommonName, TEST_NAME);
+    p.use_authority_key_identifier_extension = true;
+    p.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    p.not_before = date_time_ymd(from.0, from.1, from.2);
+    p.not_after = date_time_ymd(to.0, to.1, to.2);
+    p
+}
+
+/// The chain, generated once per process.
+pub fn pki() -> &'static Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let root_key = KeyPair::generate().expect("key");
+        let root_params = ca_params("Sickbay Test Root CA", BasicConstraints::Unconstrained);
+        let root = root_params.self_signed(&root_key).expect("root");
+        let root_issuer = Issuer::new(root_params, root_key);
+
+        let inter_key = KeyPair::generate().expect("key");
+        let mut inter_params = ca_params(
+            "Sickbay Test Intermediate CA",
+            BasicConstraints::Constrained(0),
+        );
+        inter_params.use_authority_key_identifier_extension = true;
+        let inter = inter_params
+            .signed_by(&inter_key, &root_issuer)
+            .expect("intermediate");
+        let inter_issuer = Issuer::new(inter_params, inter_key);
+
+        let leaf_key = KeyPair::generate().expect("key");
+        let leaf = leaf_params((2024, 1, 1), (2099, 1, 1))
+            .signed_by(&leaf_key, &inter_issuer)
+            .expect("leaf");
+        let expired = leaf_params((2020, 1, 1), (2021, 1, 1))
+            .signed_by(&leaf_key, &inter_issuer)
+            .expect("expired leaf");
+
+        let dir = tempfile::Builder::new()
+            .prefix("sickbay-pki-")
+            .tempdir()
+            .expect("temp dir")
+            .keep();
+        register_cleanup(None, dir.clone());
+        let root_file = dir.join("root.pem");
+        std::fs::write(&root_file, root.pem()).expect("write root");
+        Pki {
+            dir,
+            root_pem: root.pem(),
+            intermediate_pem: inter.pem(),
+            leaf_pem: leaf.pem(),
+            leaf_key_pem: leaf_key.serialize_pem(),
+            expired_leaf_pem: expired.pem(),
+            root_file,
+        }
+    })
+}
+
+// ------------------------------------------------------------------ servers
+
+/// How a server is set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Setup {
+    /// TLS on, serving leaf + intermediate; pg_hba admits TCP clients over TLS only.
+    Tls,
+    /// TLS on, serving leaf + intermediate + the self-signed root.
+    TlsWithRoot,
+    /// TLS on with an expired leaf.
+    TlsExpired,
+    /// `ssl = off`; pg_hba admits plain TCP.
+    Plain,
+}
+
+pub struct PgServer {
+    pub setup: Setup,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl PgServer {
+    /// `postgres://app:app-secret@HOST:PORT/DB` plus `query` (without `?`).
+    pub fn url(&self, host: &str, db: &str, query: &str) -> String {
+        let q = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        };
+        format!("postgres://{USER}:{PASSWORD}@{host}:{}/{db}{q}", self.port)
+    }
+
+    /// As [`url`](Self::url) but without the password.
+    pub fn url_no_password(&self, host: &str, db: &str, query: &str) -> String {
+        let q = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        };
+        format!("postgres://{USER}@{host}:{}/{db}{q}", self.port)
+    }
+}
+
+/// Runs as the server's user when we are root.
+fn pg_user() -> Option<String> {
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    static USER_NAME: OnceLock<String> = OnceLock::new();
+    Some(
+        USER_NAME
+            .get_or_init(|| {
+                let exists = |u: &str| {
+                    Command::new("id")
+                        .arg("-u")
+                        .arg(u)
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status()
+                        .is_ok_and(|s| s.success())
+                };
+                if exists("postgres") {
+                    return "postgres".to_string();
+                }
+                if !exists("sickbay-pg") {
+                    let out = Command::new("useradd")
+                        .args([
+                            "--system",
+                            "--no-create-home",
+                            "--shell",
+                            "/usr/sbin/nologin",
+                            "sickbay-pg",
+                        ])
+                        .output()
+                        .expect("run useradd");
+                    // A concurrent test process may have created it first.
+                    assert!(
+                        out.status.success() || exists("sickbay-pg"),
+                        "useradd sickbay-pg failed: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+                "sickbay-pg".to_string()
+            })
+            .clone(),
+    )
+}
+
+fn command(program: &str) -> Command {
+    let path = bin_dir().join(program);
+    match pg_user() {
+        Some(u) => {
+            let mut c = Command::new("runuser");
+            c.args(["-u", &u, "--"]).arg(path);
+            c
+        }
+        None => Command::new(path),
+    }
+}
+
+fn run(mut c: Command, what: &str) -> Output {
+    let out = c
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn give_to_pg_user(path: &Path) {
+    if let Some(u) = pg_user() {
+        let out = Command::new("chown")
+            .args(["-R", &u])
+            .arg(path)
+            .output()
+            .expect("chown");
+        assert!(
+            out.status.success(),
+            "chown failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// A free loopback port (bound, read, released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind 127.0.0.1:0")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+static STARTED: Mutex<Vec<(Option<PathBuf>, PathBuf)>> = Mutex::new(Vec::new());
+
+extern "C" fn stop_all() {
+    let list = std::mem::take(&mut *STARTED.lock().unwrap_or_else(|p| p.into_inner()));
+    // Every server first, while its data directory still exists; then the directories.
+    for data in list.iter().filter_map(|(data, _)| data.as_ref()) {
+        let mut c = command("pg_ctl");
+        c.args(["stop", "-m", "immediate", "-w", "-D"]).arg(data);
+        let _ = c
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    for (_, dir) in &list {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+fn register_cleanup(data: Option<PathBuf>, dir: PathBuf) {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| unsafe {
+        libc::atexit(stop_all);
+    });
+    STARTED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((data, dir));
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+fn start(setup: Setup) -> PgServer {
+    require_binaries();
+    let dir = tempfile::Builder::new()
+        .prefix("sickbay-pg-")
+        .tempdir()
+        .expect("temp dir")
+        .keep();
+    let data = dir.join("data");
+    register_cleanup(None, dir.clone());
+    give_to_pg_user(&dir);
+    let mut c = command("initdb");
+    c.args([
+        "-N",
+        "-A",
+        "trust",
+        "-U",
+        "postgres",
+        "-E",
+        "UTF8",
+        "--locale=C",
+        "-D",
+    ])
+    .arg(&data);
+    run(c, "initdb");
+
+    let pki = pki();
+    let tls = setup != Setup::Plain;
+    if tls {
+        let chain = match setup {
+            Setup::Tls => format!("{}{}", pki.leaf_pem, pki.intermediate_pem),
+            Setup::TlsWithRoot => {
+                format!("{}{}{}", pki.leaf_pem, pki.intermediate_pem, pki.root_pem)
+            }
+            Setup::TlsExpired => format!("{}{}", pki.expired_leaf_pem, pki.intermediate_pem),
+            Setup::Plain => unreachable!(),
+        };
+        write(&data.join("server.crt"), &chain);
+        write(&data.join("server.key"), &pki.leaf_key_pem);
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            data.join("server.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .expect("chmod key");
+    }
+    let hba = if tls {
+        "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n"
+    } else {
+        "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
+    };
+    write(&data.join("pg_hba.conf"), hba);
+    give_to_pg_user(&dir);
+
+    let mut last_err = String::new();
+    for _attempt in 0..3 {
+        let port = free_port();
+        let conf = format!(
+            "\n# sickbay test harness\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
+             ssl = {}\nmax_connections = 20\nshared_buffers = 16MB\nfsync = off\nsynchronous_commit = off\n\
+             full_page_writes = off\nlogging_collector = off\npassword_encryption = 'scram-sha-256'\n",
+            dir.display(),
+            if tls { "on" } else { "off" }
+        );
+        let base =
+            std::fs::read_to_string(data.join("postgresql.conf")).expect("read postgresql.conf");
+        let base = base
+            .split("\n# sickbay test harness\n")
+            .next()
+            .unwrap_or("")
+            .to_string();
+        write(&data.join("postgresql.conf"), &format!("{base}{conf}"));
+        let mut c = command("pg_ctl");
+        c.args(["start", "-w", "-t", "60", "-D"])
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.join("server.log"));
+        let out = c.stdin(Stdio::null()).output().expect("run pg_ctl");
+        if out.status.success() {
+            STARTED
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((Some(data.clone()), dir.clone()));
+            let server = PgServer {
+                setup,
+                port,
+                dir: dir.clone(),
+            };
+            populate(&server);
+            return server;
+        }
+        last_err = format!(
+            "{}\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+        );
+    }
+    panic!("PostgreSQL ({setup:?}) did not start:\n{last_err}");
+}
+
+fn psql(server: &PgServer, db: &str, sql: &str) {
+    let mut c = command("psql");
+    c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
+        .arg(&server.dir)
+        .args([
+            "-p",
+            &server.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-c",
+            sql,
+        ]);
+    run(c, &format!("psql {db}: {sql}"));
+}
+
+/// Databases: `app` (migrated by Prisma: `_prisma_migrations`, `users`, `orders`),
+/// `empty` (nothing), `legacy` (app tables, no migration table).
+fn populate(server: &PgServer) {
+    psql(
+        server,
+        "postgres",
+        &format!("CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}'"),
+    );
+    for db in ["app", "empty", "legacy"] {
+        psql(
+            server,
+            "postgres",
+            &format!("CREATE DATABASE {db} OWNER {USER}"),
+        );
+    }
+    psql(
+        server,
+        "app",
+        "CREATE TABLE _prisma_migrations (id text PRIMARY KEY); CREATE TABLE users (id int); CREATE TABLE orders (id int)",
+    );
+    psql(server, "legacy", "CREATE TABLE customers (id int)");
+}
+
+/// The server for `setup`, started on first use and shared by every test.
+pub fn server(setup: Setup) -> &'static PgServer {
+    static TLS: OnceLock<PgServer> = OnceLock::new();
+    static WITH_ROOT: OnceLock<PgServer> = OnceLock::new();
+    static EXPIRED: OnceLock<PgServer> = OnceLock::new();
+    static PLAIN: OnceLock<PgServer> = OnceLock::new();
+    let cell = match setup {
+        Setup::Tls => &TLS,
+        Setup::TlsWithRoot => &WITH_ROOT,
+        Setup::TlsExpired => &EXPIRED,
+        Setup::Plain => &PLAIN,
+    };
+    cell.get_or_init(|| start(setup))
+}
