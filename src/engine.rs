@@ -481,15 +481,18 @@ fn evidence(ix: &Index, ri: usize) -> Evidence {
     }
 }
 
-/// Orders evidence: current revisions first, then newest first, then by record order.
+/// Orders evidence: required-signal records first, then newest revision and time first.
 fn ordered_records(f: &RawFinding, ix: &Index) -> Vec<usize> {
     let mut recs = f.records.clone();
+    let required: HashSet<usize> = f.required_records.iter().copied().collect();
     recs.sort_by(|&a, &b| {
         let ra = &ix.records[a].loc;
         let rb = &ix.records[b].loc;
         let rev = |l: &Loc| l.revision.unwrap_or(i64::MAX);
-        rev(rb)
-            .cmp(&rev(ra))
+        required
+            .contains(&b)
+            .cmp(&required.contains(&a))
+            .then(rev(rb).cmp(&rev(ra)))
             .then(rb.time.cmp(&ra.time))
             .then(a.cmp(&b))
     });

@@ -124,7 +124,7 @@ pub fn validate_input(bytes: &[u8], name: &str) -> Result<()> {
 }
 
 /// Bytes read per block.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 2 << 20;
 /// Longest line `scan` accepts.
 pub const MAX_LINE: usize = 1 << 20;
 /// Distinct candidate lines kept; further repeats of kept lines are still counted.
@@ -201,6 +201,7 @@ impl<'r> Prefilter<'r> {
                 }
             }
         }
+        let (lit_list, lit_pats) = minimize(lit_list, lit_pats);
         let lits = (!lit_list.is_empty()).then(|| {
             let build = |kind| {
                 aho_corasick::AhoCorasick::builder()
@@ -217,7 +218,7 @@ impl<'r> Prefilter<'r> {
             let union = regex_syntax::hir::Hir::alternation(rest_hirs).to_string();
             regex::bytes::RegexBuilder::new(&union)
                 .size_limit(256 << 20)
-                .dfa_size_limit(8 << 20)
+                .dfa_size_limit(2 << 20)
                 .build()
                 // Too big for the regex crate: every line becomes a candidate and the
                 // patterns themselves decide.
@@ -267,6 +268,43 @@ impl<'r> Prefilter<'r> {
                 .iter()
                 .any(|&p| self.pats[p as usize].is_match(message))
     }
+}
+
+/// Drops the literals that contain another one: a line holding the longer one holds the
+/// shorter, which then stands for the patterns of both.
+fn minimize(lits: Vec<Vec<u8>>, pats: Vec<Vec<u32>>) -> (Vec<Vec<u8>>, Vec<Vec<u32>>) {
+    let Ok(ac) = aho_corasick::AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+        .build(&lits)
+    else {
+        return (lits, pats);
+    };
+    let inner = |i: usize| {
+        ac.find_overlapping_iter(&lits[i])
+            .map(|m| m.pattern().as_usize())
+            .filter(move |&j| j != i)
+    };
+    let redundant: Vec<bool> = (0..lits.len()).map(|i| inner(i).next().is_some()).collect();
+    let mut pats = pats;
+    for i in (0..lits.len()).filter(|&i| redundant[i]) {
+        // The shortest literal inside one never contains another, so this exists.
+        let j = inner(i)
+            .find(|&j| !redundant[j])
+            .expect("a minimal literal inside");
+        let moved = std::mem::take(&mut pats[i]);
+        pats[j].extend(moved);
+    }
+    let mut out_lits = Vec::new();
+    let mut out_pats = Vec::new();
+    for (i, (l, mut p)) in lits.into_iter().zip(pats).enumerate() {
+        if !redundant[i] {
+            p.sort_unstable();
+            p.dedup();
+            out_lits.push(l);
+            out_pats.push(p);
+        }
+    }
+    (out_lits, out_pats)
 }
 
 /// Which scanners hit a line.
@@ -352,23 +390,26 @@ mod literals {
         v
     }
 
-    /// How selective a literal is likely to be: its length, with letters (common
-    /// words) and line breaks or spaces counting less than digits and punctuation.
+    /// How rare a literal is likely to be in logs, in half-bits: a rough
+    /// independent-bytes estimate where letters (words are common) and spaces count
+    /// least, digits and punctuation more.
     fn weight(s: &[u8]) -> u32 {
         s.iter()
             .map(|&b| match b {
-                b'\n' | b'\r' | b' ' => 1,
-                b'a'..=b'z' | b'A'..=b'Z' => 4,
-                b'0'..=b'9' => 5,
-                _ => 6,
+                b' ' => 4,
+                b'a'..=b'z' | b'A'..=b'Z' | b'\n' => 8,
+                b'0'..=b'9' => 10,
+                _ => 11,
             })
             .sum()
     }
 
-    /// Score of a set: its weakest member's weight, less 4 per doubling of members.
-    fn score(s: &Set) -> i64 {
-        let w = s.iter().map(|x| weight(x)).min().unwrap_or(0).min(64) as i64;
-        w - 4 * (usize::BITS - (s.len().max(1) - 1).leading_zeros()) as i64
+    /// How rarely a set is expected to hit: -log2 of the summed chances of its members.
+    fn score(s: &Set) -> f64 {
+        -s.iter()
+            .map(|x| (-(weight(x) as f64) / 2.0).exp2())
+            .sum::<f64>()
+            .log2()
     }
 
     /// A set of literals, one of which occurs around every match of `hir` (in a line
@@ -496,7 +537,7 @@ mod literals {
         cands
             .into_iter()
             .filter(|s| !s.is_empty() && s.len() <= SET_MAX && s.iter().all(|x| !x.is_empty()))
-            .max_by_key(score)
+            .max_by(|a, b| score(a).total_cmp(&score(b)))
     }
 
     fn concat(hs: &[Hir], cx: &mut Cx) -> Lits {
@@ -680,6 +721,7 @@ fn stream_log(
     let mut buf: Vec<u8> = vec![0; 1 + MAX_LINE + CHUNK + 1];
     buf[0] = b'\n';
     let mut len = 0; // bytes held, in buf[1..1 + len]
+    let mut parts: Vec<Part> = (0..threads()).map(|_| Part::default()).collect();
     let mut seen = Seen::default();
     let mut lines_before: u64 = 0;
     let mut content: u64 = 0;
@@ -728,7 +770,15 @@ fn stream_log(
                 buf[end] = b'\n';
                 end += 1;
             }
-            lines_before = scan_block(&buf[..end], name, lines_before, pre, &mut seen, col);
+            lines_before = scan_block(
+                &buf[..end],
+                name,
+                lines_before,
+                pre,
+                &mut parts,
+                &mut seen,
+                col,
+            );
         }
         buf.copy_within(1 + cut..1 + len, 1);
         len -= cut;
@@ -756,25 +806,112 @@ fn check_line_lengths(block: &[u8], name: &str, lines_before: u64) -> Result<()>
     Ok(())
 }
 
-/// Finds the candidate lines of `hay`: whole lines of valid UTF-8 between a leading
-/// and a trailing line break. Returns the line count after it.
+/// A line a scanner hit: its number within the part searched (1-based), where it is
+/// (without its line break), and which scanners hit it.
+struct Cand {
+    line: u64,
+    start: usize,
+    end: usize,
+    why: Hits,
+}
+
+/// Per-thread results for one part of a block.
+#[derive(Default)]
+struct Part {
+    cands: Vec<Cand>,
+    lines: u64,
+}
+
+/// Threads a block is split across: the available cores, at most 4.
+fn threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+}
+
+/// Blocks smaller than this are searched on one thread.
+const PARALLEL_MIN: usize = 256 << 10;
+
+/// Finds the candidate lines of `hay` (whole lines of valid UTF-8 between a leading and
+/// a trailing line break) and adds them to `col` in input order. The scan for hits is
+/// split at line breaks across `parts.len()` threads; the patterns then run here, on
+/// this thread, so their caches exist once. Returns the line count after the block.
 fn scan_block(
     hay: &[u8],
     name: &str,
     lines_before: u64,
     pre: &Prefilter,
+    parts: &mut [Part],
     seen: &mut Seen,
     col: &mut Collector,
 ) -> u64 {
+    // Part i is hay[bounds[i]..=bounds[i + 1]]: neighbours share a line break.
+    let mut bounds = vec![0];
+    let n = if hay.len() < PARALLEL_MIN {
+        1
+    } else {
+        parts.len()
+    };
+    for i in 1..n {
+        let from = (hay.len() * i / n).max(bounds[bounds.len() - 1] + 1);
+        match memchr::memchr(b'\n', &hay[from.min(hay.len())..]) {
+            Some(p) if from + p < hay.len() - 1 => bounds.push(from + p),
+            _ => break,
+        }
+    }
+    bounds.push(hay.len() - 1);
+    let used = bounds.len() - 1;
+    let (first, rest) = parts[..used].split_first_mut().expect("one part");
+    if used == 1 {
+        hits(hay, 0, pre, first);
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = rest
+                .iter_mut()
+                .enumerate()
+                .map(|(i, part)| {
+                    let (a, b) = (bounds[i + 1], bounds[i + 2]);
+                    s.spawn(move || hits(&hay[a..=b], a, pre, part))
+                })
+                .collect();
+            hits(&hay[..=bounds[1]], 0, pre, first);
+            for h in handles {
+                if let Err(panic) = h.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+        });
+    }
+    let mut line_no = lines_before;
+    for part in &mut parts[..used] {
+        for c in part.cands.drain(..) {
+            // With the line breaks around it (the hay has one before and after each line).
+            let raw = &hay[c.start - 1..=c.end];
+            // Validated by the caller, and cut at line breaks.
+            let text = std::str::from_utf8(&hay[c.start..c.end]).expect("validated");
+            let text = text.trim_end_matches('\r');
+            if pre.confirm(raw, text, c.why, seen) {
+                col.add(name, line_no + c.line, text);
+            }
+        }
+        line_no += part.lines;
+    }
+    line_no
+}
+
+/// Finds the lines of `hay` (a part of a block, at `offset` in it, between line breaks)
+/// that a scanner hits, into `part.cands`; sets `part.lines` to its line count.
+fn hits(hay: &[u8], offset: usize, pre: &Prefilter, part: &mut Part) {
     debug_assert!(hay.len() >= 2 && hay[0] == b'\n' && hay[hay.len() - 1] == b'\n');
     // Next position (at or after `at`) of each scanner's hit, as a position inside the
     // line it is for; usize::MAX when there is none.
     const NONE: usize = usize::MAX;
     let mut at = 1; // start of the next line to look at
     let mut counted_to = 1;
-    let mut line_no = lines_before;
+    let mut line_no = 0;
     let mut rest_next = if pre.rest.is_some() { 0 } else { NONE };
-    let mut exotic_next = vec![0; pre.exotic.len()];
+    let mut exotic_next = [0; FOLD_EXOTIC.len()];
+    let exotic_next = &mut exotic_next[..pre.exotic.len()];
     while at < hay.len() {
         // Literals: searched from the line break before the line, since a literal may
         // begin with it (a `^` anchor); such a hit is for the line after the break.
@@ -803,24 +940,23 @@ fn scan_block(
             break;
         }
         let line_start = memchr::memrchr(b'\n', &hay[at..hit]).map_or(at, |p| at + p + 1);
-        let line_end = memchr::memchr(b'\n', &hay[hit..]).map_or(hay.len(), |p| hit + p);
+        // The hay ends with a line break, and a hit is never on the one before a line.
+        let line_end = memchr::memchr(b'\n', &hay[hit..]).map_or(hay.len() - 1, |p| hit + p);
         line_no += memchr::memchr_iter(b'\n', &hay[counted_to..line_start]).count() as u64;
         counted_to = line_start;
-        let raw = &hay[line_start - 1..(line_end + 1).min(hay.len())];
-        // Validated by the caller, and cut at line breaks.
-        let text = std::str::from_utf8(&hay[line_start..line_end]).expect("validated");
-        let text = text.trim_end_matches('\r');
-        let why = Hits {
-            lit: lit <= line_end,
-            rest: rest_next <= line_end,
-            exotic: exotic <= line_end,
-        };
-        if pre.confirm(raw, text, why, seen) {
-            col.add(name, line_no + 1, text);
-        }
+        part.cands.push(Cand {
+            line: line_no + 1,
+            start: offset + line_start,
+            end: offset + line_end,
+            why: Hits {
+                lit: lit <= line_end,
+                rest: rest_next <= line_end,
+                exotic: exotic <= line_end,
+            },
+        });
         at = line_end + 1;
     }
-    line_no + memchr::memchr_iter(b'\n', &hay[counted_to..]).count() as u64
+    part.lines = line_no + memchr::memchr_iter(b'\n', &hay[counted_to..]).count() as u64;
 }
 
 /// Scans files (or standard input for none or `-`).
@@ -871,7 +1007,9 @@ pub fn scan_inputs(
         }
         return Ok(scan_text(&text, source, rules));
     }
+    let t0 = std::time::Instant::now();
     let pre = Prefilter::new(rules);
+    let t1 = std::time::Instant::now();
     let mut col = Collector::default();
     let mut any = false;
     let mut last_name = String::from("stdin");
@@ -892,8 +1030,20 @@ pub fn scan_inputs(
         logs: col.lines,
         ..Snapshot::default()
     };
+    let t2 = std::time::Instant::now();
     crate::snapshot::redact::redact_snapshot(&mut snap);
+    let t3 = std::time::Instant::now();
     let mut report = analyze_as(&snap, rules, Mode::Scan);
+    if std::env::var_os("SICKBAY_TIMING").is_some() {
+        eprintln!(
+            "TIMING prefilter {:?} stream {:?} redact {:?} analyze {:?} lines {}",
+            t1 - t0,
+            t2 - t1,
+            t3 - t2,
+            t3.elapsed(),
+            snap.logs.len()
+        );
+    }
     if col.dropped > 0 {
         report.notes.push(format!(
             "{} candidate lines beyond the first {MAX_DISTINCT} distinct ones were not analysed",
@@ -908,66 +1058,362 @@ use std::io::Read as _;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
-    fn lits_of(p: &str) -> Option<Vec<String>> {
+    fn lits_of(p: &str) -> Option<BTreeSet<String>> {
         let hir = regex_syntax::ParserBuilder::new().build().parse(p).unwrap();
         literals::required(&hir).map(|(s, _)| {
             s.into_iter()
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .map(|b| String::from_utf8(b).unwrap())
                 .collect()
         })
     }
 
+    fn set(xs: &[&str]) -> Option<BTreeSet<String>> {
+        Some(xs.iter().map(|x| x.to_string()).collect())
+    }
+
+    #[test]
+    fn literal_extraction() {
+        assert_eq!(lits_of("widget exploded"), set(&["widget exploded"]));
+        assert_eq!(lits_of("(?i)ECONNREFUSED"), set(&["econnrefused"]));
+        assert_eq!(
+            lits_of(r"(?i)timed? ?out"),
+            set(&["time out", "timed out", "timedout", "timeout"])
+        );
+        assert_eq!(
+            lits_of("^137$"),
+            set(&["\n137\n", "\n137\r", " 137\n", " 137\r"])
+        );
+        // The required factor of a concatenation; the digits beat a common word.
+        assert_eq!(
+            lits_of(r"\b10048\b[^\n]{0,60}(?:socket|address)"),
+            set(&["10048"])
+        );
+        assert_eq!(
+            lits_of(r"(?P<ip>\d+\.\d+)\D{0,9}(?:refused|reset)"),
+            set(&["refused", "reset"])
+        );
+        // Case folding to non-ASCII letters is handled by a separate check.
+        assert_eq!(lits_of("(?i)kiss"), set(&["kiss"]));
+        // Nothing worth scanning for.
+        assert_eq!(lits_of(r"\d+-\d+"), None);
+        assert_eq!(lits_of(r"a|bc"), None);
+        assert_eq!(lits_of(r"(?:foo)?bar*"), None);
+    }
+
+    const RULE: &str = r#"id = "TST001"
+name = "test"
+title = "test"
+severity = "high"
+message = "m"
+[[signal]]
+source = "log"
+pattern = ['(?i)widget (?:exploded|melted)', '^137$', '(?m)^state=(?P<s>\w+)\s*$', '\d{3}-\d{4}-\w', '(?i)SIGKILL', 'Ünïcode ſtuff']
+[docs]
+why = "w"
+fix = ["f"]
+"#;
+
+    fn rules() -> RuleSet {
+        RuleSet::from_rules(vec![crate::rules::parse_rule(RULE, "TST001.toml").unwrap()]).unwrap()
+    }
+
+    /// Reads in small, uneven pieces.
+    struct Dribble<'a>(&'a [u8], usize);
+
+    impl std::io::Read for Dribble<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.1 = self.1 % 7 + 1;
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn collect(input: &[u8], rules: &RuleSet, dribble: bool) -> Result<Collector> {
+        let pre = Prefilter::new(rules);
+        let mut col = Collector::default();
+        if dribble {
+            stream_log(Dribble(input, 0), "t", &pre, &mut col)?;
+        } else {
+            stream_log(input, "t", &pre, &mut col)?;
+        }
+        Ok(col)
+    }
+
+    /// Lines of every rule example and of the labelled corpus, and a few more.
+    fn base_lines(rules: &RuleSet) -> Vec<String> {
+        let mut base: Vec<String> = rules
+            .rules
+            .iter()
+            .flat_map(|r| r.examples.iter())
+            .flat_map(|e| e.text.lines().map(String::from).collect::<Vec<_>>())
+            .collect();
+        let corpus = include_str!("../tests/corpus/dev.jsonl");
+        for l in corpus.lines() {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(l) {
+                if let Some(t) = v["text"].as_str() {
+                    base.extend(t.lines().map(String::from));
+                }
+            }
+        }
+        base.extend(
+            [
+                "the widget exploded",
+                "THE WIDGET MELTED!",
+                "137",
+                "exit 137",
+                "state=unhealthy",
+                "state=ok now",
+                "call 555-1234-x",
+                "got sigkill",
+                "Ünïcode ſtuff",
+                "ÜNÏCODE STUFF",
+                "nothing to see here",
+            ]
+            .map(String::from),
+        );
+        base
+    }
+
+    /// Ways a line can appear in a log.
+    const VARIANTS: [fn(&str) -> String; 7] = [
+        |l| l.to_string(),
+        |l| l.to_uppercase(),
+        |l| l.to_lowercase(),
+        |l| format!("2024-05-01T10:00:00.123Z ecs/api/0123456789abcdef {l}"),
+        |l| format!("{l}\r"),
+        |l| format!("at the start: {l} ... and more"),
+        |l| l.replace('s', "\u{17F}").replace('k', "\u{212A}"),
+    ];
+
+    /// The messages the engine would match, redacted as the collector keeps them.
+    fn expected(lines: &[String], rules: &RuleSet) -> BTreeSet<String> {
+        let pre = Prefilter::new(rules);
+        lines
+            .iter()
+            .map(|l| split_tail_prefix(l.trim_end_matches('\r')).2)
+            .filter(|m| pre.pats.iter().any(|p| p.is_match(m)))
+            .map(|m| crate::snapshot::redact::redact_text(m).into_owned())
+            .collect()
+    }
+
+    fn got(col: &Collector) -> BTreeSet<String> {
+        col.lines.iter().map(|l| l.message.clone()).collect()
+    }
+
+    #[test]
+    fn candidates_are_exactly_the_matching_lines() {
+        for rules in [RuleSet::builtin().unwrap(), rules()] {
+            let base = base_lines(&rules);
+            let mut all = Vec::new();
+            // One input per variant, so that no other line folds onto a missed one.
+            for (i, v) in VARIANTS.iter().enumerate() {
+                let lines: Vec<String> = base
+                    .iter()
+                    .map(|l| v(l))
+                    .filter(|l| !l.contains('\n'))
+                    .collect();
+                let want = expected(&lines, &rules);
+                assert!(!want.is_empty());
+                let input = lines.join("\n");
+                assert_eq!(
+                    got(&collect(input.as_bytes(), &rules, false).unwrap()),
+                    want,
+                    "variant {i}"
+                );
+                assert_eq!(
+                    got(&collect(input.as_bytes(), &rules, true).unwrap()),
+                    want,
+                    "variant {i}"
+                );
+                all.extend(lines);
+            }
+            // Large enough for several blocks, each split across threads.
+            let want = expected(&all, &rules);
+            let mut big = String::new();
+            let filler = "{\"level\":30,\"msg\":\"request completed\",\"url\":\"/api/v1/items/1234\",\"ms\":12}\n";
+            while big.len() < 5 * CHUNK {
+                for l in &all {
+                    big.push_str(l);
+                    big.push('\n');
+                    for _ in 0..20 {
+                        big.push_str(filler);
+                    }
+                }
+            }
+            assert_eq!(got(&collect(big.as_bytes(), &rules, false).unwrap()), want);
+        }
+    }
+
+    #[test]
+    fn line_numbers_and_counts_across_blocks() {
+        let rules = rules();
+        let filler = "INFO:     10.0.1.5:51234 - \"GET /health HTTP/1.1\" 200 OK\n";
+        let mut input = String::new();
+        let mut want = Vec::new();
+        let mut line = 0u64;
+        for i in 0..400_000u64 {
+            line += 1;
+            if i % 9_973 == 0 {
+                input.push_str(&format!("widget exploded #{}\n", i % 3));
+                if i < 3 * 9_973 {
+                    want.push((format!("widget exploded #{}", i % 3), line));
+                }
+            } else {
+                input.push_str(filler);
+            }
+        }
+        input.push_str("137"); // last line, no line break
+        want.push(("137".into(), line + 1));
+        assert!(input.len() > 3 * CHUNK);
+        for dribble in [false, true] {
+            let col = collect(input.as_bytes(), &rules, dribble).unwrap();
+            let seen: Vec<(String, u64)> = col
+                .lines
+                .iter()
+                .map(|l| (l.message.clone(), l.line.unwrap()))
+                .collect();
+            assert_eq!(seen, want);
+            let total: u64 = col.lines.iter().map(|l| l.count).sum();
+            assert_eq!(total, 400_000 / 9_973 + 1 + 1);
+            assert_eq!(col.lines[0].stream.as_deref(), Some("t:1"));
+        }
+    }
+
+    #[test]
+    fn tail_prefix_is_split() {
+        let col = collect(
+            b"2024-05-01T10:00:00.123Z ecs/api/abc123 the widget exploded\n",
+            &rules(),
+            false,
+        )
+        .unwrap();
+        let l = &col.lines[0];
+        assert_eq!(l.message, "the widget exploded");
+        assert_eq!(l.task_id.as_deref(), Some("abc123"));
+        assert_eq!(l.container.as_deref(), Some("api"));
+        assert_eq!(l.stream.as_deref(), Some("t:1 ecs/api/abc123"));
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let rules = rules();
+        let err = |input: &[u8]| {
+            collect(input, &rules, false)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        // A long line that no pattern matches still fails, wherever it falls.
+        let mut input = "ok\n".repeat(1000).into_bytes();
+        input.extend(vec![b'a'; MAX_LINE + 1]);
+        input.extend(b"\nok\n");
+        assert!(
+            err(&input).contains("t:1001:1: line 1001 is longer than 1 MiB"),
+            "{}",
+            err(&input)
+        );
+        let mut input = "ok\n".repeat(700_000).into_bytes();
+        input.extend(vec![b'a'; 3 * MAX_LINE]);
+        assert!(
+            err(&input).contains("line 700001 is longer"),
+            "{}",
+            err(&input)
+        );
+        // Exactly MAX_LINE is fine.
+        let mut input = vec![b'a'; MAX_LINE];
+        input.extend(b"\nwidget exploded\n");
+        assert_eq!(collect(&input, &rules, false).unwrap().lines.len(), 1);
+        // Non-UTF-8 in a later block.
+        let mut input = "ok\n".repeat(1_000_000).into_bytes();
+        input.extend(b"fine \xff\n");
+        assert!(
+            err(&input).contains("t:1000001:6: input is not valid UTF-8"),
+            "{}",
+            err(&input)
+        );
+    }
+
+    /// Prints each log pattern's literals and, with SCAN_LOG=FILE, how often they hit.
     #[test]
     #[ignore]
     fn literal_report() {
         let rules = RuleSet::builtin().unwrap();
         let pre = Prefilter::new(&rules);
         for (i, p) in pre.pats.iter().enumerate() {
-            let l = lits_of(p.as_str());
-            eprintln!(
-                "{i:3} {:?}\n    {}",
-                l.as_ref()
-                    .map(|v| v.iter().take(12).cloned().collect::<Vec<_>>()),
-                p.as_str()
-            );
+            eprintln!("{i:3} {:?}\n    {}", lits_of(p.as_str()), p.as_str());
         }
-        eprintln!("residual: {}", pre.rest_pats.len());
+        eprintln!(
+            "{} literals, {} residual patterns",
+            pre.lit_pats.len(),
+            pre.rest_pats.len()
+        );
         if let Ok(f) = std::env::var("SCAN_LOG") {
             let text = std::fs::read_to_string(f).unwrap();
-            let ac = pre.lits.as_ref().unwrap();
             let mut by_lit: HashMap<usize, usize> = HashMap::new();
-            let mut lines = 0;
-            let mut confirmed = 0;
-            let mut seen = Seen::default();
             for line in text.lines() {
-                if let Some(m) = ac.find(format!("\n{line}\n").as_bytes()) {
-                    lines += 1;
+                if let Some(m) = pre
+                    .lits
+                    .as_ref()
+                    .and_then(|ac| ac.find(format!("\n{line}\n").as_bytes()))
+                {
                     *by_lit.entry(m.pattern().as_usize()).or_default() += 1;
-                    if pre.confirm(
-                        format!("\n{line}\n").as_bytes(),
-                        line,
-                        Hits {
-                            lit: true,
-                            rest: false,
-                            exotic: false,
-                        },
-                        &mut seen,
-                    ) {
-                        confirmed += 1;
-                    }
                 }
             }
             let mut v: Vec<_> = by_lit.into_iter().collect();
             v.sort_by_key(|x| std::cmp::Reverse(x.1));
-            eprintln!("lines with a literal: {lines}, confirmed {confirmed}");
-            for (id, n) in v.iter().take(30) {
+            for (id, n) in v.iter().take(20) {
                 eprintln!(
-                    "{n:8} {:?} -> {:?}",
-                    ac.patterns_len().min(*id),
+                    "{n:8} lines: literal {id} of patterns {:?}",
                     pre.lit_pats[*id]
                 );
             }
+        }
+    }
+}
+#[cfg(test)]
+mod tmp_compile_cost {
+    #[test]
+    #[ignore]
+    fn compile_cost() {
+        let rules = crate::rules::RuleSet::builtin().unwrap();
+        let mut v = Vec::new();
+        let mut total = std::time::Duration::ZERO;
+        for r in &rules.rules {
+            for s in &r.signals {
+                for p in &s.patterns {
+                    let t = std::time::Instant::now();
+                    let re = regex::Regex::new(p.as_str()).unwrap();
+                    let d = t.elapsed();
+                    total += d;
+                    let t = std::time::Instant::now();
+                    let re2 = regex::RegexBuilder::new(&format!(
+                        "(?-u){}",
+                        p.as_str().replace("(?i)", "(?i-u)")
+                    ))
+                    .build();
+                    let d2 = t.elapsed();
+                    drop(re);
+                    v.push((
+                        d,
+                        d2,
+                        re2.is_ok(),
+                        r.id.clone(),
+                        p.as_str().chars().take(90).collect::<String>(),
+                    ));
+                }
+            }
+        }
+        v.sort_by_key(|x| std::cmp::Reverse(x.0));
+        eprintln!("total {total:?} over {} patterns", v.len());
+        for x in v.iter().take(12) {
+            eprintln!(
+                "{:>10.1?} (ascii {:>8.1?} {}) {} {}",
+                x.0, x.1, x.2, x.3, x.4
+            );
         }
     }
 }

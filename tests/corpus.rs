@@ -30,7 +30,7 @@ fn class_of(rule: &str) -> &'static str {
         "DB009" => "db_read_only",
         // images
         "IMG001" => "exec_format",
-        "IMG002" | "IMG003" | "IMG004" | "IMG005" | "IMG006" | "IMG007" => "image_pull",
+        "IMG002" | "IMG003" | "IMG004" | "IMG005" | "IMG006" | "IMG007" | "IMG011" => "image_pull",
         "IMG008" => "extra:entrypoint_crlf",
         "IMG009" | "IMG010" => "start_container",
         // ECS
