@@ -362,8 +362,8 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
         let mut merged = false;
         for (i, ut) in &url_targets {
             let same_place = ut.host.eq_ignore_ascii_case(&target.host) && ut.port == target.port;
-            let same_db = dbname.as_ref().map_or(true, |d| *d == ut.dbname);
-            let same_user = user.as_ref().map_or(true, |u| *u == ut.user);
+            let same_db = dbname.as_ref().is_none_or(|d| *d == ut.dbname);
+            let same_user = user.as_ref().is_none_or(|u| *u == ut.user);
             let url_var = out[*i].variables[0].clone();
             if same_place && same_db && same_user {
                 out[*i].variables.extend(g.vars.iter().cloned());
