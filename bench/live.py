@@ -115,11 +115,11 @@ def seed(url, cluster, n):
             ecs.stop_task(cluster=cluster, task=t["taskArn"], reason="Essential container in task exited")
 
 
-def run(sickbay, url, cluster):
+def run(sickbay, url, cluster, extra):
     started = time.monotonic()
     p = subprocess.run(
         [sickbay, "doctor", "--cluster", cluster, "--endpoint-url", url, "--db", "off",
-         "-o", "json", "--fail-on", "never", "--call-stats"],
+         "-o", "json", "--fail-on", "never", "--call-stats", *extra],
         capture_output=True, env={**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, **ENV},
     )
     wall = time.monotonic() - started
@@ -136,6 +136,7 @@ def main():
     ap.add_argument("--moto", default=os.path.join(ROOT, ".venv-moto/bin/moto_server"))
     ap.add_argument("--sizes", default="1,10,50")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--extra", default="", help="extra sickbay arguments, space-separated")
     a = ap.parse_args()
     proc, url = start_moto(a.moto)
     try:
@@ -145,7 +146,7 @@ def main():
             seed(url, cluster, n)
             walls, stats = [], None
             for _ in range(a.runs):
-                wall, stats, findings = run(a.sickbay, url, cluster)
+                wall, stats, findings = run(a.sickbay, url, cluster, a.extra.split())
                 walls.append(wall)
             rows.append((n, statistics.median(walls), stats["total_calls"], stats["calls"]))
             print(f"{n:>3} services: median wall {statistics.median(walls):.2f}s over {a.runs} runs, "
