@@ -22,4 +22,11 @@ if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
     || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql
 fi
 
+# tests/live_moto.rs runs sickbay against a real AWS API peer: the moto server, on loopback.
+if [ ! -x .venv-moto/bin/moto_server ]; then
+  python3 -m venv .venv-moto
+  .venv-moto/bin/pip install -q "moto[server]"
+fi
+export MOTO_SERVER="$PWD/.venv-moto/bin/moto_server"
+
 cargo test --all-targets --locked "$@"

@@ -79,6 +79,8 @@ pub enum Command {
     /// Database checks
     #[command(subcommand)]
     Db(DbCommand),
+    /// Print the least-privilege read-only IAM policy that live collection needs
+    IamPolicy,
     /// Print the JSON Schema of the report or of the snapshot format
     Schema {
         #[arg(value_enum)]
@@ -110,6 +112,54 @@ pub struct DoctorArgs {
     /// live collection; a replayed snapshot is probed only with `on`)
     #[arg(long, value_enum, default_value_t = DbMode::Auto)]
     pub db: DbMode,
+    /// Window for service events and logs: 30m, 2h, 1d
+    #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_duration)]
+    pub since: std::time::Duration,
+    /// Write the collected (redacted) snapshot here, for replay with --snapshot
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Log lines kept per log stream
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub log_lines: usize,
+    /// Overall deadline for live collection: 60s, 2m
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// AWS profile (default: AWS_PROFILE, then the default profile)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's)
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (a test peer or a VPC endpoint)
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Calls in flight at most during live collection
+    #[arg(long, value_name = "N", default_value_t = 8, hide = true)]
+    pub concurrency: usize,
+    /// Print the API calls made per action to stderr as JSON (for benchmarks)
+    #[arg(long, hide = true)]
+    pub call_stats: bool,
+}
+
+/// Parses `90s`, `30m`, `2h`, `1d` (a bare number is seconds).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 90s, 30m, 2h or 1d"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => return Err(format!("{s:?} is not a duration like 90s, 30m, 2h or 1d")),
+    };
+    if secs == 0 {
+        return Err("a duration must be more than zero".into());
+    }
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

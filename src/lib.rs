@@ -5,6 +5,7 @@
 //! data under `rules/`, embedded in the binary; see [`rules`].
 
 pub mod cli;
+pub mod collect;
 pub mod engine;
 pub mod error;
 pub mod facts;

@@ -85,26 +85,7 @@ fn finish(report: &Report, cli: &Cli, out: &Out) -> Result<ExitCode> {
 fn run(cli: Cli) -> Result<ExitCode> {
     let out = setup(&cli);
     match &cli.command {
-        Command::Doctor(args) => {
-            let Some(path) = &args.snapshot else {
-                bail!(
-                    "live collection from AWS is not available in this build yet; replay a recorded incident with `sickbay doctor --snapshot FILE`"
-                );
-            };
-            let rules = rule_set(&cli)?;
-            let mut snap = sickbay::snapshot::load_snapshot(path)?;
-            if args.db == sickbay::cli::DbMode::On {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .context("starting the async runtime")?;
-                let opts = sickbay::probe::doctor_options();
-                let probes = runtime.block_on(sickbay::probe::probe_discovered(&snap, &opts));
-                snap.db_probes.extend(probes);
-            }
-            let report = analyze(&snap, &rules);
-            finish(&report, &cli, &out)
-        }
+        Command::Doctor(args) => doctor(args, &cli, &out),
         Command::Scan(args) => {
             let rules = rule_set(&cli)?;
             let report = sickbay::scan::scan_inputs(&args.files, args.source, &rules)?;
@@ -112,11 +93,95 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Rules(cmd) => rules_command(cmd, &cli, &out),
         Command::Db(sickbay::cli::DbCommand::Probe(args)) => db_probe(args, &cli, &out),
+        Command::IamPolicy => {
+            print(&sickbay::collect::iam_policy())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema { which } => {
             print(&sickbay::schema::schema_json(*which))?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `sickbay doctor`: replay a snapshot or collect one live, optionally probe the
+/// databases it names, save it, analyse and print.
+fn doctor(args: &sickbay::cli::DoctorArgs, cli: &Cli, out: &Out) -> Result<ExitCode> {
+    use sickbay::cli::DbMode;
+    let rules = rule_set(cli)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let (mut snap, live) = match (&args.snapshot, &args.cluster) {
+        (Some(path), _) => (sickbay::snapshot::load_snapshot(path)?, false),
+        (None, Some(cluster)) => (runtime.block_on(collect_live(args, cluster))?, true),
+        (None, None) => bail!(
+            "nothing to diagnose: pass --cluster NAME to collect from AWS, or --snapshot FILE to replay a recorded incident"
+        ),
+    };
+    let probe = match args.db {
+        DbMode::On => true,
+        DbMode::Auto => live,
+        DbMode::Off => false,
+    };
+    if probe {
+        let opts = sickbay::probe::doctor_options();
+        let probes = runtime.block_on(sickbay::probe::probe_discovered(&snap, &opts));
+        snap.db_probes.extend(probes);
+    }
+    if let Some(path) = &args.save {
+        let mut text = serde_json::to_string_pretty(&snap).context("serialising the snapshot")?;
+        text.push('\n');
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let report = analyze(&snap, &rules);
+    finish(&report, cli, out)
+}
+
+/// Live collection for `doctor --cluster`.
+async fn collect_live(args: &sickbay::cli::DoctorArgs, cluster: &str) -> Result<sickbay::Snapshot> {
+    use sickbay::collect::{self, AwsSettings, Clients, Options};
+    let started = std::time::Instant::now();
+    let since = chrono::Duration::from_std(args.since).context("--since is too long")?;
+    let mut opts = Options::new(cluster, chrono::Utc::now() - since);
+    opts.services = args.service.clone();
+    opts.families = args.family.clone();
+    opts.log_lines = args.log_lines;
+    opts.timeout = args.timeout;
+    opts.call_timeout = args.timeout.min(std::time::Duration::from_secs(20));
+    opts.concurrency = args.concurrency.max(1);
+    opts.progress = std::io::stderr().is_terminal();
+    let settings = AwsSettings {
+        profile: args.profile.clone(),
+        region: args.region.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+    };
+    let cfg = tokio::time::timeout(
+        args.timeout,
+        collect::load_config(&settings, opts.call_timeout),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("loading the AWS configuration and credentials timed out"))??;
+    let clients = Clients::from_config(&cfg);
+    let collected = collect::collect(&clients, &opts).await?;
+    if args.call_stats {
+        let calls: serde_json::Map<String, serde_json::Value> = collected
+            .calls
+            .iter()
+            .map(|(a, n)| (a.to_string(), serde_json::Value::from(*n)))
+            .collect();
+        let total: u64 = collected.calls.iter().map(|(_, n)| n).sum();
+        eprintln!(
+            "{}",
+            serde_json::json!({
+                "calls": calls,
+                "total_calls": total,
+                "elapsed_ms": started.elapsed().as_millis() as u64,
+            })
+        );
+    }
+    Ok(collected.snapshot)
 }
 
 fn rules_command(cmd: &RulesCommand, cli: &Cli, out: &Out) -> Result<ExitCode> {

@@ -228,7 +228,7 @@ fn unknown_rule_and_usage_errors() {
 #[test]
 fn doctor_without_target() {
     let d = tmp();
-    insta::assert_snapshot!(bad(d.path(), &["doctor", "--cluster", "prod"], b""));
+    insta::assert_snapshot!(bad(d.path(), &["doctor"], b""));
 }
 
 #[test]

@@ -527,7 +527,23 @@ fn normalise_json(text: &str, port: Option<u16>) -> String {
     assert!(v["summary"].is_object(), "summary missing: {text}");
     v["findings"] = "[elided]".into();
     v["summary"] = "[elided]".into();
-    normalise(&serde_json::to_string_pretty(&v).unwrap(), port)
+    normalise(&serde_json::to_string_pretty(&sorted(v)).unwrap(), port)
+}
+
+/// Object keys sorted at every level: serde_json keeps insertion order when a dependency
+/// (the AWS SDK's HTTP client) turns on its `preserve_order` feature.
+fn sorted(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut entries: Vec<(String, serde_json::Value)> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(sorted).collect())
+        }
+        other => other,
+    }
 }
 
 #[test]

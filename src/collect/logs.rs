@@ -1,0 +1,326 @@
+//! CloudWatch Logs: from each container's `awslogs` options (group, stream prefix,
+//! region) derive the stream names of the tasks in scope (`prefix/container/task-id`),
+//! read them with FilterLogEvents (up to 100 stream names per call, from the window's
+//! start, paginated) keeping a bounded tail per stream, and record which streams do not
+//! exist: a stopped task without a stream died before it could log.
+
+use super::ctx::Ctx;
+use super::ops::Op;
+use crate::snapshot::{LogLine, LogStream, Task, TaskDefinition};
+use aws_sdk_cloudwatchlogs::Client;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+/// Pages of FilterLogEvents read per batch of streams at most (bounds time and memory
+/// on very chatty streams; the tail kept is from the pages read).
+const MAX_PAGES: usize = 20;
+/// Streams without events whose existence is checked one by one, at most.
+const MAX_EXISTENCE_CHECKS: usize = 60;
+/// Stream names per FilterLogEvents call (the API maximum).
+const STREAMS_PER_CALL: usize = 100;
+
+/// One stream to read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Wanted {
+    pub region: Option<String>,
+    pub group: String,
+    pub stream: String,
+    pub task_id: String,
+    pub container: String,
+}
+
+/// Streams to read for the tasks, and notes for containers whose logs are not in
+/// CloudWatch.
+pub fn plan(tasks: &[Task], tds: &[TaskDefinition]) -> (Vec<Wanted>, Vec<LogStream>) {
+    let by_key: HashMap<String, &TaskDefinition> = tds.iter().map(|t| (t.key(), t)).collect();
+    let mut wanted = Vec::new();
+    let mut notes = Vec::new();
+    for t in tasks {
+        let Some(td) = by_key.get(&t.task_definition) else {
+            continue;
+        };
+        for c in &td.containers {
+            match &c.log_configuration {
+                Some(l) if l.log_driver == "awslogs" => {
+                    let (Some(group), Some(prefix)) = (
+                        l.options.get("awslogs-group"),
+                        l.options.get("awslogs-stream-prefix"),
+                    ) else {
+                        // Without a prefix the stream is named after the Docker container
+                        // id, which ECS does not report: nothing to look up.
+                        continue;
+                    };
+                    wanted.push(Wanted {
+                        region: l.options.get("awslogs-region").cloned(),
+                        group: group.clone(),
+                        stream: format!("{prefix}/{}/{}", c.name, t.id),
+                        task_id: t.id.clone(),
+                        container: c.name.clone(),
+                    });
+                }
+                Some(l) => notes.push(LogStream {
+                    group: format!("({})", l.log_driver),
+                    stream: format!("{}/{}", c.name, t.id),
+                    task_id: Some(t.id.clone()),
+                    container: Some(c.name.clone()),
+                    exists: false,
+                    note: Some(format!(
+                        "logs not in CloudWatch (log driver {})",
+                        l.log_driver
+                    )),
+                }),
+                None => {}
+            }
+        }
+    }
+    wanted.sort();
+    wanted.dedup();
+    (wanted, notes)
+}
+
+/// What was read.
+#[derive(Default)]
+pub struct Collected {
+    pub lines: Vec<LogLine>,
+    pub streams: Vec<LogStream>,
+}
+
+/// Reads the wanted streams. `client_for` gives the Logs client for a region (`None`: the
+/// default region).
+pub async fn collect<'a, F>(
+    ctx: &Ctx,
+    client_for: F,
+    wanted: &[Wanted],
+    since: DateTime<Utc>,
+    tail: usize,
+) -> Collected
+where
+    F: Fn(Option<&str>) -> &'a Client,
+{
+    let mut groups: BTreeMap<(Option<String>, String), Vec<&Wanted>> = BTreeMap::new();
+    for w in wanted {
+        groups
+            .entry((w.region.clone(), w.group.clone()))
+            .or_default()
+            .push(w);
+    }
+    let mut jobs = Vec::new();
+    for ((region, group), ws) in &groups {
+        for chunk in ws.chunks(STREAMS_PER_CALL) {
+            jobs.push((client_for(region.as_deref()), group.clone(), chunk.to_vec()));
+        }
+    }
+    let start_ms = since.timestamp_millis();
+    let results = ctx
+        .each(jobs, |(client, group, chunk)| async move {
+            read_chunk(ctx, client, &group, &chunk, start_ms, tail).await
+        })
+        .await;
+    let mut out = Collected::default();
+    let mut silent: Vec<(&Client, Wanted)> = Vec::new();
+    for (client, r) in results {
+        out.lines.extend(r.lines);
+        out.streams.extend(r.streams);
+        silent.extend(r.silent.into_iter().map(|w| (client, w)));
+    }
+    // A stream with no events in the window may still exist (a quiet running task) or
+    // may never have been created (a task that died first): ask, for a bounded number.
+    let checks = silent.into_iter().take(MAX_EXISTENCE_CHECKS);
+    let checked = ctx
+        .each(checks, |(client, w)| async move {
+            let exists = stream_exists(ctx, client, &w).await;
+            (w, exists)
+        })
+        .await;
+    for (w, exists) in checked {
+        let Some((exists, note)) = exists else {
+            continue;
+        };
+        out.streams.push(LogStream {
+            group: w.group.clone(),
+            stream: w.stream.clone(),
+            task_id: Some(w.task_id.clone()),
+            container: Some(w.container.clone()),
+            exists,
+            note,
+        });
+    }
+    out.lines.sort_by(|a, b| {
+        (&a.group, &a.stream, a.timestamp).cmp(&(&b.group, &b.stream, b.timestamp))
+    });
+    out.streams
+        .sort_by(|a, b| (&a.group, &a.stream).cmp(&(&b.group, &b.stream)));
+    out
+}
+
+struct ChunkResult {
+    lines: Vec<LogLine>,
+    streams: Vec<LogStream>,
+    silent: Vec<Wanted>,
+}
+
+/// FilterLogEvents over up to 100 streams of one group, keeping the last `tail` lines
+/// of each stream. When the API rejects the batch as not found (a missing group, or a
+/// missing stream on some endpoints), each stream's existence is checked and the batch
+/// is read again with the streams that exist.
+async fn read_chunk<'c>(
+    ctx: &Ctx,
+    client: &'c Client,
+    group: &str,
+    chunk: &[&Wanted],
+    start_ms: i64,
+    tail: usize,
+) -> (&'c Client, ChunkResult) {
+    let mut res = ChunkResult {
+        lines: Vec::new(),
+        streams: Vec::new(),
+        silent: Vec::new(),
+    };
+    let mut names: Vec<&Wanted> = chunk.to_vec();
+    for attempt in 0..2 {
+        match filter(ctx, client, group, &names, start_ms, tail).await {
+            Filtered::Read(tails) => {
+                for w in names {
+                    match tails.get(&w.stream) {
+                        Some(q) => {
+                            res.streams.push(LogStream {
+                                group: w.group.clone(),
+                                stream: w.stream.clone(),
+                                task_id: Some(w.task_id.clone()),
+                                container: Some(w.container.clone()),
+                                exists: true,
+                                note: None,
+                            });
+                            res.lines.extend(q.iter().map(|(ts, msg)| LogLine {
+                                group: Some(w.group.clone()),
+                                stream: Some(w.stream.clone()),
+                                timestamp: DateTime::from_timestamp_millis(*ts),
+                                message: msg.clone(),
+                                task_id: Some(w.task_id.clone()),
+                                container: Some(w.container.clone()),
+                                line: None,
+                                count: 1,
+                            }));
+                        }
+                        None => res.silent.push((*w).clone()),
+                    }
+                }
+                return (client, res);
+            }
+            Filtered::NotFound if attempt == 0 => {
+                let checked = ctx
+                    .each(names.iter().take(MAX_EXISTENCE_CHECKS), |w| async move {
+                        (*w, stream_exists(ctx, client, w).await)
+                    })
+                    .await;
+                let mut existing = Vec::new();
+                for (w, e) in checked {
+                    match e {
+                        Some((true, _)) => existing.push(w),
+                        Some((false, note)) => res.streams.push(LogStream {
+                            group: w.group.clone(),
+                            stream: w.stream.clone(),
+                            task_id: Some(w.task_id.clone()),
+                            container: Some(w.container.clone()),
+                            exists: false,
+                            note,
+                        }),
+                        None => {}
+                    }
+                }
+                if existing.is_empty() {
+                    return (client, res);
+                }
+                names = existing;
+            }
+            Filtered::NotFound | Filtered::Failed => return (client, res),
+        }
+    }
+    (client, res)
+}
+
+enum Filtered {
+    /// Stream name → its last lines (timestamp in ms, message).
+    Read(HashMap<String, VecDeque<(i64, String)>>),
+    NotFound,
+    Failed,
+}
+
+async fn filter(
+    ctx: &Ctx,
+    client: &Client,
+    group: &str,
+    names: &[&Wanted],
+    start_ms: i64,
+    tail: usize,
+) -> Filtered {
+    let stream_names: Vec<String> = names.iter().map(|w| w.stream.clone()).collect();
+    let mut tails: HashMap<String, VecDeque<(i64, String)>> = HashMap::new();
+    let mut token: Option<String> = None;
+    for _page in 0..MAX_PAGES {
+        let req = client
+            .filter_log_events()
+            .log_group_name(group)
+            .set_log_stream_names(Some(stream_names.clone()))
+            .start_time(start_ms)
+            .set_next_token(token.clone());
+        match ctx.call(Op::LogsFilterLogEvents, req.send()).await {
+            Ok(o) => {
+                for e in o.events() {
+                    let Some(s) = e.log_stream_name() else {
+                        continue;
+                    };
+                    let q = tails.entry(s.to_string()).or_default();
+                    let msg = e.message().unwrap_or_default().trim_end().to_string();
+                    q.push_back((e.timestamp().unwrap_or_default(), msg));
+                    if q.len() > tail {
+                        q.pop_front();
+                    }
+                }
+                token = o.next_token().map(String::from);
+                if token.is_none() {
+                    break;
+                }
+            }
+            Err(f) if f.code == "ResourceNotFoundException" => return Filtered::NotFound,
+            Err(f) => {
+                ctx.record(Op::LogsFilterLogEvents, &f, None);
+                if tails.is_empty() {
+                    return Filtered::Failed;
+                }
+                break;
+            }
+        }
+    }
+    Filtered::Read(tails)
+}
+
+/// Whether a stream exists: `Some((exists, note))`, or `None` when the check failed
+/// (recorded as a collection error).
+async fn stream_exists(ctx: &Ctx, client: &Client, w: &Wanted) -> Option<(bool, Option<String>)> {
+    let req = client
+        .describe_log_streams()
+        .log_group_name(&w.group)
+        .log_stream_name_prefix(&w.stream)
+        .limit(5);
+    match ctx.call(Op::LogsDescribeLogStreams, req.send()).await {
+        Ok(o) => {
+            let exists = o
+                .log_streams()
+                .iter()
+                .any(|s| s.log_stream_name() == Some(w.stream.as_str()));
+            Some((
+                exists,
+                (!exists).then(|| "The specified log stream does not exist.".to_string()),
+            ))
+        }
+        Err(f) if f.code == "ResourceNotFoundException" => Some((
+            false,
+            Some(format!("the log group {} does not exist", w.group)),
+        )),
+        Err(f) => {
+            ctx.record(Op::LogsDescribeLogStreams, &f, None);
+            None
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The registry of every AWS operation the live collectors call. Every call site goes
+//! through [`crate::collect::Ctx::call`] with an [`Op`], which counts it and names its IAM
+//! action in collection errors; `sickbay iam-policy` prints exactly these actions, and a
+//! test checks that each SDK call in `src/collect/` has its entry here and that all of
+//! them are read-only (Describe, List, Get, Filter).
+
+use serde_json::json;
+
+/// One AWS API operation used by the collectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    EcsDescribeClusters,
+    EcsListServices,
+    EcsDescribeServices,
+    EcsListTasks,
+    EcsDescribeTasks,
+    EcsListTaskDefinitions,
+    EcsDescribeTaskDefinition,
+    LogsFilterLogEvents,
+    LogsDescribeLogStreams,
+    Ec2DescribeSecurityGroups,
+    Ec2DescribeNetworkInterfaces,
+    Ec2DescribeSubnets,
+    Ec2DescribeRouteTables,
+    Ec2DescribeInstances,
+    ElbDescribeTargetGroups,
+    ElbDescribeLoadBalancers,
+    ElbDescribeTargetHealth,
+    RdsDescribeDbInstances,
+    RdsDescribeDbClusters,
+}
+
+/// Number of operations in the registry.
+pub const OP_COUNT: usize = 19;
+
+impl Op {
+    /// Every operation, in registry order.
+    pub const ALL: [Op; OP_COUNT] = [
+        Op::EcsDescribeClusters,
+        Op::EcsListServices,
+        Op::EcsDescribeServices,
+        Op::EcsListTasks,
+        Op::EcsDescribeTasks,
+        Op::EcsListTaskDefinitions,
+        Op::EcsDescribeTaskDefinition,
+        Op::LogsFilterLogEvents,
+        Op::LogsDescribeLogStreams,
+        Op::Ec2DescribeSecurityGroups,
+        Op::Ec2DescribeNetworkInterfaces,
+        Op::Ec2DescribeSubnets,
+        Op::Ec2DescribeRouteTables,
+        Op::Ec2DescribeInstances,
+        Op::ElbDescribeTargetGroups,
+        Op::ElbDescribeLoadBalancers,
+        Op::ElbDescribeTargetHealth,
+        Op::RdsDescribeDbInstances,
+        Op::RdsDescribeDbClusters,
+    ];
+
+    /// Position in [`Op::ALL`] (for counters).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The IAM action that allows the call, e.g. `ecs:DescribeTasks`.
+    pub fn action(self) -> &'static str {
+        match self {
+            Op::EcsDescribeClusters => "ecs:DescribeClusters",
+            Op::EcsListServices => "ecs:ListServices",
+            Op::EcsDescribeServices => "ecs:DescribeServices",
+            Op::EcsListTasks => "ecs:ListTasks",
+            Op::EcsDescribeTasks => "ecs:DescribeTasks",
+            Op::EcsListTaskDefinitions => "ecs:ListTaskDefinitions",
+            Op::EcsDescribeTaskDefinition => "ecs:DescribeTaskDefinition",
+            Op::LogsFilterLogEvents => "logs:FilterLogEvents",
+            Op::LogsDescribeLogStreams => "logs:DescribeLogStreams",
+            Op::Ec2DescribeSecurityGroups => "ec2:DescribeSecurityGroups",
+            Op::Ec2DescribeNetworkInterfaces => "ec2:DescribeNetworkInterfaces",
+            Op::Ec2DescribeSubnets => "ec2:DescribeSubnets",
+            Op::Ec2DescribeRouteTables => "ec2:DescribeRouteTables",
+            Op::Ec2DescribeInstances => "ec2:DescribeInstances",
+            Op::ElbDescribeTargetGroups => "elasticloadbalancing:DescribeTargetGroups",
+            Op::ElbDescribeLoadBalancers => "elasticloadbalancing:DescribeLoadBalancers",
+            Op::ElbDescribeTargetHealth => "elasticloadbalancing:DescribeTargetHealth",
+            Op::RdsDescribeDbInstances => "rds:DescribeDBInstances",
+            Op::RdsDescribeDbClusters => "rds:DescribeDBClusters",
+        }
+    }
+
+    /// The check that cannot run when the call fails.
+    pub fn check(self) -> &'static str {
+        match self {
+            Op::EcsDescribeClusters => "cluster lookup",
+            Op::EcsListServices => "listing the cluster's services",
+            Op::EcsDescribeServices => "service events, deployments and network configuration",
+            Op::EcsListTasks => "finding running and stopped tasks",
+            Op::EcsDescribeTasks => "stopped reasons, exit codes and task IPs",
+            Op::EcsListTaskDefinitions => "revision timeline and churn detection",
+            Op::EcsDescribeTaskDefinition => {
+                "task-definition checks (env, image, platform, logging)"
+            }
+            Op::LogsFilterLogEvents => "log signatures",
+            Op::LogsDescribeLogStreams => "whether tasks ever created their log streams",
+            Op::Ec2DescribeSecurityGroups => "security-group paths to databases and load balancers",
+            Op::Ec2DescribeNetworkInterfaces => "which IPs are live in the VPC",
+            Op::Ec2DescribeSubnets => "subnet addresses and route tables",
+            Op::Ec2DescribeRouteTables => "blackhole routes and routes through stopped instances",
+            Op::Ec2DescribeInstances => "state of instances that routes go through",
+            Op::ElbDescribeTargetGroups => "target-group health-check settings",
+            Op::ElbDescribeLoadBalancers => "load-balancer security groups and subnets",
+            Op::ElbDescribeTargetHealth => "load-balancer target health",
+            Op::RdsDescribeDbInstances => "database endpoints and their security groups",
+            Op::RdsDescribeDbClusters => "Aurora endpoints and their security groups",
+        }
+    }
+}
+
+/// The least-privilege read-only IAM policy for live collection, as pretty JSON: exactly
+/// the actions in [`Op::ALL`], sorted.
+pub fn iam_policy() -> String {
+    let mut actions: Vec<&str> = Op::ALL.iter().map(|o| o.action()).collect();
+    actions.sort_unstable();
+    actions.dedup();
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "SickbayReadOnlyCollection",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": "*",
+        }],
+    });
+    let mut s = serde_json::to_string_pretty(&policy).expect("policy serialises");
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_is_complete_and_read_only() {
+        for (i, op) in Op::ALL.iter().enumerate() {
+            assert_eq!(op.index(), i, "{op:?} out of order");
+            let verb = op.action().split_once(':').expect("service:Action").1;
+            assert!(
+                ["Describe", "List", "Get", "Filter"]
+                    .iter()
+                    .any(|p| verb.starts_with(p)),
+                "{} is not read-only",
+                op.action()
+            );
+            assert!(iam_policy().contains(&format!("\"{}\"", op.action())));
+        }
+    }
+
+    /// Every SDK call in the collectors goes through `ctx.get`/`ctx.call` with an `Op`,
+    /// and every operation they build is a read-only one in the registry.
+    #[test]
+    fn every_call_site_uses_the_registry() {
+        let sources = [
+            ("ecs", include_str!("ecs.rs")),
+            ("logs", include_str!("logs.rs")),
+            ("ec2", include_str!("ec2.rs")),
+            ("elb", include_str!("elb.rs")),
+            ("rds", include_str!("rds.rs")),
+        ];
+        let call = regex::Regex::new(r"\b(?:ecs|ec2|client)\s*\.\s*([a-z][a-z0-9_]*)\(\)").unwrap();
+        let through = regex::Regex::new(r"ctx\s*\.\s*(?:get|call)\(\s*Op::").unwrap();
+        let norm = |s: &str| s.replace('_', "").to_ascii_lowercase();
+        let mut used = std::collections::BTreeSet::new();
+        for (name, src) in sources {
+            let sends = src.matches(".send()").count();
+            assert_eq!(
+                sends,
+                through.find_iter(src).count(),
+                "{name}.rs: every .send() must be wrapped in ctx.get/ctx.call(Op::...)"
+            );
+            for m in call.captures_iter(src) {
+                let method = &m[1];
+                let op = Op::ALL
+                    .iter()
+                    .find(|o| norm(o.action().split_once(':').unwrap().1) == norm(method))
+                    .unwrap_or_else(|| {
+                        panic!("{name}.rs calls {method}, which is not in the registry")
+                    });
+                assert!(
+                    ["describe_", "list_", "get_", "filter_"]
+                        .iter()
+                        .any(|p| method.starts_with(p)),
+                    "{method} is not read-only"
+                );
+                used.insert(*op);
+            }
+        }
+        // And the registry holds nothing the collectors do not call.
+        assert_eq!(used.len(), OP_COUNT, "unused operations in the registry");
+    }
+}

@@ -1,0 +1,484 @@
+//! The collectors against `aws-smithy-mocks` clients, for what the moto test peer cannot
+//! produce: `stopCode`, non-zero exit codes, container `reason`, service events and
+//! unhealthy targets; and for faults: AccessDenied on one API (the report is
+//! `incomplete`, names the IAM action, and every other finding is still there) and
+//! throttling (retried by the SDK; a collection error only when it persists).
+
+use aws_sdk_cloudwatchlogs::operation::describe_log_streams::DescribeLogStreamsOutput;
+use aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsOutput;
+use aws_sdk_cloudwatchlogs::types::{FilteredLogEvent, LogStream as CwStream};
+use aws_sdk_ecs::config::retry::RetryConfig;
+use aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput;
+use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutput;
+use aws_sdk_ecs::operation::describe_tasks::{DescribeTasksError, DescribeTasksOutput};
+use aws_sdk_ecs::operation::list_task_definitions::ListTaskDefinitionsOutput;
+use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
+use aws_sdk_ecs::primitives::DateTime as SdkTime;
+use aws_sdk_ecs::types as ecs;
+use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersOutput;
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsOutput;
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeTargetHealthOutput;
+use aws_sdk_elasticloadbalancingv2::types as elb;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use sickbay::collect::{collect, Clients, Options};
+use std::time::Duration;
+
+const CLUSTER: &str = "prod";
+const ACCOUNT: &str = "123456789012";
+const TG_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api-tg/abc";
+const LB_ARN: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/api-alb/def";
+const TASK_ID: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn ago(minutes: i64) -> SdkTime {
+    SdkTime::from_secs(now_secs() - minutes * 60)
+}
+
+fn td_arn(rev: i32) -> String {
+    format!("arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/api:{rev}")
+}
+
+fn cluster_rule() -> Rule {
+    mock!(aws_sdk_ecs::Client::describe_clusters).then_output(|| {
+        DescribeClustersOutput::builder()
+            .clusters(
+                ecs::Cluster::builder()
+                    .cluster_name(CLUSTER)
+                    .cluster_arn(format!("arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/{CLUSTER}"))
+                    .status("ACTIVE")
+                    .build(),
+            )
+            .build()
+    })
+}
+
+/// A service whose deployment failed, with the events only the real API gives.
+fn service_output() -> DescribeServicesOutput {
+    DescribeServicesOutput::builder()
+        .services(
+            ecs::Service::builder()
+                .service_name("api")
+                .service_arn(format!("arn:aws:ecs:us-east-1:{ACCOUNT}:service/{CLUSTER}/api"))
+                .status("ACTIVE")
+                .desired_count(2)
+                .running_count(0)
+                .task_definition(td_arn(7))
+                .load_balancers(
+                    ecs::LoadBalancer::builder()
+                        .target_group_arn(TG_ARN)
+                        .container_name("api")
+                        .container_port(8080)
+                        .build(),
+                )
+                .events(
+                    ecs::ServiceEvent::builder()
+                        .id("e2")
+                        .created_at(ago(5))
+                        .message("(service api) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.")
+                        .build(),
+                )
+                .events(
+                    ecs::ServiceEvent::builder()
+                        .id("e-old")
+                        .created_at(ago(60 * 24 * 3))
+                        .message("(service api) has reached a steady state.")
+                        .build(),
+                )
+                .deployments(
+                    ecs::Deployment::builder()
+                        .id("ecs-svc/1")
+                        .status("PRIMARY")
+                        .task_definition(td_arn(7))
+                        .desired_count(2)
+                        .running_count(0)
+                        .failed_tasks(3)
+                        .rollout_state(ecs::DeploymentRolloutState::Failed)
+                        .rollout_state_reason("ECS deployment circuit breaker: tasks failed to start.")
+                        .created_at(ago(30))
+                        .updated_at(ago(5))
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+fn services_rule() -> Rule {
+    mock!(aws_sdk_ecs::Client::describe_services).then_output(service_output)
+}
+
+fn list_tasks_rule() -> Rule {
+    mock!(aws_sdk_ecs::Client::list_tasks).then_output(|| {
+        ListTasksOutput::builder()
+            .task_arns(format!(
+                "arn:aws:ecs:us-east-1:{ACCOUNT}:task/{CLUSTER}/{TASK_ID}"
+            ))
+            .build()
+    })
+}
+
+/// A task killed for memory: stop code, exit code 137 and the container's reason.
+fn tasks_rule() -> Rule {
+    mock!(aws_sdk_ecs::Client::describe_tasks).then_output(|| {
+        DescribeTasksOutput::builder()
+            .tasks(
+                ecs::Task::builder()
+                    .task_arn(format!(
+                        "arn:aws:ecs:us-east-1:{ACCOUNT}:task/{CLUSTER}/{TASK_ID}"
+                    ))
+                    .task_definition_arn(td_arn(7))
+                    .group("service:api")
+                    .last_status("STOPPED")
+                    .desired_status("STOPPED")
+                    .stop_code(ecs::TaskStopCode::EssentialContainerExited)
+                    .stopped_reason("Essential container in task exited")
+                    .created_at(ago(20))
+                    .stopped_at(ago(15))
+                    .containers(
+                        ecs::Container::builder()
+                            .name("api")
+                            .image("api:7")
+                            .last_status("STOPPED")
+                            .exit_code(137)
+                            .reason("OutOfMemoryError: Container killed due to memory usage")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    })
+}
+
+fn list_tds_rule() -> Rule {
+    mock!(aws_sdk_ecs::Client::list_task_definitions).then_output(|| {
+        ListTaskDefinitionsOutput::builder()
+            .task_definition_arns(td_arn(6))
+            .task_definition_arns(td_arn(7))
+            .build()
+    })
+}
+
+fn describe_td_rule() -> Rule {
+    mock!(aws_sdk_ecs::Client::describe_task_definition).then_compute_output(|req| {
+        let rev: i32 = req
+            .task_definition()
+            .and_then(|t| t.rsplit(':').next())
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(7);
+        DescribeTaskDefinitionOutput::builder()
+            .task_definition(
+                ecs::TaskDefinition::builder()
+                    .family("api")
+                    .revision(rev)
+                    .task_definition_arn(td_arn(rev))
+                    .registered_at(ago(60 - i64::from(rev)))
+                    .container_definitions(
+                        ecs::ContainerDefinition::builder()
+                            .name("api")
+                            .image(format!("api:{rev}"))
+                            .essential(true)
+                            .log_configuration(
+                                ecs::LogConfiguration::builder()
+                                    .log_driver(ecs::LogDriver::Awslogs)
+                                    .options("awslogs-group", "/ecs/api")
+                                    .options("awslogs-stream-prefix", "ecs")
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    })
+}
+
+fn target_rules() -> Vec<Rule> {
+    vec![
+        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_groups).then_output(|| {
+            DescribeTargetGroupsOutput::builder()
+                .target_groups(
+                    elb::TargetGroup::builder()
+                        .target_group_arn(TG_ARN)
+                        .target_group_name("api-tg")
+                        .port(8080)
+                        .protocol(elb::ProtocolEnum::Http)
+                        .health_check_path("/health")
+                        .load_balancer_arns(LB_ARN)
+                        .build(),
+                )
+                .build()
+        }),
+        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers).then_output(|| {
+            DescribeLoadBalancersOutput::builder()
+                .load_balancers(
+                    elb::LoadBalancer::builder()
+                        .load_balancer_arn(LB_ARN)
+                        .load_balancer_name("api-alb")
+                        .r#type(elb::LoadBalancerTypeEnum::Application)
+                        .build(),
+                )
+                .build()
+        }),
+        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_health).then_output(|| {
+            DescribeTargetHealthOutput::builder()
+                .target_health_descriptions(
+                    elb::TargetHealthDescription::builder()
+                        .target(
+                            elb::TargetDescription::builder()
+                                .id("10.0.1.5")
+                                .port(8080)
+                                .build(),
+                        )
+                        .target_health(
+                            elb::TargetHealth::builder()
+                                .state(elb::TargetHealthStateEnum::Unhealthy)
+                                .reason(elb::TargetHealthReasonEnum::FailedHealthChecks)
+                                .description("Health checks failed with these codes: [502]")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        }),
+    ]
+}
+
+fn log_rules() -> Vec<Rule> {
+    vec![
+        mock!(aws_sdk_cloudwatchlogs::Client::filter_log_events).then_output(|| {
+            FilterLogEventsOutput::builder()
+                .events(
+                    FilteredLogEvent::builder()
+                        .log_stream_name(format!("ecs/api/{TASK_ID}"))
+                        .timestamp((now_secs() - 16 * 60) * 1000)
+                        .message("<--- JS stacktrace --->\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n")
+                        .build(),
+                )
+                .build()
+        }),
+        mock!(aws_sdk_cloudwatchlogs::Client::describe_log_streams).then_output(|| {
+            DescribeLogStreamsOutput::builder()
+                .log_streams(CwStream::builder().log_stream_name(format!("ecs/api/{TASK_ID}")).build())
+                .build()
+        }),
+    ]
+}
+
+fn clients(ecs_rules: &[&Rule], elb_rules: &[&Rule], log_rules: &[&Rule]) -> Clients {
+    let none: &[&Rule] = &[];
+    let fast_retries = |c: aws_sdk_ecs::config::Builder| {
+        c.retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1)),
+        )
+    };
+    Clients {
+        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, ecs_rules, fast_retries),
+        logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, log_rules),
+        ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, none),
+        elb: mock_client!(
+            aws_sdk_elasticloadbalancingv2,
+            RuleMode::MatchAny,
+            elb_rules
+        ),
+        rds: mock_client!(aws_sdk_rds, RuleMode::MatchAny, none),
+        config: None,
+        region: "us-east-1".into(),
+        endpoint: "mock".into(),
+    }
+}
+
+fn options() -> Options {
+    let mut o = Options::new(CLUSTER, chrono::Utc::now() - chrono::Duration::hours(2));
+    o.services = vec!["api".into()];
+    o.timeout = Duration::from_secs(20);
+    o
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn rules_of(report: &sickbay::Report) -> Vec<String> {
+    report.findings.iter().map(|f| f.rule.clone()).collect()
+}
+
+#[test]
+fn fields_moto_cannot_produce_are_converted() {
+    let (c, s, lt, t, ltd, dtd) = (
+        cluster_rule(),
+        services_rule(),
+        list_tasks_rule(),
+        tasks_rule(),
+        list_tds_rule(),
+        describe_td_rule(),
+    );
+    let elb = target_rules();
+    let logs = log_rules();
+    let clients = clients(
+        &[&c, &s, &lt, &t, &ltd, &dtd],
+        &elb.iter().collect::<Vec<_>>(),
+        &logs.iter().collect::<Vec<_>>(),
+    );
+    let got = rt()
+        .block_on(collect(&clients, &options()))
+        .expect("collect");
+    let snap = got.snapshot;
+    assert!(snap.collect_errors.is_empty(), "{:?}", snap.collect_errors);
+    assert_eq!(snap.target.account.as_deref(), Some(ACCOUNT));
+    let task = &snap.tasks[0];
+    assert_eq!(task.stop_code.as_deref(), Some("EssentialContainerExited"));
+    assert_eq!(task.containers[0].exit_code, Some(137));
+    assert_eq!(
+        task.containers[0].reason.as_deref(),
+        Some("OutOfMemoryError: Container killed due to memory usage")
+    );
+    let svc = &snap.services[0];
+    assert_eq!(svc.events.len(), 1, "events outside the window are dropped");
+    assert_eq!(svc.deployments[0].rollout_state.as_deref(), Some("FAILED"));
+    assert_eq!(svc.deployments[0].failed_tasks, 3);
+    assert_eq!(snap.target_health[0].state, "unhealthy");
+    assert_eq!(
+        snap.target_health[0].reason.as_deref(),
+        Some("Target.FailedHealthChecks")
+    );
+    assert_eq!(snap.load_balancers[0].target_groups[0].name, "api-tg");
+    // Revisions 6 and 7: the one in use and the family's recent ones.
+    let revs: Vec<i64> = snap.task_definitions.iter().map(|t| t.revision).collect();
+    assert_eq!(revs, vec![6, 7]);
+    assert_eq!(snap.logs.len(), 1);
+    assert_eq!(snap.logs[0].task_id.as_deref(), Some(TASK_ID));
+
+    let report = sickbay::analyze(&snap, &sickbay::RuleSet::builtin().unwrap());
+    let ids = rules_of(&report);
+    assert_eq!(ids.first().map(String::as_str), Some("APP001"), "{ids:?}");
+}
+
+#[test]
+fn access_denied_on_one_api_is_named_and_the_rest_still_runs() {
+    let denied = mock!(aws_sdk_ecs::Client::describe_tasks).then_error(|| {
+        DescribeTasksError::generic(
+            aws_sdk_ecs::error::ErrorMetadata::builder()
+                .code("AccessDeniedException")
+                .message("User: arn:aws:iam::123456789012:user/oncall is not authorized to perform: ecs:DescribeTasks")
+                .build(),
+        )
+    });
+    let (c, s, lt, ltd, dtd) = (
+        cluster_rule(),
+        services_rule(),
+        list_tasks_rule(),
+        list_tds_rule(),
+        describe_td_rule(),
+    );
+    let elb = target_rules();
+    let logs = log_rules();
+    let clients = clients(
+        &[&c, &s, &lt, &denied, &ltd, &dtd],
+        &elb.iter().collect::<Vec<_>>(),
+        &logs.iter().collect::<Vec<_>>(),
+    );
+    let snap = rt()
+        .block_on(collect(&clients, &options()))
+        .unwrap()
+        .snapshot;
+    assert_eq!(snap.collect_errors.len(), 1, "{:?}", snap.collect_errors);
+    assert_eq!(snap.collect_errors[0].action, "ecs:DescribeTasks");
+    let report = sickbay::analyze(&snap, &sickbay::RuleSet::builtin().unwrap());
+    assert_eq!(report.status, sickbay::report::Status::Incomplete);
+    let ids = rules_of(&report);
+    let iam = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "IAM001")
+        .expect("IAM001");
+    assert!(iam.message.contains("ecs:DescribeTasks"), "{}", iam.message);
+    // The service's own evidence still produces its findings.
+    assert!(
+        ids.iter()
+            .any(|i| i == "ECS008" || i == "ECS007" || i == "LB001"),
+        "{ids:?}"
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.rule == "LB001" || f.explains.iter().any(|e| e.rule == "LB001")),
+        "{ids:?}"
+    );
+}
+
+const THROTTLED: &str = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+
+#[test]
+fn throttling_is_retried() {
+    let throttled_twice = mock!(aws_sdk_ecs::Client::describe_services)
+        .sequence()
+        .http_status(400, Some(THROTTLED.into()))
+        .times(2)
+        .output(service_output)
+        .build();
+    let (c, lt, t, ltd, dtd) = (
+        cluster_rule(),
+        list_tasks_rule(),
+        tasks_rule(),
+        list_tds_rule(),
+        describe_td_rule(),
+    );
+    let elb = target_rules();
+    let logs = log_rules();
+    let clients = clients(
+        &[&c, &throttled_twice, &lt, &t, &ltd, &dtd],
+        &elb.iter().collect::<Vec<_>>(),
+        &logs.iter().collect::<Vec<_>>(),
+    );
+    let snap = rt()
+        .block_on(collect(&clients, &options()))
+        .unwrap()
+        .snapshot;
+    assert!(snap.collect_errors.is_empty(), "{:?}", snap.collect_errors);
+    assert_eq!(snap.services.len(), 1);
+    assert_eq!(throttled_twice.num_calls(), 3);
+}
+
+#[test]
+fn persistent_throttling_becomes_a_collect_error() {
+    let throttled = mock!(aws_sdk_ecs::Client::describe_services)
+        .sequence()
+        .http_status(400, Some(THROTTLED.into()))
+        .repeatedly()
+        .build();
+    let (c, lt, t, ltd, dtd) = (
+        cluster_rule(),
+        list_tasks_rule(),
+        tasks_rule(),
+        list_tds_rule(),
+        describe_td_rule(),
+    );
+    let logs = log_rules();
+    let clients = clients(
+        &[&c, &throttled, &lt, &t, &ltd, &dtd],
+        &[],
+        &logs.iter().collect::<Vec<_>>(),
+    );
+    let snap = rt()
+        .block_on(collect(&clients, &options()))
+        .unwrap()
+        .snapshot;
+    assert_eq!(throttled.num_calls(), 3, "the SDK retried");
+    let e = &snap.collect_errors[0];
+    assert_eq!(e.action, "ecs:DescribeServices");
+    assert_eq!(e.code.as_deref(), Some("ThrottlingException"));
+    // Tasks were still collected.
+    assert_eq!(snap.tasks.len(), 1);
+}

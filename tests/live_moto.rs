@@ -1,0 +1,567 @@
+//! Live collection end to end against a real AWS API peer (the moto server): each test
+//! seeds a broken set-up modelled on a seed incident through the API, runs
+//! `sickbay doctor --endpoint-url ... --cluster ... -o json` and asserts the ranked
+//! findings. moto cannot produce stop codes, non-zero exit codes, container reasons,
+//! service events or unhealthy targets; those conversions are tested with
+//! aws-smithy-mocks in `collect_mocks.rs`.
+
+#[path = "support/moto.rs"]
+mod moto;
+
+use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange, UserIdGroupPair};
+use aws_sdk_ecs::types::{
+    AwsVpcConfiguration, Compatibility, ContainerDefinition, KeyValuePair, LaunchType,
+    LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode,
+};
+use moto::{all_rules, doctor, report, rules, unique, REGION};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Seeding clients for one test.
+struct Aws {
+    ecs: aws_sdk_ecs::Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
+    ec2: aws_sdk_ec2::Client,
+    rds: aws_sdk_rds::Client,
+}
+
+struct Net {
+    subnet: String,
+    sg: String,
+    vpc: String,
+}
+
+impl Aws {
+    async fn new() -> Aws {
+        let cfg = moto::sdk_config().await;
+        Aws {
+            ecs: aws_sdk_ecs::Client::new(&cfg),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&cfg),
+            ec2: aws_sdk_ec2::Client::new(&cfg),
+            rds: aws_sdk_rds::Client::new(&cfg),
+        }
+    }
+
+    /// A VPC of its own (DNS hostnames on, which moto needs for awsvpc tasks), a subnet
+    /// and a security group.
+    async fn network(&self, second_octet: u8) -> Net {
+        let vpc = self
+            .ec2
+            .create_vpc()
+            .cidr_block(format!("10.{second_octet}.0.0/16"))
+            .send()
+            .await
+            .unwrap();
+        let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+        self.ec2
+            .modify_vpc_attribute()
+            .vpc_id(&vpc)
+            .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
+            .send()
+            .await
+            .unwrap();
+        let subnet = self
+            .ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(format!("10.{second_octet}.1.0/24"))
+            .send()
+            .await
+            .unwrap();
+        let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
+        let sg = self.sg(&vpc, "app").await;
+        Net { subnet, sg, vpc }
+    }
+
+    async fn sg(&self, vpc: &str, name: &str) -> String {
+        self.ec2
+            .create_security_group()
+            .group_name(unique(name))
+            .description("sickbay test")
+            .vpc_id(vpc)
+            .send()
+            .await
+            .unwrap()
+            .group_id()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn cluster(&self, name: &str) {
+        self.ecs
+            .create_cluster()
+            .cluster_name(name)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Registers a revision of `family` with one awslogs container; returns its revision.
+    async fn task_def(
+        &self,
+        family: &str,
+        container: &str,
+        image: &str,
+        env: &[(&str, &str)],
+        log_group: &str,
+    ) -> i32 {
+        let mut c = ContainerDefinition::builder()
+            .name(container)
+            .image(image)
+            .memory(512)
+            .essential(true)
+            .log_configuration(
+                LogConfiguration::builder()
+                    .log_driver(LogDriver::Awslogs)
+                    .options("awslogs-group", log_group)
+                    .options("awslogs-stream-prefix", "ecs")
+                    .options("awslogs-region", REGION)
+                    .build()
+                    .unwrap(),
+            );
+        for (k, v) in env {
+            c = c.environment(KeyValuePair::builder().name(*k).value(*v).build());
+        }
+        let out = self
+            .ecs
+            .register_task_definition()
+            .family(family)
+            .network_mode(NetworkMode::Awsvpc)
+            .requires_compatibilities(Compatibility::Fargate)
+            .cpu("256")
+            .memory("512")
+            .container_definitions(c.build())
+            .send()
+            .await
+            .unwrap();
+        out.task_definition().unwrap().revision()
+    }
+
+    fn netconf(net: &Net) -> NetworkConfiguration {
+        NetworkConfiguration::builder()
+            .awsvpc_configuration(
+                AwsVpcConfiguration::builder()
+                    .subnets(&net.subnet)
+                    .security_groups(&net.sg)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    }
+
+    async fn service(&self, cluster: &str, name: &str, td: &str, net: &Net) {
+        self.ecs
+            .create_service()
+            .cluster(cluster)
+            .service_name(name)
+            .task_definition(td)
+            .desired_count(1)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(Self::netconf(net))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Starts a task the way a service or a schedule would; returns its id.
+    async fn run_task(&self, cluster: &str, td: &str, group: &str, net: &Net) -> String {
+        let out = self
+            .ecs
+            .run_task()
+            .cluster(cluster)
+            .task_definition(td)
+            .group(group)
+            .started_by("ecs-svc/1234567890")
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(Self::netconf(net))
+            .send()
+            .await
+            .unwrap();
+        let arn = out.tasks()[0].task_arn().unwrap();
+        arn.rsplit('/').next().unwrap().to_string()
+    }
+
+    async fn stop_task(&self, cluster: &str, id: &str, reason: &str) {
+        self.ecs
+            .stop_task()
+            .cluster(cluster)
+            .task(id)
+            .reason(reason)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn log_group(&self, group: &str) {
+        self.logs
+            .create_log_group()
+            .log_group_name(group)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Writes lines to `prefix/container/task` in `group`, `minutes_ago` minutes back.
+    async fn put_logs(&self, group: &str, stream: &str, minutes_ago: i64, lines: &[&str]) {
+        self.logs
+            .create_log_stream()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .send()
+            .await
+            .unwrap();
+        let start = chrono::Utc::now().timestamp_millis() - minutes_ago * 60_000;
+        let events: Vec<_> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                    .timestamp(start + i as i64 * 1000)
+                    .message(*l)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        self.logs
+            .put_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .set_log_events(Some(events))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+fn finding<'a>(report: &'a serde_json::Value, rule: &str) -> &'a serde_json::Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == rule)
+        .unwrap_or_else(|| panic!("no {rule} finding in {:?}", rules(report)))
+}
+
+/// Seed 002 (hydrous): an arm64 image on X86_64 Fargate. The essential container exits
+/// with `exec format error` in its log; a second service cannot pull its image through a
+/// subnet without a route to the registry (and never created a log stream). Every
+/// service in the cluster is collected (no --service).
+#[test]
+fn stopped_tasks_exec_format_error_and_pull_timeout() {
+    let cluster = unique("hydrous");
+    let group = format!("/ecs/{cluster}");
+    rt().block_on(async {
+        let aws = Aws::new().await;
+        let net = aws.network(31).await;
+        aws.cluster(&cluster).await;
+        aws.log_group(&group).await;
+        let rev = aws
+            .task_def("hydrous-api", "api", "1234.dkr.ecr.us-east-1.amazonaws.com/api:latest", &[], &group)
+            .await;
+        let td = format!("hydrous-api:{rev}");
+        aws.service(&cluster, "api", &td, &net).await;
+        let t = aws.run_task(&cluster, &td, "service:api", &net).await;
+        aws.put_logs(
+            &group,
+            &format!("ecs/api/{t}"),
+            20,
+            &["exec /usr/local/bin/uvicorn: exec format error"],
+        )
+        .await;
+        aws.stop_task(&cluster, &t, "Essential container in task exited").await;
+
+        let rev = aws
+            .task_def("hydrous-web", "web", "nginx:latest", &[], &group)
+            .await;
+        let td = format!("hydrous-web:{rev}");
+        aws.service(&cluster, "web", &td, &net).await;
+        let t = aws.run_task(&cluster, &td, "service:web", &net).await;
+        aws.stop_task(
+            &cluster,
+            &t,
+            "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref docker.io/library/nginx:latest: failed to do request: Head \"https://registry-1.docker.io/v2/library/nginx/manifests/latest\": dial tcp 54.236.113.205:443: i/o timeout",
+        )
+        .await;
+    });
+    let r = report(&doctor(&["--cluster", &cluster]));
+    assert_eq!(r["status"], "complete", "{:#}", r["incomplete"]);
+    let ids = rules(&r);
+    assert!(ids.contains(&"IMG001".to_string()), "{ids:?}");
+    assert!(ids.contains(&"IMG003".to_string()), "{ids:?}");
+    assert!(
+        ids.iter().position(|i| i == "IMG001")
+            < ids.iter().position(|i| i == "ECS016").or(Some(usize::MAX))
+    );
+    assert!(finding(&r, "IMG001")["services"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("api")));
+    // The puller never logged: its stream is recorded as missing.
+    assert!(all_rules(&r).contains(&"ECS016".to_string()), "{ids:?}");
+}
+
+/// Seed 001 (medusa): revision 1 cannot verify the RDS certificate
+/// (SELF_SIGNED_CERT_IN_CHAIN); revision 2 ships the CA bundle and then fails on missing
+/// relations (migrations never ran). DB001 is the current cause, TLS001 superseded. The
+/// saved snapshot replays to the same findings.
+#[test]
+fn tls_then_missing_relation_across_revisions_and_replay() {
+    let cluster = unique("medusa");
+    let group = format!("/ecs/{cluster}");
+    let family = unique("medusa-backend");
+    let db = "postgres://medusa:hunter2@medusa-db.cluster-abc.us-east-1.rds.amazonaws.com:5432/medusa?sslmode=require";
+    rt().block_on(async {
+        let aws = Aws::new().await;
+        let net = aws.network(32).await;
+        aws.cluster(&cluster).await;
+        aws.log_group(&group).await;
+        let r1 = aws
+            .task_def(&family, "backend", "1234.dkr.ecr.us-east-1.amazonaws.com/backend:v1.0.1", &[("DATABASE_URL", db)], &group)
+            .await;
+        let r2 = aws
+            .task_def(
+                &family,
+                "backend",
+                "1234.dkr.ecr.us-east-1.amazonaws.com/backend:v1.0.2",
+                &[("DATABASE_URL", db), ("NODE_EXTRA_CA_CERTS", "/app/certs/rds-global-bundle.pem")],
+                &group,
+            )
+            .await;
+        let td1 = format!("{family}:{r1}");
+        let td2 = format!("{family}:{r2}");
+        aws.service(&cluster, "backend", &td2, &net).await;
+        let t1 = aws.run_task(&cluster, &td1, "service:backend", &net).await;
+        aws.put_logs(
+            &group,
+            &format!("ecs/backend/{t1}"),
+            50,
+            &[
+                "> medusa start",
+                r#"{"level":"error","message":"Pg connection failed to connect to the database. Retrying...\nError: self-signed certificate in certificate chain","code":"SELF_SIGNED_CERT_IN_CHAIN"}"#,
+            ],
+        )
+        .await;
+        aws.stop_task(&cluster, &t1, "Essential container in task exited").await;
+        let t2 = aws.run_task(&cluster, &td2, "service:backend", &net).await;
+        aws.put_logs(
+            &group,
+            &format!("ecs/backend/{t2}"),
+            10,
+            &[
+                "> medusa start",
+                r#"{"level":"error","message":"Loaders for module Tax failed: relation \"public.tax_provider\" does not exist"}"#,
+            ],
+        )
+        .await;
+        aws.stop_task(&cluster, &t2, "Essential container in task exited").await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("incident.json");
+    let live = report(&doctor(&[
+        "--cluster",
+        &cluster,
+        "--service",
+        "backend",
+        "--since",
+        "2h",
+        "--save",
+        saved.to_str().unwrap(),
+    ]));
+    let ids = rules(&live);
+    let db001 = ids.iter().position(|i| i == "DB001").expect("DB001");
+    let tls001 = ids.iter().position(|i| i == "TLS001").expect("TLS001");
+    assert!(db001 < tls001, "{ids:?}");
+    assert_eq!(finding(&live, "DB001")["recency"], "current");
+    assert_eq!(finding(&live, "TLS001")["recency"], "superseded");
+
+    // The saved snapshot is redacted and replays to the same findings.
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(!text.contains("hunter2"), "password saved in the snapshot");
+    let replay = report(
+        &moto::sickbay_cmd()
+            .args([
+                "doctor",
+                "--snapshot",
+                saved.to_str().unwrap(),
+                "-o",
+                "json",
+                "--fail-on",
+                "never",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(rules(&replay), ids);
+    assert_eq!(
+        replay["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| &f["message"])
+            .collect::<Vec<_>>(),
+        live["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| &f["message"])
+            .collect::<Vec<_>>()
+    );
+}
+
+/// Seed 000 (supabase): studio's env hard-codes the IP of a pg-meta task that was
+/// replaced; no running task or interface has it and the logs show EHOSTUNREACH. A
+/// standalone family (`--family`) is collected alongside.
+#[test]
+fn stale_hardcoded_task_ip() {
+    let cluster = unique("supabase");
+    let group = format!("/ecs/{cluster}");
+    let etl = unique("etl");
+    rt().block_on(async {
+        let aws = Aws::new().await;
+        let net = aws.network(33).await;
+        aws.cluster(&cluster).await;
+        aws.log_group(&group).await;
+        let rev = aws
+            .task_def(
+                "studio",
+                "studio",
+                "supabase/studio:latest",
+                &[("STUDIO_PG_META_URL", "http://10.0.101.151:8080")],
+                &group,
+            )
+            .await;
+        let td = format!("studio:{rev}");
+        aws.service(&cluster, "studio", &td, &net).await;
+        let t = aws.run_task(&cluster, &td, "service:studio", &net).await;
+        aws.put_logs(
+            &group,
+            &format!("ecs/studio/{t}"),
+            5,
+            &["Error: connect EHOSTUNREACH 10.0.101.151:8080"],
+        )
+        .await;
+        let rev = aws.task_def(&etl, "etl", "etl:latest", &[], &group).await;
+        let td = format!("{etl}:{rev}");
+        let t = aws
+            .run_task(&cluster, &td, &format!("family:{etl}"), &net)
+            .await;
+        aws.stop_task(&cluster, &t, "Essential container in task exited")
+            .await;
+    });
+    let r = report(&doctor(&[
+        "--cluster",
+        &cluster,
+        "--service",
+        "studio",
+        "--family",
+        &etl,
+    ]));
+    let ids = rules(&r);
+    assert_eq!(ids.first().map(String::as_str), Some("NET001"), "{ids:?}");
+    let fams = r["target"]["families"].as_array().unwrap();
+    assert!(fams.contains(&serde_json::json!(etl)), "{fams:?}");
+}
+
+/// The database's security group has no rule for the service's group on 5432; the RDS
+/// endpoint comes from DescribeDBInstances, the groups from DescribeSecurityGroups.
+#[test]
+fn security_group_missing_db_rule() {
+    let cluster = unique("shop");
+    let group = format!("/ecs/{cluster}");
+    let db_id = unique("shopdb");
+    rt().block_on(async {
+        let aws = Aws::new().await;
+        let net = aws.network(34).await;
+        let db_sg = aws.sg(&net.vpc, "db").await;
+        // Only the bastion may connect, not the service.
+        let bastion = aws.sg(&net.vpc, "bastion").await;
+        aws.ec2
+            .authorize_security_group_ingress()
+            .group_id(&db_sg)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(5432)
+                    .to_port(5432)
+                    .user_id_group_pairs(UserIdGroupPair::builder().group_id(&bastion).build())
+                    .ip_ranges(IpRange::builder().cidr_ip("192.168.0.0/24").build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        aws.rds
+            .create_db_instance()
+            .db_instance_identifier(&db_id)
+            .engine("postgres")
+            .db_instance_class("db.t3.micro")
+            .allocated_storage(20)
+            .master_username("app")
+            .master_user_password("app-password-1")
+            .vpc_security_group_ids(&db_sg)
+            .send()
+            .await
+            .unwrap();
+        let d = aws
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(&db_id)
+            .send()
+            .await
+            .unwrap();
+        let host = d.db_instances()[0]
+            .endpoint()
+            .unwrap()
+            .address()
+            .unwrap()
+            .to_string();
+        aws.cluster(&cluster).await;
+        aws.log_group(&group).await;
+        let url = format!("postgres://app@{host}:5432/shop");
+        let rev = aws
+            .task_def(
+                "shop-api",
+                "api",
+                "shop/api:1",
+                &[("DATABASE_URL", &url)],
+                &group,
+            )
+            .await;
+        let td = format!("shop-api:{rev}");
+        aws.service(&cluster, "api", &td, &net).await;
+        let t = aws.run_task(&cluster, &td, "service:api", &net).await;
+        aws.put_logs(
+            &group,
+            &format!("ecs/api/{t}"),
+            5,
+            &[&format!("Error: connect ETIMEDOUT {host}:5432")],
+        )
+        .await;
+    });
+    let r = report(&doctor(&["--cluster", &cluster, "--service", "api"]));
+    let ids = rules(&r);
+    assert_eq!(ids.first().map(String::as_str), Some("NET008"), "{ids:?}");
+    let msg = finding(&r, "NET008")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains(&db_id) && msg.contains("5432"), "{msg}");
+}
+
+/// An unknown cluster is one clear line and exit 2.
+#[test]
+fn unknown_cluster_exits_2() {
+    moto::moto();
+    let o = doctor(&["--cluster", "no-such-cluster-anywhere"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err.trim_end(),
+        "error: cluster no-such-cluster-anywhere not found in us-east-1; check --cluster and --region"
+    );
+}
