@@ -1,7 +1,10 @@
 //! `scan`: classify raw text (log lines, a pasted stopped reason, service events) with
-//! the same rules and reports as `doctor`. Log input is streamed: one multi-pattern
-//! prefilter pass over large buffers finds candidate lines, and only those lines become
-//! records for the engine, folded by identical text.
+//! the same rules and reports as `doctor`. Log input is streamed in blocks: one
+//! multi-pattern pass (an Aho-Corasick automaton over literals that every log pattern's
+//! matches contain, split across the cores) finds the lines worth a look, the patterns
+//! themselves then run on those lines only, and the lines they match become records for
+//! the engine, folded by identical text. Memory stays flat whatever the input's size.
+//! `bench/` holds the benchmark against grep and ripgrep.
 
 use crate::engine::{analyze_as, Mode};
 use crate::error::{Error, Result};
@@ -1007,9 +1010,7 @@ pub fn scan_inputs(
         }
         return Ok(scan_text(&text, source, rules));
     }
-    let t0 = std::time::Instant::now();
     let pre = Prefilter::new(rules);
-    let t1 = std::time::Instant::now();
     let mut col = Collector::default();
     let mut any = false;
     let mut last_name = String::from("stdin");
@@ -1030,20 +1031,8 @@ pub fn scan_inputs(
         logs: col.lines,
         ..Snapshot::default()
     };
-    let t2 = std::time::Instant::now();
     crate::snapshot::redact::redact_snapshot(&mut snap);
-    let t3 = std::time::Instant::now();
     let mut report = analyze_as(&snap, rules, Mode::Scan);
-    if std::env::var_os("SICKBAY_TIMING").is_some() {
-        eprintln!(
-            "TIMING prefilter {:?} stream {:?} redact {:?} analyze {:?} lines {}",
-            t1 - t0,
-            t2 - t1,
-            t3 - t2,
-            t3.elapsed(),
-            snap.logs.len()
-        );
-    }
     if col.dropped > 0 {
         report.notes.push(format!(
             "{} candidate lines beyond the first {MAX_DISTINCT} distinct ones were not analysed",
@@ -1371,49 +1360,6 @@ fix = ["f"]
                     pre.lit_pats[*id]
                 );
             }
-        }
-    }
-}
-#[cfg(test)]
-mod tmp_compile_cost {
-    #[test]
-    #[ignore]
-    fn compile_cost() {
-        let rules = crate::rules::RuleSet::builtin().unwrap();
-        let mut v = Vec::new();
-        let mut total = std::time::Duration::ZERO;
-        for r in &rules.rules {
-            for s in &r.signals {
-                for p in &s.patterns {
-                    let t = std::time::Instant::now();
-                    let re = regex::Regex::new(p.as_str()).unwrap();
-                    let d = t.elapsed();
-                    total += d;
-                    let t = std::time::Instant::now();
-                    let re2 = regex::RegexBuilder::new(&format!(
-                        "(?-u){}",
-                        p.as_str().replace("(?i)", "(?i-u)")
-                    ))
-                    .build();
-                    let d2 = t.elapsed();
-                    drop(re);
-                    v.push((
-                        d,
-                        d2,
-                        re2.is_ok(),
-                        r.id.clone(),
-                        p.as_str().chars().take(90).collect::<String>(),
-                    ));
-                }
-            }
-        }
-        v.sort_by_key(|x| std::cmp::Reverse(x.0));
-        eprintln!("total {total:?} over {} patterns", v.len());
-        for x in v.iter().take(12) {
-            eprintln!(
-                "{:>10.1?} (ascii {:>8.1?} {}) {} {}",
-                x.0, x.1, x.2, x.3, x.4
-            );
         }
     }
 }
