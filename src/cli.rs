@@ -73,6 +73,8 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Classify raw text: log lines, a pasted stopped reason or service events
     Scan(ScanArgs),
+    /// Check task definitions, docker-compose files and .env templates before deploying
+    Lint(LintArgs),
     /// List, explain and check rules
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -177,6 +179,16 @@ pub struct ScanArgs {
     /// What the text is
     #[arg(long, value_enum, default_value_t = ScanSource::Log)]
     pub source: ScanSource,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Task definitions may be register-task-definition input, describe-task-definition output, or an array of container definitions. Folders are searched for *.json task definitions, docker-compose*.yml / compose*.yml files and .env files (.env, .env.*, *.env). Variables in compose files are resolved from the env files linted together."
+)]
+pub struct LintArgs {
+    /// Files or folders to check
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

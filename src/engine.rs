@@ -19,6 +19,7 @@ pub enum Mode {
     Snapshot,
     Scan,
     Live,
+    Lint,
 }
 
 impl Mode {
@@ -27,6 +28,7 @@ impl Mode {
             Mode::Snapshot => "snapshot",
             Mode::Scan => "scan",
             Mode::Live => "live",
+            Mode::Lint => "lint",
         }
     }
 }
@@ -50,7 +52,25 @@ pub fn analyze(snap: &Snapshot, rules: &RuleSet) -> Report {
 
 /// As [`analyze`], recording how the snapshot came about.
 pub fn analyze_as(snap: &Snapshot, rules: &RuleSet, mode: Mode) -> Report {
-    let ix = Index::build(snap);
+    analyze_index(snap, Index::build(snap), rules, mode)
+}
+
+/// Analyses the files `lint` read: task definitions in `snap`, the rest in `inputs`.
+pub fn analyze_lint(snap: &Snapshot, inputs: &crate::lint::LintInputs, rules: &RuleSet) -> Report {
+    let mut report = analyze_index(
+        snap,
+        Index::build_with(snap, Some(inputs)),
+        rules,
+        Mode::Lint,
+    );
+    report.target.files = inputs.files.clone();
+    // Revision history means nothing for files.
+    report.timeline.clear();
+    report.churn.clear();
+    report
+}
+
+fn analyze_index(snap: &Snapshot, ix: Index, rules: &RuleSet, mode: Mode) -> Report {
     let mut raws: Vec<RawFinding> = rules
         .rules
         .iter()
@@ -478,6 +498,10 @@ fn evidence(ix: &Index, ri: usize) -> Evidence {
         },
         excerpt: excerpt(&r.text),
         count: r.count,
+        file: r.loc.origin.as_ref().map(|o| o.file.clone()),
+        line: r.loc.origin.as_ref().map(|o| o.line),
+        column: r.loc.origin.as_ref().map(|o| o.column),
+        path: r.loc.origin.as_ref().map(|o| o.path.clone()),
     }
 }
 
@@ -521,10 +545,12 @@ pub fn fill_template(template: &str, vars: &BTreeMap<String, String>) -> String 
         let after = &rest[start + 1..];
         match after.find('}') {
             Some(end)
+                // Placeholders are lower-case (`{cluster}`, `{var}`); `${VAR}` and other
+                // upper-case braces in fix text are shell syntax and stay as written.
                 if end > 0
                     && after[..end]
                         .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') =>
             {
                 let key = &after[..end];
                 match vars.get(key) {
@@ -568,8 +594,19 @@ fn template_vars(
             }
         };
         put("service", l.service.clone());
-        put("family", l.family.clone());
-        put("revision", l.revision.map(|r| r.to_string()));
+        // Family and revision come from the same record, or `family:revision` would mix
+        // two task definitions.
+        if l.family.is_some() && !vars.contains_key("family") {
+            vars.insert("family".into(), l.family.clone().unwrap_or_default());
+            if let Some(r) = l.revision {
+                vars.insert("revision".into(), r.to_string());
+            }
+        }
+        let mut put = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                vars.entry(k.to_string()).or_insert(v);
+            }
+        };
         put("container", l.container.clone());
         put("task_id", l.task_id.clone());
         put("log_group", l.log_group.clone());
@@ -577,8 +614,21 @@ fn template_vars(
             put("service", ix.family_service.get(fam).cloned());
         }
     }
-    if let (Some(fam), Some(rev)) = (vars.get("family").cloned(), vars.get("revision").cloned()) {
-        vars.insert("task_definition".into(), format!("{fam}:{rev}"));
+    match (vars.get("family").cloned(), vars.get("revision").cloned()) {
+        (Some(fam), Some(rev)) => {
+            vars.insert("task_definition".into(), format!("{fam}:{rev}"));
+        }
+        (Some(fam), None) => {
+            vars.insert("task_definition".into(), fam);
+        }
+        _ => {}
+    }
+    if let Some(o) = ordered
+        .iter()
+        .find_map(|&ri| ix.records[ri].loc.origin.as_ref())
+    {
+        vars.insert("file".into(), o.file.clone());
+        vars.insert("location".into(), format!("{}:{}", o.file, o.line));
     }
     if !vars.contains_key("service") && snap.services.len() == 1 {
         vars.insert("service".into(), snap.services[0].name.clone());
@@ -886,6 +936,7 @@ fn target_summary(snap: &Snapshot, mode: Mode) -> TargetSummary {
         note: snap.target.note.clone(),
         services,
         families: snap.target.families.clone(),
+        files: Vec::new(),
     }
 }
 
@@ -943,6 +994,10 @@ mod tests {
                 &v
             ),
             "aws ecs describe-services --cluster prod --services <service>"
+        );
+        assert_eq!(
+            fill_template("- ${SUPAVISOR_PORT}:6543 on {cluster}", &v),
+            "- ${SUPAVISOR_PORT}:6543 on prod"
         );
         assert_eq!(
             fill_template("json {\"a\": 1} {x y}", &v),

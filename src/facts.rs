@@ -8,7 +8,7 @@
 use crate::rules::Source;
 use crate::snapshot::{split_td, SgRule, Snapshot};
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Where a record came from.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -22,6 +22,8 @@ pub struct Loc {
     pub time: Option<DateTime<Utc>>,
     /// Human-readable locator, e.g. `/ecs/api ecs/app/3f9c…` or `stdin:12`.
     pub locator: String,
+    /// File position, for records read from files by `lint`.
+    pub origin: Option<crate::lint::Origin>,
 }
 
 /// Which kind of observation a record is, for recency ("was it fixed in a newer revision?").
@@ -43,7 +45,7 @@ impl Source {
             | Source::ExitCode
             | Source::Task
             | Source::LogStream => ObsClass::Tasks,
-            Source::TaskDefinition => ObsClass::Config,
+            Source::TaskDefinition | Source::Compose | Source::EnvFile => ObsClass::Config,
             _ => ObsClass::Other,
         }
     }
@@ -72,6 +74,8 @@ pub struct Index {
     pub observed: HashSet<(ObsClass, String, i64)>,
     /// family → service running it.
     pub family_service: HashMap<String, String>,
+    /// (file, line, column) of compose env values that came from `${VAR}`.
+    pub interpolated: HashSet<(String, usize, usize)>,
 }
 
 impl Index {
@@ -95,7 +99,7 @@ impl Index {
         self.sets.get(name)
     }
 
-    fn push(
+    pub(crate) fn push(
         &mut self,
         source: Source,
         field: Option<&'static str>,
@@ -119,6 +123,12 @@ impl Index {
 
     /// Builds the index for a snapshot.
     pub fn build(snap: &Snapshot) -> Index {
+        Index::build_with(snap, None)
+    }
+
+    /// Builds the index for a snapshot plus the files `lint` read (positions, compose
+    /// services, env files).
+    pub fn build_with(snap: &Snapshot, lint: Option<&crate::lint::LintInputs>) -> Index {
         let mut ix = Index::default();
         for td in &snap.task_definitions {
             let e = ix
@@ -141,14 +151,21 @@ impl Index {
         }
         services(&mut ix, snap);
         let task_loc = tasks(&mut ix, snap);
-        task_definitions(&mut ix, snap);
+        task_definitions(&mut ix, snap, lint);
+        if let Some(l) = lint {
+            crate::config_facts::files(&mut ix, l);
+        }
         logs(&mut ix, snap, &task_loc);
         misc(&mut ix, snap);
         sets(&mut ix, snap);
+        crate::config_facts::sets(&mut ix, snap, lint);
         sg_paths(&mut ix, snap);
         lb_paths(&mut ix, snap);
-        db_config(&mut ix, snap);
-        secret_reuse(&mut ix, snap);
+        db_config(&mut ix, snap, lint);
+        crate::config_facts::env_hosts(&mut ix, snap, lint);
+        crate::config_facts::task_health(&mut ix, snap, lint);
+        crate::config_facts::secret_reuse(&mut ix);
+        crate::config_facts::public_defaults(&mut ix);
         ix
     }
 }
@@ -259,15 +276,26 @@ fn tasks(ix: &mut Index, snap: &Snapshot) -> HashMap<String, Loc> {
     by_id
 }
 
-fn task_definitions(ix: &mut Index, snap: &Snapshot) {
+fn task_definitions(ix: &mut Index, snap: &Snapshot, lint: Option<&crate::lint::LintInputs>) {
     for td in &snap.task_definitions {
         let service = ix.family_service.get(&td.family).cloned();
+        let key = td.key();
+        let synthetic = lint.is_some_and(|l| l.synthetic_revisions.contains(&key));
+        // Where a part is: its file position under `lint`, else a description.
+        let place = |container: Option<&str>, what: Option<&str>, fallback: String| match lint
+            .and_then(|l| l.origin_of(&key, container, what))
+        {
+            Some(o) => (o.locator(), Some(o.clone())),
+            None => (fallback, None),
+        };
+        let (locator, origin) = place(None, None, format!("task definition {key}"));
         let base = Loc {
             service,
             family: Some(td.family.clone()),
-            revision: Some(td.revision),
+            revision: (!synthetic).then_some(td.revision),
             time: td.registered_at,
-            locator: format!("task definition {}", td.key()),
+            locator,
+            origin,
             ..Loc::default()
         };
         let platform = match &td.runtime_platform {
@@ -278,11 +306,30 @@ fn task_definitions(ix: &mut Index, snap: &Snapshot) {
             ),
             None => "unset".into(),
         };
+        let at = |what: &str| {
+            let exact = lint.and_then(|l| {
+                l.origins
+                    .get(&crate::lint::part_key(&key, None, Some(what)))
+            });
+            match exact {
+                Some(o) => Loc {
+                    locator: o.locator(),
+                    origin: Some(o.clone()),
+                    ..base.clone()
+                },
+                // Not in the file: point at the task definition, naming what is missing.
+                None if base.origin.is_some() => Loc {
+                    locator: format!("{} (no {what})", base.locator),
+                    ..base.clone()
+                },
+                None => base.clone(),
+            }
+        };
         ix.push(
             Source::TaskDefinition,
             Some("runtime-platform"),
             platform,
-            base.clone(),
+            at("runtimePlatform"),
             1,
         );
         if let Some(m) = &td.network_mode {
@@ -290,29 +337,55 @@ fn task_definitions(ix: &mut Index, snap: &Snapshot) {
                 Source::TaskDefinition,
                 Some("network-mode"),
                 m.clone(),
-                base.clone(),
+                at("networkMode"),
                 1,
             );
         }
         for c in &td.containers {
+            let (locator, origin) = place(
+                Some(&c.name),
+                None,
+                format!("task definition {key} container {}", c.name),
+            );
             let loc = Loc {
                 container: Some(c.name.clone()),
-                locator: format!("task definition {} container {}", td.key(), c.name),
+                locator,
+                origin,
                 ..base.clone()
             };
-            let mut push = |field: &'static str, text: String, what: &str| {
+            let mut push = |field: &'static str, text: String, what: &str, part: &str| {
                 let mut l = loc.clone();
-                if !what.is_empty() {
-                    l.locator = format!("{} {what}", loc.locator);
+                match lint.and_then(|li| {
+                    li.origins
+                        .get(&crate::lint::part_key(&key, Some(&c.name), Some(part)))
+                }) {
+                    Some(o) => {
+                        l.locator = o.locator();
+                        l.origin = Some(o.clone());
+                    }
+                    None if l.origin.is_some() => {
+                        // Missing in the file: point at the container, naming the field.
+                        let missing = match field {
+                            "health-check" => "no healthCheck",
+                            "log-driver" => "no logConfiguration",
+                            _ => what,
+                        };
+                        l.locator = format!("{} ({missing})", loc.locator);
+                    }
+                    None if !what.is_empty() => {
+                        l.locator = format!("{} {what}", loc.locator);
+                    }
+                    None => {}
                 }
                 ix.push(Source::TaskDefinition, Some(field), text, l, 1);
             };
-            push("image", c.image.clone(), "image");
+            push("image", c.image.clone(), "image", "image");
             for e in &c.environment {
                 push(
                     "env",
                     format!("{}={}", e.name, e.value),
                     &format!("env {}", e.name),
+                    &format!("env/{}", e.name),
                 );
             }
             for s in &c.secrets {
@@ -320,6 +393,7 @@ fn task_definitions(ix: &mut Index, snap: &Snapshot) {
                     "secret",
                     format!("{}={}", s.name, s.value_from),
                     &format!("secret {}", s.name),
+                    &format!("secret/{}", s.name),
                 );
             }
             if c.essential {
@@ -327,13 +401,13 @@ fn task_definitions(ix: &mut Index, snap: &Snapshot) {
                     .health_check
                     .as_ref()
                     .map_or_else(|| "none".to_string(), |h| h.command.join(" "));
-                push("health-check", hc, "health check");
+                push("health-check", hc, "health check", "health-check");
             }
             let driver = c
                 .log_configuration
                 .as_ref()
                 .map_or_else(|| "none".to_string(), |l| l.log_driver.clone());
-            push("log-driver", driver, "log configuration");
+            push("log-driver", driver, "log configuration", "log-driver");
             let cmd: Vec<&str> = c
                 .entry_point
                 .iter()
@@ -341,14 +415,15 @@ fn task_definitions(ix: &mut Index, snap: &Snapshot) {
                 .map(String::as_str)
                 .collect();
             if !cmd.is_empty() {
-                push("command", cmd.join(" "), "command");
+                push("command", cmd.join(" "), "command", "command");
             }
-            for p in &c.port_mappings {
+            for (j, p) in c.port_mappings.iter().enumerate() {
                 let proto = p.protocol.as_deref().unwrap_or("tcp");
                 push(
                     "port",
                     format!("{}/{proto}", p.container_port),
                     "port mapping",
+                    &format!("port/{j}"),
                 );
             }
         }
@@ -375,6 +450,7 @@ fn logs(ix: &mut Index, snap: &Snapshot, tasks: &HashMap<String, Loc>) {
             log_group: l.group.clone(),
             time: l.timestamp,
             locator,
+            origin: None,
         };
         ix.push(Source::Log, None, l.message.clone(), loc, l.count.max(1));
     }
@@ -404,6 +480,7 @@ fn logs(ix: &mut Index, snap: &Snapshot, tasks: &HashMap<String, Loc>) {
             log_group: Some(s.group.clone()),
             time: task.and_then(|t| t.time),
             locator: format!("{} {}", s.group, s.stream),
+            origin: None,
         };
         ix.push(Source::LogStream, None, text, loc, 1);
     }
@@ -896,99 +973,103 @@ fn is_db_url(value: &str) -> bool {
     .any(|p| v.starts_with(p))
 }
 
-/// A connection URI and per-field host variables in the same container.
-fn db_config(ix: &mut Index, snap: &Snapshot) {
+/// A connection URI and per-field host variables in the same container (or compose
+/// service, or env file).
+fn db_config(ix: &mut Index, snap: &Snapshot, lint: Option<&crate::lint::LintInputs>) {
+    struct Bag<'a> {
+        vars: Vec<(&'a str, &'a str, Loc)>,
+    }
+    let mut bags: Vec<Bag> = Vec::new();
     for td in &snap.task_definitions {
+        let key = td.key();
+        let synthetic = lint.is_some_and(|l| l.synthetic_revisions.contains(&key));
         for c in &td.containers {
-            let uris: Vec<_> = c
+            let vars = c
                 .environment
                 .iter()
-                .filter(|e| is_db_url(&e.value))
-                .filter_map(|e| host_of(e.value.trim_start_matches("jdbc:")).map(|h| (e, h)))
-                .collect();
-            let fields: Vec<_> = c
-                .environment
-                .iter()
-                .filter(|e| is_db_host_var(&e.name))
-                .collect();
-            for (u, uh) in &uris {
-                for f in &fields {
-                    let conflict = !uh.eq_ignore_ascii_case(f.value.trim());
-                    let text = format!(
-                        "uri_var={} uri_host={uh} field_var={} field_host={} conflict={conflict}",
-                        u.name, f.name, f.value
-                    );
+                .map(|e| {
+                    let origin = lint
+                        .and_then(|l| {
+                            l.origins.get(&crate::lint::part_key(
+                                &key,
+                                Some(&c.name),
+                                Some(&format!("env/{}", e.name)),
+                            ))
+                        })
+                        .cloned();
                     let loc = Loc {
                         service: ix.family_service.get(&td.family).cloned(),
                         family: Some(td.family.clone()),
-                        revision: Some(td.revision),
+                        revision: (!synthetic).then_some(td.revision),
                         container: Some(c.name.clone()),
                         time: td.registered_at,
-                        locator: format!(
-                            "task definition {} container {} env {} / {}",
-                            td.key(),
-                            c.name,
-                            u.name,
-                            f.name
-                        ),
+                        locator: match &origin {
+                            Some(o) => o.locator(),
+                            None => {
+                                format!("task definition {key} container {} env {}", c.name, e.name)
+                            }
+                        },
+                        origin,
                         ..Loc::default()
                     };
-                    ix.push(Source::Fact, Some("db-config"), text, loc, 1);
-                }
-            }
+                    (e.name.as_str(), e.value.as_str(), loc)
+                })
+                .collect();
+            bags.push(Bag { vars });
         }
     }
-}
-
-/// The "stack" a family belongs to: its name without the last `-part`
-/// (`supabase-inst-a1b2-auth` → `supabase-inst-a1b2`).
-fn stack_of(family: &str) -> &str {
-    family.rsplit_once(['-', '_']).map_or(family, |(s, _)| s)
-}
-
-/// Secret fingerprints used in more than one place. Only the newest revision of each
-/// family counts, so history does not inflate the numbers.
-fn secret_reuse(ix: &mut Index, snap: &Snapshot) {
-    let marker = crate::snapshot::redact::MARKER;
-    // fingerprint → (variable names, families, stacks)
-    type Uses = (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>);
-    let mut uses: BTreeMap<String, Uses> = BTreeMap::new();
-    for td in &snap.task_definitions {
-        if ix.latest_revision.get(&td.family) != Some(&td.revision) {
-            continue;
-        }
-        for c in &td.containers {
-            for e in &c.environment {
-                if e.value.starts_with(marker) && e.value.ends_with('>') {
-                    let u = uses.entry(e.value.clone()).or_default();
-                    u.0.insert(e.name.clone());
-                    u.1.insert(td.family.clone());
-                    u.2.insert(stack_of(&td.family).to_string());
-                }
+    if let Some(l) = lint {
+        for f in &l.configs {
+            let mut scopes: BTreeMap<Option<&str>, Vec<(&str, &str, Loc)>> = BTreeMap::new();
+            for e in &f.env {
+                let loc = Loc {
+                    container: e.scope.clone(),
+                    locator: e.origin.locator(),
+                    origin: Some(e.origin.clone()),
+                    ..Loc::default()
+                };
+                scopes.entry(e.scope.as_deref()).or_default().push((
+                    e.name.as_str(),
+                    e.value.as_str(),
+                    loc,
+                ));
             }
+            bags.extend(scopes.into_values().map(|vars| Bag { vars }));
         }
     }
-    for (fp, (names, families, stacks)) in uses {
-        if families.len() < 2 {
-            continue;
+    for bag in &bags {
+        let uris: Vec<_> = bag
+            .vars
+            .iter()
+            .filter(|(_, v, _)| is_db_url(v))
+            .filter_map(|(n, v, l)| host_of(v.trim_start_matches("jdbc:")).map(|h| (*n, h, l)))
+            .collect();
+        let fields: Vec<_> = bag
+            .vars
+            .iter()
+            .filter(|(n, _, _)| is_db_host_var(n))
+            .collect();
+        for (uname, uh, uloc) in &uris {
+            for (fname, fval, floc) in &fields {
+                let conflict = !uh.eq_ignore_ascii_case(fval.trim());
+                let text = format!(
+                    "uri_var={uname} uri_host={uh} field_var={fname} field_host={fval} conflict={conflict}"
+                );
+                let mut loc = (*uloc).clone();
+                loc.locator = match (&uloc.origin, &floc.origin) {
+                    (Some(u), Some(f)) => format!(
+                        "{} / {}:{}:{} {}",
+                        u.locator(),
+                        f.file,
+                        f.line,
+                        f.column,
+                        f.path
+                    ),
+                    _ => format!("{} / {}", uloc.locator, fname),
+                };
+                ix.push(Source::Fact, Some("db-config"), text, loc, 1);
+            }
         }
-        let text = format!(
-            "fingerprint={fp} names={} families={} stacks={} family_list={} stack_list={}",
-            names.iter().cloned().collect::<Vec<_>>().join(","),
-            families.len(),
-            stacks.len(),
-            families.iter().cloned().collect::<Vec<_>>().join(","),
-            stacks.iter().cloned().collect::<Vec<_>>().join(",")
-        );
-        let loc = Loc {
-            locator: format!(
-                "env {} in {} task definitions",
-                names.iter().next().cloned().unwrap_or_default(),
-                families.len()
-            ),
-            ..Loc::default()
-        };
-        ix.push(Source::Fact, Some("secret-reuse"), text, loc, 1);
     }
 }
 

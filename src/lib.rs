@@ -6,9 +6,11 @@
 
 pub mod cli;
 pub mod collect;
+pub mod config_facts;
 pub mod engine;
 pub mod error;
 pub mod facts;
+pub mod lint;
 pub mod probe;
 pub mod render;
 pub mod report;
@@ -17,7 +19,7 @@ pub mod scan;
 pub mod schema;
 pub mod snapshot;
 
-pub use engine::{analyze, analyze_as, Mode};
+pub use engine::{analyze, analyze_as, analyze_lint, Mode};
 pub use report::Report;
 pub use rules::RuleSet;
 pub use snapshot::Snapshot;

@@ -91,6 +91,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let report = sickbay::scan::scan_inputs(&args.files, args.source, &rules)?;
             finish(&report, &cli, &out)
         }
+        Command::Lint(args) => {
+            let rules = rule_set(&cli)?;
+            let (snap, inputs) = sickbay::lint::load(&args.paths)?;
+            let report = sickbay::analyze_lint(&snap, &inputs, &rules);
+            finish(&report, &cli, &out)
+        }
         Command::Rules(cmd) => rules_command(cmd, &cli, &out),
         Command::Db(sickbay::cli::DbCommand::Probe(args)) => db_probe(args, &cli, &out),
         Command::IamPolicy => {

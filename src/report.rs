@@ -58,6 +58,9 @@ pub struct TargetSummary {
     pub note: Option<String>,
     pub services: Vec<ServiceSummary>,
     pub families: Vec<String>,
+    /// Files read by `lint`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
@@ -150,6 +153,16 @@ pub struct Evidence {
     pub revision: Option<String>,
     pub excerpt: String,
     pub count: u64,
+    /// For evidence read from a file by `lint`: where it is (1-based line and column,
+    /// and the JSON path or YAML key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]

@@ -25,6 +25,7 @@ pub fn render(r: &Report) -> String {
     let mut o = String::new();
     let title = match &r.target.cluster {
         Some(c) => format!("sickbay report: {c}"),
+        None if r.target.mode == "lint" => "sickbay lint".to_string(),
         None => "sickbay report".to_string(),
     };
     let _ = writeln!(o, "# {title}\n");
@@ -38,6 +39,9 @@ pub fn render(r: &Report) -> String {
     ];
     if let Some(reg) = &r.target.region {
         meta.push(format!("**Region:** {reg}"));
+    }
+    if !r.target.files.is_empty() {
+        meta.push(format!("**Files:** {}", r.target.files.len()));
     }
     if let Some(t) = &r.target.captured_at {
         meta.push(format!("**Captured:** {}", when(t)));
@@ -80,9 +84,19 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
+    if r.target.mode == "lint" {
+        let _ = writeln!(o, "\n## Files\n");
+        for f in &r.target.files {
+            let _ = writeln!(o, "- `{f}`");
+        }
+    }
     let _ = writeln!(o, "\n## Root causes\n");
     if r.findings.is_empty() {
-        let _ = writeln!(o, "No known failure signature matched.");
+        if r.target.mode == "lint" {
+            let _ = writeln!(o, "No problems found.");
+        } else {
+            let _ = writeln!(o, "No known failure signature matched.");
+        }
     }
     for f in &r.findings {
         let recency = match f.recency {

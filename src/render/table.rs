@@ -28,12 +28,21 @@ fn new_table(width: u16) -> Table {
     t
 }
 
+fn r_is_lint(r: &Report) -> bool {
+    r.target.mode == "lint"
+}
+
 /// Renders the report for a terminal `width` columns wide.
 pub fn render(report: &Report, width: u16) -> String {
     let mut out = String::new();
     header(&mut out, report, width);
     if report.findings.is_empty() {
-        let _ = writeln!(out, "\n{}", "No known failure signature matched.".green());
+        let msg = if r_is_lint(report) {
+            "No problems found."
+        } else {
+            "No known failure signature matched."
+        };
+        let _ = writeln!(out, "\n{}", msg.green());
     } else {
         let mut t = new_table(width);
         t.set_header(vec![
@@ -118,6 +127,9 @@ fn header(out: &mut String, r: &Report, width: u16) {
         parts.push(format!("cluster {c}{region}"));
     }
     parts.push(r.target.mode.clone());
+    if !r.target.files.is_empty() {
+        parts.push(plural(r.target.files.len(), "file"));
+    }
     if let Some(t) = &r.target.captured_at {
         parts.push(format!("captured {}", when(t)));
     }

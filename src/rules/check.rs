@@ -38,6 +38,8 @@ pub fn records_for(source: Source, text: &str) -> Vec<String> {
     match source {
         Source::Log
         | Source::TaskDefinition
+        | Source::Compose
+        | Source::EnvFile
         | Source::Fact
         | Source::DbProbe
         | Source::CollectError => text.lines().map(str::to_string).collect(),

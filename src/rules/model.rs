@@ -72,9 +72,15 @@ pub enum Source {
     DbProbe,
     CollectError,
     Fact,
+    /// docker-compose files given to `lint`.
+    Compose,
+    /// `.env` files and templates given to `lint`.
+    EnvFile,
     /// Shorthand for every free-text source: log, service-event, stopped-reason,
     /// container-reason and deployment.
     Text,
+    /// Shorthand for every configuration source: task-definition, compose and env-file.
+    Config,
 }
 
 impl Source {
@@ -94,7 +100,10 @@ impl Source {
             Source::DbProbe => "db-probe",
             Source::CollectError => "collect-error",
             Source::Fact => "fact",
+            Source::Compose => "compose",
+            Source::EnvFile => "env-file",
             Source::Text => "text",
+            Source::Config => "config",
         }
     }
 
@@ -122,6 +131,9 @@ impl Source {
             Source::DbProbe => &[Source::DbProbe],
             Source::CollectError => &[Source::CollectError],
             Source::Fact => &[Source::Fact],
+            Source::Compose => &[Source::Compose],
+            Source::EnvFile => &[Source::EnvFile],
+            Source::Config => &[Source::TaskDefinition, Source::Compose, Source::EnvFile],
         }
     }
 }
@@ -139,8 +151,36 @@ pub const TD_FIELDS: &[&str] = &[
     "port",
 ];
 
+/// Fields of a docker-compose file a `compose` signal can look at.
+pub const COMPOSE_FIELDS: &[&str] = &["env", "port", "service"];
+
+/// Fields of an env file an `env-file` signal can look at.
+pub const ENV_FILE_FIELDS: &[&str] = &["env"];
+
 /// Derived fact records a `fact` signal can look at.
-pub const FACT_FIELDS: &[&str] = &["sg-path", "lb-path", "db-config", "secret-reuse", "route"];
+pub const FACT_FIELDS: &[&str] = &[
+    "sg-path",
+    "lb-path",
+    "db-config",
+    "secret-reuse",
+    "route",
+    "env-host",
+    "task-health",
+    "public-default",
+    "undefined-var",
+    "port-conflict",
+];
+
+/// Fields a signal on `source` can name; `None` when the source takes no field.
+pub fn fields_of(source: Source) -> Option<&'static [&'static str]> {
+    match source {
+        Source::TaskDefinition => Some(TD_FIELDS),
+        Source::Fact => Some(FACT_FIELDS),
+        Source::Compose => Some(COMPOSE_FIELDS),
+        Source::EnvFile => Some(ENV_FILE_FIELDS),
+        _ => None,
+    }
+}
 
 /// Named string sets a condition can test a capture against.
 pub const FACT_SETS: &[&str] = &[
@@ -150,6 +190,8 @@ pub const FACT_SETS: &[&str] = &[
     "live_ips",
     "container_ports",
     "env_hosts",
+    "compose_hostnames",
+    "service_connect_names",
 ];
 
 // ------------------------------------------------------------------ TOML shape
@@ -381,38 +423,36 @@ impl Rule {
             if sources.is_empty() {
                 return Err(at(s.source.span(), "field `source`: empty list".into()));
             }
-            let needs_field = sources
-                .iter()
-                .any(|x| matches!(x, Source::TaskDefinition | Source::Fact));
+            let needs_field = sources.iter().any(|x| fields_of(*x).is_some());
             let field = match (&s.field, needs_field) {
                 (None, true) => {
                     return Err(at(
                         s.source.span(),
-                        "field `field`: required for task-definition and fact signals".into(),
+                        "field `field`: required for task-definition, compose, env-file and fact signals".into(),
                     ))
                 }
                 (Some(f), true) => {
-                    let allowed: &[&str] = if sources.contains(&Source::Fact) {
-                        FACT_FIELDS
-                    } else {
-                        TD_FIELDS
-                    };
-                    if !allowed.contains(&f.get_ref().as_str()) {
-                        return Err(at(
-                            f.span(),
-                            format!(
-                                "field `field`: unknown {:?}, expected one of {}",
-                                f.get_ref(),
-                                allowed.join(", ")
-                            ),
-                        ));
+                    // The field must exist in every source the signal reads.
+                    for x in &sources {
+                        let allowed = fields_of(*x).unwrap_or(&[]);
+                        if !allowed.contains(&f.get_ref().as_str()) {
+                            return Err(at(
+                                f.span(),
+                                format!(
+                                    "field `field`: unknown {:?} for source {}, expected one of {}",
+                                    f.get_ref(),
+                                    x.as_str(),
+                                    allowed.join(", ")
+                                ),
+                            ));
+                        }
                     }
                     Some(f.get_ref().clone())
                 }
                 (Some(f), false) => {
                     return Err(at(
                         f.span(),
-                        "field `field`: only task-definition and fact signals take a field".into(),
+                        "field `field`: only task-definition, compose, env-file and fact signals take a field".into(),
                     ))
                 }
                 (None, false) => None,

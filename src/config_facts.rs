@@ -1,0 +1,600 @@
+//! Facts about configuration: task definitions (from a snapshot or from files) and the
+//! docker-compose and env files `lint` reads. Dependency hosts in env values, health
+//! checks per task, secrets shared between places or equal to a published default,
+//! `${VAR}` references nothing defines, and host ports published twice.
+
+use crate::facts::{host_of, Index, Loc};
+use crate::lint::{ConfigKind, LintInputs};
+use crate::rules::Source;
+use crate::snapshot::redact::{fingerprint, MARKER};
+use crate::snapshot::Snapshot;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+/// Records for the compose and env files, and the undefined-variable and port-conflict
+/// facts that only exist across files.
+pub fn files(ix: &mut Index, lint: &LintInputs) {
+    for f in &lint.configs {
+        let source = match f.kind {
+            ConfigKind::Compose => Source::Compose,
+            ConfigKind::Env => Source::EnvFile,
+        };
+        for e in &f.env {
+            if e.from_variable {
+                ix.interpolated
+                    .insert((e.origin.file.clone(), e.origin.line, e.origin.column));
+            }
+            let loc = Loc {
+                container: e.scope.clone(),
+                locator: e.origin.locator(),
+                origin: Some(e.origin.clone()),
+                ..Loc::default()
+            };
+            ix.push(
+                source,
+                Some("env"),
+                format!("{}={}", e.name, e.value),
+                loc,
+                1,
+            );
+        }
+        for s in &f.services {
+            let loc = Loc {
+                container: Some(s.name.clone()),
+                locator: s.origin.locator(),
+                origin: Some(s.origin.clone()),
+                ..Loc::default()
+            };
+            let text = format!(
+                "name={} image={} healthcheck={}",
+                s.name,
+                s.image.as_deref().unwrap_or(""),
+                if s.healthcheck { "yes" } else { "none" }
+            );
+            ix.push(Source::Compose, Some("service"), text, loc, 1);
+        }
+        for p in &f.ports {
+            let loc = Loc {
+                container: Some(p.service.clone()),
+                locator: p.origin.locator(),
+                origin: Some(p.origin.clone()),
+                ..Loc::default()
+            };
+            let text = format!(
+                "service={} host_ip={} host_port={} container_port={} protocol={}",
+                p.service, p.host_ip, p.host_port, p.container_port, p.protocol
+            );
+            ix.push(Source::Compose, Some("port"), text, loc, 1);
+        }
+        for r in &f.refs {
+            if lint.variables.contains_key(&r.name) {
+                continue;
+            }
+            let kind = match f.kind {
+                ConfigKind::Compose => "compose",
+                ConfigKind::Env => "env-file",
+            };
+            let text = format!(
+                "var={} file={} kind={kind} scope={}",
+                r.name,
+                f.path,
+                r.scope.as_deref().unwrap_or("-")
+            );
+            let loc = Loc {
+                container: r.scope.clone(),
+                locator: r.origin.locator(),
+                origin: Some(r.origin.clone()),
+                ..Loc::default()
+            };
+            ix.push(Source::Fact, Some("undefined-var"), text, loc, 1);
+        }
+    }
+    port_conflicts(ix, lint);
+}
+
+fn port_conflicts(ix: &mut Index, lint: &LintInputs) {
+    let wildcard = |ip: &str| matches!(ip, "" | "0.0.0.0" | "::" | "*");
+    let mut groups: BTreeMap<(String, String), Vec<&crate::lint::Published>> = BTreeMap::new();
+    for f in lint
+        .configs
+        .iter()
+        .filter(|f| f.kind == ConfigKind::Compose)
+    {
+        for p in &f.ports {
+            groups
+                .entry((p.host_port.clone(), p.protocol.to_ascii_lowercase()))
+                .or_default()
+                .push(p);
+        }
+    }
+    for ((port, proto), list) in groups {
+        // Every later publication that overlaps an earlier one from another service.
+        for (i, b) in list.iter().enumerate() {
+            let Some(a) = list[..i].iter().find(|a| {
+                (a.service != b.service || a.origin.file != b.origin.file)
+                    && (wildcard(&a.host_ip) || wildcard(&b.host_ip) || a.host_ip == b.host_ip)
+            }) else {
+                continue;
+            };
+            let text = format!(
+                "host_port={port} protocol={proto} services={},{} first={}:{}",
+                a.service, b.service, a.origin.file, a.origin.line
+            );
+            let loc = Loc {
+                container: Some(b.service.clone()),
+                locator: format!(
+                    "{} (also {} at {}:{})",
+                    b.origin.locator(),
+                    a.origin.path,
+                    a.origin.file,
+                    a.origin.line
+                ),
+                origin: Some(b.origin.clone()),
+                ..Loc::default()
+            };
+            ix.push(Source::Fact, Some("port-conflict"), text, loc, 1);
+        }
+    }
+}
+
+/// Names docker-compose stacks commonly give their services. Used when no compose
+/// file is linted alongside; with one, exactly its service names are used.
+const COMPOSE_NAMES: &[&str] = &[
+    "db",
+    "database",
+    "postgres",
+    "postgresql",
+    "pg",
+    "pgbouncer",
+    "mysql",
+    "mariadb",
+    "mongo",
+    "mongodb",
+    "redis",
+    "cache",
+    "memcached",
+    "valkey",
+    "rabbitmq",
+    "rabbit",
+    "kafka",
+    "zookeeper",
+    "elasticsearch",
+    "opensearch",
+    "kong",
+    "meta",
+    "minio",
+    "mailhog",
+    "mailpit",
+    "localstack",
+    "backend",
+    "supavisor",
+    "realtime",
+    "storage",
+    "studio",
+    "imgproxy",
+    "gotrue",
+    "postgrest",
+    "rest",
+    "auth",
+    "nats",
+    "etcd",
+    "consul",
+    "vault",
+    "broker",
+    "queue",
+    "worker",
+    "celery",
+];
+
+pub fn sets(ix: &mut Index, snap: &Snapshot, lint: Option<&LintInputs>) {
+    let mut compose: HashSet<String> = HashSet::new();
+    if let Some(l) = lint {
+        for f in l.configs.iter().filter(|f| f.kind == ConfigKind::Compose) {
+            for s in &f.services {
+                compose.insert(s.name.to_ascii_lowercase());
+                if let Some(c) = &s.container_name {
+                    compose.insert(c.to_ascii_lowercase());
+                }
+            }
+        }
+    }
+    if compose.is_empty() {
+        compose.extend(COMPOSE_NAMES.iter().map(|s| s.to_string()));
+    }
+    let mut sc = HashSet::new();
+    for svc in &snap.services {
+        if let Some(c) = &svc.service_connect {
+            for a in &c.aliases {
+                let name = a.rsplit_once(':').map_or(a.as_str(), |(h, _)| h);
+                sc.insert(name.to_ascii_lowercase());
+            }
+        }
+    }
+    ix.sets.insert("compose_hostnames", compose);
+    ix.sets.insert("service_connect_names", sc);
+}
+
+fn default_port(scheme_or_name: &str) -> Option<u16> {
+    let s = scheme_or_name.to_ascii_lowercase();
+    let table: &[(&str, u16)] = &[
+        ("postgres", 5432),
+        ("pg", 5432),
+        ("mysql", 3306),
+        ("mariadb", 3306),
+        ("redis", 6379),
+        ("rediss", 6379),
+        ("mongo", 27017),
+        ("amqp", 5672),
+        ("rabbit", 5672),
+        ("memcache", 11211),
+        ("kafka", 9092),
+        ("elastic", 9200),
+        ("opensearch", 9200),
+        ("nats", 4222),
+    ];
+    if s == "http" || s == "ws" {
+        return Some(80);
+    }
+    if s == "https" || s == "wss" {
+        return Some(443);
+    }
+    table.iter().find(|(k, _)| s.contains(k)).map(|(_, p)| *p)
+}
+
+/// Variables that configure where the app itself listens, not where a dependency is.
+fn is_bind_var(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    matches!(
+        n.as_str(),
+        "HOST" | "HOSTNAME" | "SERVER_HOST" | "APP_HOST" | "HTTP_HOST" | "LISTEN_HOST"
+    ) || n.contains("BIND")
+        || n.contains("LISTEN")
+}
+
+fn is_host_var(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    n.ends_with("_HOST")
+        || n.ends_with("HOSTNAME")
+        || n.ends_with("_SERVER")
+        || n.ends_with("_ADDR")
+        || n.ends_with("_ADDRESS")
+        || n.ends_with("_ENDPOINT")
+        || n == "PGHOST"
+}
+
+fn classify(host: &str) -> &'static str {
+    let h = host.to_ascii_lowercase();
+    if h == "localhost" || h.starts_with("127.") || h == "::1" || h.ends_with(".localhost") {
+        "loopback"
+    } else if h == "0.0.0.0" || h == "::" {
+        "any"
+    } else if let Ok(ip) = h.parse::<std::net::Ipv4Addr>() {
+        if ip.is_private() {
+            "private-ip"
+        } else {
+            "public-ip"
+        }
+    } else if h.contains(':') {
+        "ipv6"
+    } else if h.contains('.') {
+        "fqdn"
+    } else {
+        "single-label"
+    }
+}
+
+/// Host and port a dependency variable names, if it names one.
+fn dependency(
+    name: &str,
+    value: &str,
+    env: &[crate::snapshot::EnvVar],
+) -> Option<(String, Option<u16>)> {
+    if value.starts_with(MARKER) || is_bind_var(name) {
+        return None;
+    }
+    let v = value.trim();
+    if let Some(host) = host_of(v) {
+        let scheme = v
+            .split("://")
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("jdbc:");
+        let authority = v.split_once("://")?.1.split(['/', '?', '#']).next()?;
+        let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let port = hostport
+            .rsplit_once(':')
+            .filter(|(h, _)| !h.ends_with(':') && (hostport.starts_with('[') || !h.contains(':')))
+            .and_then(|(_, p)| p.parse().ok())
+            .or_else(|| default_port(scheme));
+        return Some((host, port));
+    }
+    if !is_host_var(name) || v.is_empty() || v.contains(char::is_whitespace) || v.contains('/') {
+        return None;
+    }
+    let (host, port) = match v.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => (h.to_string(), p.parse().ok()),
+        _ => (v.to_string(), None),
+    };
+    let port = port.or_else(|| {
+        // DB_HOST + DB_PORT, REDIS_HOST + REDIS_PORT ...
+        let up = name.to_ascii_uppercase();
+        let prefix = up
+            .strip_suffix("HOSTNAME")
+            .or_else(|| up.strip_suffix("HOST"))
+            .or_else(|| up.strip_suffix("SERVER"))
+            .or_else(|| up.strip_suffix("ADDR"))
+            .unwrap_or(&up);
+        env.iter()
+            .find(|e| e.name.eq_ignore_ascii_case(&format!("{prefix}PORT")))
+            .and_then(|e| e.value.trim().parse().ok())
+            .or_else(|| default_port(name))
+    });
+    Some((host, port))
+}
+
+/// Where each task-definition env value points: host, port, kind of address, and
+/// whether a container of the same task listens on that port.
+pub fn env_hosts(ix: &mut Index, snap: &Snapshot, lint: Option<&LintInputs>) {
+    for td in &snap.task_definitions {
+        let key = td.key();
+        let synthetic = lint.is_some_and(|l| l.synthetic_revisions.contains(&key));
+        let fargate = td.requires_compatibilities.iter().any(|c| c == "FARGATE");
+        let mode = td.network_mode.clone().unwrap_or_else(|| {
+            if fargate {
+                "awsvpc".into()
+            } else {
+                "unset".into()
+            }
+        });
+        let ports: HashSet<u16> = td
+            .containers
+            .iter()
+            .flat_map(|c| c.port_mappings.iter())
+            .filter_map(|p| u16::try_from(p.container_port).ok())
+            .collect();
+        for c in &td.containers {
+            for e in &c.environment {
+                let Some((host, port)) = dependency(&e.name, &e.value, &c.environment) else {
+                    continue;
+                };
+                let kind = classify(&host);
+                let listening = match port {
+                    Some(p) if ports.contains(&p) => "true",
+                    Some(_) => "false",
+                    None => "unknown",
+                };
+                let text = format!(
+                    "var={} host={host} port={} kind={kind} network_mode={mode} listening={listening}",
+                    e.name,
+                    port.map(|p| p.to_string()).unwrap_or_default()
+                );
+                let origin = lint
+                    .and_then(|l| {
+                        l.origins.get(&crate::lint::part_key(
+                            &key,
+                            Some(&c.name),
+                            Some(&format!("env/{}", e.name)),
+                        ))
+                    })
+                    .cloned();
+                let loc = Loc {
+                    service: ix.family_service.get(&td.family).cloned(),
+                    family: Some(td.family.clone()),
+                    revision: (!synthetic).then_some(td.revision),
+                    container: Some(c.name.clone()),
+                    time: td.registered_at,
+                    locator: match &origin {
+                        Some(o) => o.locator(),
+                        None => {
+                            format!("task definition {key} container {} env {}", c.name, e.name)
+                        }
+                    },
+                    origin,
+                    ..Loc::default()
+                };
+                ix.push(Source::Fact, Some("env-host"), text, loc, 1);
+            }
+        }
+    }
+}
+
+/// Per task definition: how many containers have a health check, and whether a load
+/// balancer checks the service instead.
+pub fn task_health(ix: &mut Index, snap: &Snapshot, lint: Option<&LintInputs>) {
+    for td in &snap.task_definitions {
+        let key = td.key();
+        let synthetic = lint.is_some_and(|l| l.synthetic_revisions.contains(&key));
+        let svc = snap
+            .services
+            .iter()
+            .find(|s| ix.family_service.get(&td.family) == Some(&s.name));
+        let (service, lb) = match svc {
+            Some(s) => (
+                "yes",
+                if s.load_balancers.is_empty() {
+                    "no"
+                } else {
+                    "yes"
+                },
+            ),
+            None if lint.is_some() => ("unknown", "unknown"),
+            None => ("no", "no"),
+        };
+        let with = td
+            .containers
+            .iter()
+            .filter(|c| c.health_check.is_some())
+            .count();
+        let text = format!(
+            "containers={} with_health_check={with} service={service} load_balancer={lb}",
+            td.containers.len()
+        );
+        let origin = lint.and_then(|l| l.origin_of(&key, None, None)).cloned();
+        let loc = Loc {
+            service: svc.map(|s| s.name.clone()),
+            family: Some(td.family.clone()),
+            revision: (!synthetic).then_some(td.revision),
+            time: td.registered_at,
+            locator: match &origin {
+                Some(o) => format!("{} (no container has a healthCheck)", o.locator()),
+                None => format!("task definition {key}"),
+            },
+            origin,
+            ..Loc::default()
+        };
+        ix.push(Source::Fact, Some("task-health"), text, loc, 1);
+    }
+}
+
+/// The "stack" a family belongs to: its name without the last `-part`
+/// (`supabase-inst-a1b2-auth` → `supabase-inst-a1b2`).
+fn stack_of(family: &str) -> &str {
+    family.rsplit_once(['-', '_']).map_or(family, |(s, _)| s)
+}
+
+fn is_marker(v: &str) -> bool {
+    v.starts_with(MARKER) && v.ends_with('>')
+}
+
+/// Secret fingerprints used in more than one place: task-definition families (newest
+/// revision only, so history does not inflate the numbers) and linted files.
+pub fn secret_reuse(ix: &mut Index) {
+    // fingerprint → (variable names, places, stacks)
+    type Uses = (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>);
+    let mut uses: BTreeMap<String, Uses> = BTreeMap::new();
+    for r in &ix.records {
+        if r.field != Some("env") {
+            continue;
+        }
+        let Some((name, value)) = r.text.split_once('=') else {
+            continue;
+        };
+        if !is_marker(value) {
+            continue;
+        }
+        let (place, stack) = match (r.source, &r.loc.family, &r.loc.origin) {
+            (Source::TaskDefinition, Some(f), _) => {
+                if let Some(rev) = r.loc.revision {
+                    if ix.latest_revision.get(f) != Some(&rev) {
+                        continue;
+                    }
+                }
+                (f.clone(), stack_of(f).to_string())
+            }
+            (Source::Compose | Source::EnvFile, _, Some(o)) => {
+                // Values interpolated from an env file are that file's copy.
+                if r.source == Source::Compose
+                    && r.loc.container.is_some()
+                    && is_interpolated(ix, r)
+                {
+                    continue;
+                }
+                (o.file.clone(), o.file.clone())
+            }
+            _ => continue,
+        };
+        let u = uses.entry(value.to_string()).or_default();
+        u.0.insert(name.to_string());
+        u.1.insert(place);
+        u.2.insert(stack);
+    }
+    let mut out = Vec::new();
+    for (fp, (names, places, stacks)) in uses {
+        if places.len() < 2 {
+            continue;
+        }
+        let text = format!(
+            "fingerprint={fp} names={} places={} stacks={} place_list={} stack_list={}",
+            names.iter().cloned().collect::<Vec<_>>().join(","),
+            places.len(),
+            stacks.len(),
+            places.iter().cloned().collect::<Vec<_>>().join(","),
+            stacks.iter().cloned().collect::<Vec<_>>().join(",")
+        );
+        let loc = Loc {
+            locator: format!(
+                "env {} in {} places",
+                names.iter().next().cloned().unwrap_or_default(),
+                places.len()
+            ),
+            ..Loc::default()
+        };
+        out.push((text, loc));
+    }
+    for (text, loc) in out {
+        ix.push(Source::Fact, Some("secret-reuse"), text, loc, 1);
+    }
+}
+
+/// Set by `files` through the index: compose env records whose value came from `${VAR}`.
+fn is_interpolated(ix: &Index, r: &crate::facts::Record) -> bool {
+    ix.interpolated.contains(
+        &r.loc
+            .origin
+            .as_ref()
+            .map(|o| (o.file.clone(), o.line, o.column))
+            .unwrap_or_default(),
+    )
+}
+
+/// Values that ship in public templates and documentation, so anyone can forge tokens
+/// or log in with them. Compared by fingerprint; the list holds only published values.
+const PUBLIC_DEFAULTS: &[(&str, &str)] = &[
+    ("supabase-example-jwt-secret", "your-super-secret-jwt-token-with-at-least-32-characters-long"),
+    ("supabase-cli-jwt-secret", "super-secret-jwt-token-with-at-least-32-characters-long"),
+    (
+        "supabase-demo-anon-key",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6ImFub24iLCJleHAiOjE5ODM4MTI5OTZ9.CRXP1A7WOeoJeXxjNni43kdQwgnWNReilDMblYTn_I0",
+    ),
+    (
+        "supabase-demo-service-role-key",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6InNlcnZpY2Vfcm9sZSIsImV4cCI6MTk4MzgxMjk5Nn0.EGIM96RAZx35lJzdJsyH-qQwv8Hdp7fsn3W0YpN81IU",
+    ),
+    ("supabase-example-postgres-password", "your-super-secret-and-long-postgres-password"),
+    ("supabase-example-dashboard-password", "this_password_is_insecure_and_should_be_updated"),
+    ("supabase-example-logflare-key", "your-super-secret-and-long-logflare-key"),
+    // Published in an incident write-up as the fixed secret of a provisioning script.
+    ("published-fixed-jwt-secret", "9f878Nhjk3TJyVKgyaGh83hh6Pu9j9yfxnZSuphb"),
+    // Placeholder values that templates ship and people forget to replace.
+    ("placeholder", "changeme"),
+    ("placeholder", "change-me"),
+    ("placeholder", "change_me"),
+    ("placeholder", "CHANGEME"),
+    ("placeholder", "secret"),
+    ("placeholder", "password"),
+    ("placeholder", "postgres"),
+    ("placeholder", "admin"),
+    ("placeholder", "example"),
+    ("placeholder", "supersecret"),
+    ("placeholder", "your-secret-key"),
+    ("placeholder", "your_jwt_secret"),
+];
+
+/// Env values whose fingerprint is a published default.
+pub fn public_defaults(ix: &mut Index) {
+    let known: BTreeMap<String, &str> = PUBLIC_DEFAULTS
+        .iter()
+        .map(|(label, value)| (fingerprint(value), *label))
+        .collect();
+    let mut out = Vec::new();
+    for r in &ix.records {
+        if r.field != Some("env") {
+            continue;
+        }
+        let Some((name, value)) = r.text.split_once('=') else {
+            continue;
+        };
+        // A compose value interpolated from an env file is reported at the env file.
+        if r.source == Source::Compose && is_interpolated(ix, r) {
+            continue;
+        }
+        if let Some(label) = known.get(value) {
+            out.push((
+                format!("var={name} known={label} fingerprint={value}"),
+                r.loc.clone(),
+            ));
+        }
+    }
+    for (text, loc) in out {
+        ix.push(Source::Fact, Some("public-default"), text, loc, 1);
+    }
+}

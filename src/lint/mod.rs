@@ -1,0 +1,363 @@
+//! `sickbay lint`: pre-deploy checks over task-definition JSON, docker-compose files
+//! and `.env` templates. The files are parsed (with source positions) into a snapshot
+//! of task definitions plus [`LintInputs`] for what a snapshot has no place for
+//! (compose services, env files, positions); the same engine and rules then run on
+//! them, so every check also applies to task definitions collected live by `doctor`.
+
+pub mod compose;
+pub mod envfile;
+pub mod interp;
+pub mod json;
+pub mod taskdef;
+
+use crate::snapshot::Snapshot;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Where something is in a linted file. Lines and columns are 1-based.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// JSON path or YAML key path (`containerDefinitions[0].environment[2]`,
+    /// `services.studio.environment.STUDIO_PORT`), or the variable name in an env file.
+    pub path: String,
+}
+
+impl Origin {
+    pub fn locator(&self) -> String {
+        if self.path.is_empty() {
+            format!("{}:{}:{}", self.file, self.line, self.column)
+        } else {
+            format!("{}:{}:{} {}", self.file, self.line, self.column, self.path)
+        }
+    }
+}
+
+/// A bad input file: one message with file:line:col.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct LintError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl LintError {
+    pub fn at(file: &str, line: usize, column: usize, message: impl Into<String>) -> Self {
+        LintError {
+            file: file.to_string(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigKind {
+    Compose,
+    Env,
+}
+
+/// One environment entry of a compose service or an env file. Values are already
+/// redacted; `from_variable` marks compose values that came from `${VAR}`
+/// interpolation (so they are not counted as a second copy of the env file's secret).
+#[derive(Debug, Clone)]
+pub struct ConfigEnv {
+    /// The compose service, or `None` in an env file.
+    pub scope: Option<String>,
+    pub name: String,
+    pub value: String,
+    pub from_variable: bool,
+    pub origin: Origin,
+}
+
+/// A host port a compose service publishes.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub service: String,
+    pub host_ip: String,
+    /// Interpolated when the variable is known, else the raw `${VAR}` text.
+    pub host_port: String,
+    pub container_port: String,
+    pub protocol: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct ComposeService {
+    pub name: String,
+    pub container_name: Option<String>,
+    pub image: Option<String>,
+    pub healthcheck: bool,
+    pub origin: Origin,
+}
+
+/// A `${VAR}` reference without a default.
+#[derive(Debug, Clone)]
+pub struct VarRef {
+    pub name: String,
+    pub scope: Option<String>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    pub path: String,
+    pub kind: ConfigKind,
+    pub env: Vec<ConfigEnv>,
+    pub ports: Vec<Published>,
+    pub services: Vec<ComposeService>,
+    /// References with no default (`${VAR}`, `$VAR`, `${VAR:?msg}`).
+    pub refs: Vec<VarRef>,
+    /// Variables an env file defines.
+    pub defines: Vec<String>,
+}
+
+/// What `lint` adds to a snapshot: positions and the non-ECS files.
+#[derive(Debug, Default)]
+pub struct LintInputs {
+    /// Every file linted, as given or found.
+    pub files: Vec<String>,
+    /// Positions of task-definition parts, by [`part_key`].
+    pub origins: HashMap<String, Origin>,
+    /// `family:revision` keys whose revision was not in the file (register input shape).
+    pub synthetic_revisions: HashSet<String>,
+    pub configs: Vec<ConfigFile>,
+    /// Variables defined by env files, with their (redacted) values.
+    pub variables: BTreeMap<String, String>,
+}
+
+/// Key of a task-definition part: `family:rev`, plus `/container`, plus `/what[/name]`.
+pub fn part_key(td: &str, container: Option<&str>, what: Option<&str>) -> String {
+    let mut k = td.to_string();
+    if let Some(c) = container {
+        k.push('/');
+        k.push_str(c);
+    }
+    if let Some(w) = what {
+        k.push('/');
+        k.push_str(w);
+    }
+    k
+}
+
+impl LintInputs {
+    /// The position of a part, falling back to its container, then its task definition.
+    pub fn origin_of(
+        &self,
+        td: &str,
+        container: Option<&str>,
+        what: Option<&str>,
+    ) -> Option<&Origin> {
+        self.origins
+            .get(&part_key(td, container, what))
+            .or_else(|| container.and_then(|c| self.origins.get(&part_key(td, Some(c), None))))
+            .or_else(|| self.origins.get(td))
+    }
+}
+
+/// What kind of file a path is, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    TaskDefinition,
+    Compose,
+    Env,
+}
+
+fn kind_by_name(path: &Path) -> Option<FileKind> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    if name.ends_with(".json") {
+        return Some(FileKind::TaskDefinition);
+    }
+    if name.ends_with(".yml") || name.ends_with(".yaml") {
+        return Some(FileKind::Compose);
+    }
+    if name == ".env"
+        || name.starts_with(".env.")
+        || name.starts_with(".env-")
+        || name.starts_with(".env_")
+        || name.ends_with(".env")
+        || name.ends_with(".env.template")
+        || name.ends_with(".env.example")
+        || name.ends_with(".env.sample")
+    {
+        return Some(FileKind::Env);
+    }
+    None
+}
+
+/// Compose files found while walking a folder: only names compose itself looks for.
+fn is_compose_name(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    (name.starts_with("docker-compose")
+        || name.starts_with("compose")
+        || name.contains(".compose."))
+        && (name.ends_with(".yml") || name.ends_with(".yaml"))
+}
+
+const SKIP_DIRS: &[&str] = &[
+    ".git",
+    "node_modules",
+    "target",
+    "vendor",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".terraform",
+    "dist",
+    "build",
+];
+
+/// Expands the command-line paths into files to lint. Named files are linted whatever
+/// their name (an unknown kind is an error); folders are walked for task definitions
+/// (`*.json` whose content is one), compose files and env files.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<(PathBuf, FileKind, bool)>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found).map_err(|e| format!("{}: {e}", p.display()))?;
+            found.sort();
+            for f in found {
+                match kind_by_name(&f) {
+                    Some(FileKind::Compose) if !is_compose_name(&f) => {}
+                    Some(k) => out.push((f, k, false)),
+                    None => {}
+                }
+            }
+        } else {
+            let k = kind_by_name(p).ok_or_else(|| {
+                format!(
+                    "{}: cannot tell what kind of file this is; lint takes task definitions (*.json), docker-compose files (*.yml, *.yaml) and env files (.env, *.env, .env.*)",
+                    p.display()
+                )
+            })?;
+            out.push((p.clone(), k, true));
+        }
+    }
+    let mut seen = HashSet::new();
+    out.retain(|(p, _, _)| seen.insert(p.clone()));
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let ft = entry.file_type()?;
+        if ft.is_dir() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if !SKIP_DIRS.contains(&name.as_str()) && !name.starts_with(".venv") {
+                walk(&path, out)?;
+            }
+        } else if ft.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Display form of a path: relative paths as given, without a leading `./`.
+fn display(p: &Path) -> String {
+    let s = p.display().to_string();
+    s.strip_prefix("./").map(String::from).unwrap_or(s)
+}
+
+/// Reads and parses every file. Env files are read first so compose interpolation
+/// knows their variables.
+pub fn load(paths: &[PathBuf]) -> Result<(Snapshot, LintInputs), LintFailure> {
+    let files = discover(paths).map_err(LintFailure::Usage)?;
+    let mut inputs = LintInputs::default();
+    let mut snap = Snapshot {
+        schema_version: crate::snapshot::SNAPSHOT_SCHEMA_VERSION,
+        ..Snapshot::default()
+    };
+    let mut texts = Vec::new();
+    for (path, kind, explicit) in files {
+        let name = display(&path);
+        let bytes = std::fs::read(&path).map_err(|e| LintFailure::Usage(format!("{name}: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
+            let col = upto.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+            LintFailure::Input(LintError::at(&name, line, col, "not valid UTF-8 text"))
+        })?;
+        texts.push((name, kind, explicit, text));
+    }
+    for (name, kind, _, text) in &texts {
+        if *kind == FileKind::Env {
+            let f = envfile::parse(name, text).map_err(LintFailure::Input)?;
+            inputs.files.push(name.clone());
+            for e in &f.env {
+                inputs.variables.insert(e.name.clone(), e.value.clone());
+            }
+            inputs.configs.push(f);
+        }
+    }
+    let vars = envfile::raw_variables(
+        texts
+            .iter()
+            .filter(|(_, k, _, _)| *k == FileKind::Env)
+            .map(|(_, _, _, t)| t.as_str()),
+    );
+    for (name, kind, explicit, text) in &texts {
+        match kind {
+            FileKind::Env => {}
+            FileKind::Compose => {
+                match compose::parse(name, text, &vars).map_err(LintFailure::Input)? {
+                    Some(f) => {
+                        inputs.files.push(name.clone());
+                        inputs.configs.push(f);
+                    }
+                    None if *explicit => {
+                        return Err(LintFailure::Input(LintError::at(
+                            name,
+                            1,
+                            1,
+                            "not a docker-compose file: no top-level `services` mapping",
+                        )))
+                    }
+                    None => {}
+                }
+            }
+            FileKind::TaskDefinition => {
+                match taskdef::parse(name, text, &mut inputs).map_err(LintFailure::Input)? {
+                    Some(tds) => {
+                        inputs.files.push(name.clone());
+                        snap.task_definitions.extend(tds);
+                    }
+                    None if *explicit => {
+                        return Err(LintFailure::Input(LintError::at(
+                            name,
+                            1,
+                            1,
+                            "not a task definition: expected `family` and `containerDefinitions` (register-task-definition input), `taskDefinition` (describe-task-definition output) or an array of container definitions",
+                        )))
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+    inputs.files.sort();
+    inputs.files.dedup();
+    crate::snapshot::redact::redact_snapshot(&mut snap);
+    Ok((snap, inputs))
+}
+
+/// Why lint could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum LintFailure {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Input(LintError),
+}
