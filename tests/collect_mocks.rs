@@ -482,3 +482,251 @@ fn persistent_throttling_becomes_a_collect_error() {
     // Tasks were still collected.
     assert_eq!(snap.tasks.len(), 1);
 }
+
+// ---------------------------------------------------------------- FilterLogEvents fallback
+
+/// What CloudWatch Logs answers (HTTP 400, awsJson1.1) when FilterLogEvents names a
+/// stream that does not exist, or a group that does not.
+const NO_STREAM: &str = r#"{"__type":"ResourceNotFoundException","message":"The specified log stream does not exist."}"#;
+const NO_GROUP: &str =
+    r#"{"__type":"ResourceNotFoundException","message":"The specified log group does not exist."}"#;
+
+/// Three stopped tasks of the service; the second died before it could log.
+const LOGGED_A: &str = "1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a";
+const NEVER_LOGGED: &str = "2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b";
+const LOGGED_C: &str = "3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c";
+const THREE_TASKS: [&str; 3] = [LOGGED_A, NEVER_LOGGED, LOGGED_C];
+
+fn task_arn(id: &str) -> String {
+    format!("arn:aws:ecs:us-east-1:{ACCOUNT}:task/{CLUSTER}/{id}")
+}
+
+fn stream_of(id: &str) -> String {
+    format!("ecs/api/{id}")
+}
+
+fn three_tasks_rules() -> (Rule, Rule) {
+    let list = mock!(aws_sdk_ecs::Client::list_tasks).then_output(|| {
+        ListTasksOutput::builder()
+            .set_task_arns(Some(THREE_TASKS.iter().map(|id| task_arn(id)).collect()))
+            .build()
+    });
+    let describe = mock!(aws_sdk_ecs::Client::describe_tasks).then_output(|| {
+        let mut out = DescribeTasksOutput::builder();
+        for id in THREE_TASKS {
+            out = out.tasks(
+                ecs::Task::builder()
+                    .task_arn(task_arn(id))
+                    .task_definition_arn(td_arn(7))
+                    .group("service:api")
+                    .last_status("STOPPED")
+                    .desired_status("STOPPED")
+                    .stopped_reason("Essential container in task exited")
+                    .created_at(ago(20))
+                    .stopped_at(ago(15))
+                    .containers(
+                        ecs::Container::builder()
+                            .name("api")
+                            .last_status("STOPPED")
+                            .exit_code(1)
+                            .build(),
+                    )
+                    .build(),
+            );
+        }
+        out.build()
+    });
+    (list, describe)
+}
+
+/// Events of the streams asked for, except the one that was never created.
+fn filter_ok_rule() -> Rule {
+    mock!(aws_sdk_cloudwatchlogs::Client::filter_log_events).then_compute_output(|req| {
+        let mut out = FilterLogEventsOutput::builder();
+        for s in req.log_stream_names() {
+            if *s == stream_of(NEVER_LOGGED) {
+                continue;
+            }
+            for i in 0..2 {
+                out = out.events(
+                    FilteredLogEvent::builder()
+                        .log_stream_name(s)
+                        .timestamp((now_secs() - 16 * 60 + i) * 1000)
+                        .message(format!(
+                            "{s} line {i}: Error: connect ECONNREFUSED 10.0.3.7:5432\n"
+                        ))
+                        .build(),
+                );
+            }
+        }
+        out.build()
+    })
+}
+
+/// DescribeLogStreams as AWS answers it: the streams whose names start with the prefix.
+fn describe_streams_rule() -> Rule {
+    mock!(aws_sdk_cloudwatchlogs::Client::describe_log_streams).then_compute_output(|req| {
+        let prefix = req.log_stream_name_prefix().unwrap_or_default();
+        let mut out = DescribeLogStreamsOutput::builder();
+        for id in [LOGGED_A, LOGGED_C] {
+            if stream_of(id).starts_with(prefix) {
+                out = out.log_streams(CwStream::builder().log_stream_name(stream_of(id)).build());
+            }
+        }
+        out.build()
+    })
+}
+
+fn collect_with_logs(log_rules: &[&Rule]) -> sickbay::Snapshot {
+    let (c, s, ltd, dtd) = (
+        cluster_rule(),
+        services_rule(),
+        list_tds_rule(),
+        describe_td_rule(),
+    );
+    let (lt, t) = three_tasks_rules();
+    let elb = target_rules();
+    let clients = clients(
+        &[&c, &s, &lt, &t, &ltd, &dtd],
+        &elb.iter().collect::<Vec<_>>(),
+        log_rules,
+    );
+    rt().block_on(collect(&clients, &options()))
+        .expect("collect")
+        .snapshot
+}
+
+/// FilterLogEvents rejects the batch because one named stream was never created: each
+/// stream is checked with DescribeLogStreams, the missing one is recorded as missing
+/// (with AWS's words), and the batch is read again without it, so the other streams'
+/// lines are still collected and the report stays complete.
+#[test]
+fn missing_stream_rejection_falls_back_to_describe_log_streams() {
+    let rejected = mock!(aws_sdk_cloudwatchlogs::Client::filter_log_events)
+        .match_requests(|req| {
+            req.log_stream_names()
+                .iter()
+                .any(|s| *s == stream_of(NEVER_LOGGED))
+        })
+        .sequence()
+        .http_status(400, Some(NO_STREAM.into()))
+        .repeatedly()
+        .build();
+    let (ok, describe) = (filter_ok_rule(), describe_streams_rule());
+    let snap = collect_with_logs(&[&rejected, &ok, &describe]);
+
+    assert!(snap.collect_errors.is_empty(), "{:?}", snap.collect_errors);
+    assert_eq!(
+        rejected.num_calls(),
+        1,
+        "the batch naming the missing stream"
+    );
+    assert_eq!(ok.num_calls(), 1, "one re-read without it");
+    assert_eq!(describe.num_calls(), 3, "one check per stream");
+    let streams: Vec<(&str, bool, Option<&str>)> = snap
+        .log_streams
+        .iter()
+        .map(|s| (s.stream.as_str(), s.exists, s.note.as_deref()))
+        .collect();
+    assert_eq!(
+        streams,
+        vec![
+            (stream_of(LOGGED_A).as_str(), true, None),
+            (
+                stream_of(NEVER_LOGGED).as_str(),
+                false,
+                Some("The specified log stream does not exist.")
+            ),
+            (stream_of(LOGGED_C).as_str(), true, None),
+        ]
+    );
+    let mut logged: Vec<&str> = snap
+        .logs
+        .iter()
+        .filter_map(|l| l.task_id.as_deref())
+        .collect();
+    logged.dedup();
+    assert_eq!(logged, vec![LOGGED_A, LOGGED_C]);
+    assert_eq!(snap.logs.len(), 4);
+
+    let report = sickbay::analyze(&snap, &sickbay::RuleSet::builtin().unwrap());
+    assert_eq!(report.status, sickbay::report::Status::Complete);
+}
+
+/// The group itself does not exist: one DescribeLogStreams answers for every stream,
+/// all are recorded as missing, and FilterLogEvents is not called again.
+#[test]
+fn missing_group_marks_every_stream_with_one_check() {
+    let rejected = mock!(aws_sdk_cloudwatchlogs::Client::filter_log_events)
+        .sequence()
+        .http_status(400, Some(NO_GROUP.into()))
+        .repeatedly()
+        .build();
+    let no_group = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_streams)
+        .sequence()
+        .http_status(400, Some(NO_GROUP.into()))
+        .repeatedly()
+        .build();
+    let snap = collect_with_logs(&[&rejected, &no_group]);
+
+    assert!(snap.collect_errors.is_empty(), "{:?}", snap.collect_errors);
+    assert_eq!(rejected.num_calls(), 1);
+    assert_eq!(no_group.num_calls(), 1);
+    assert!(snap.logs.is_empty());
+    assert_eq!(snap.log_streams.len(), 3);
+    for s in &snap.log_streams {
+        assert!(!s.exists, "{s:?}");
+        assert_eq!(
+            s.note.as_deref(),
+            Some("the log group /ecs/api does not exist")
+        );
+    }
+}
+
+/// DescribeLogStreams is denied: which stream is missing cannot be told, so no stream is
+/// recorded as missing and the batch is not sent again; the denial and the rejection are
+/// both collection errors (the report is incomplete) rather than a silent gap.
+#[test]
+fn fallback_without_describe_log_streams_reports_the_gap() {
+    let rejected = mock!(aws_sdk_cloudwatchlogs::Client::filter_log_events)
+        .match_requests(|req| {
+            req.log_stream_names()
+                .iter()
+                .any(|s| *s == stream_of(NEVER_LOGGED))
+        })
+        .sequence()
+        .http_status(400, Some(NO_STREAM.into()))
+        .repeatedly()
+        .build();
+    let ok = filter_ok_rule();
+    let denied = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_streams)
+        .sequence()
+        .http_status(
+            400,
+            Some(r#"{"__type":"AccessDeniedException","message":"User: arn:aws:iam::123456789012:user/oncall is not authorized to perform: logs:DescribeLogStreams"}"#.into()),
+        )
+        .repeatedly()
+        .build();
+    let snap = collect_with_logs(&[&rejected, &ok, &denied]);
+
+    let actions: Vec<&str> = snap
+        .collect_errors
+        .iter()
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["logs:DescribeLogStreams", "logs:FilterLogEvents"],
+        "{:?}",
+        snap.collect_errors
+    );
+    assert_eq!(rejected.num_calls(), 1, "the same batch is not sent again");
+    assert_eq!(ok.num_calls(), 0);
+    assert!(
+        snap.log_streams.iter().all(|s| s.exists),
+        "{:?}",
+        snap.log_streams
+    );
+    let report = sickbay::analyze(&snap, &sickbay::RuleSet::builtin().unwrap());
+    assert_eq!(report.status, sickbay::report::Status::Incomplete);
+}

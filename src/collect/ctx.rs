@@ -151,6 +151,8 @@ pub struct Ctx {
     deadline: Instant,
     call_timeout: Duration,
     concurrency: usize,
+    /// Bounds the calls in flight across all stages (which run concurrently).
+    in_flight: tokio::sync::Semaphore,
     counts: [AtomicU64; OP_COUNT],
     errors: Mutex<Vec<CollectError>>,
     progress: Option<ProgressBar>,
@@ -167,20 +169,24 @@ impl Ctx {
             deadline: Instant::now() + overall,
             call_timeout,
             concurrency: concurrency.max(1),
+            in_flight: tokio::sync::Semaphore::new(concurrency.max(1)),
             counts: std::array::from_fn(|_| AtomicU64::new(0)),
             errors: Mutex::new(Vec::new()),
             progress,
         }
     }
 
-    /// Runs one API call: counted, bounded by the per-call timeout and what is left of
-    /// the overall deadline, and classified when it fails.
+    /// Runs one API call: at most `concurrency` at once, counted, bounded by the per-call
+    /// timeout and what is left of the overall deadline, and classified when it fails.
     pub async fn call<T, E, R, F>(&self, op: Op, fut: F) -> Result<T, Failure>
     where
         F: Future<Output = Result<T, SdkError<E, R>>>,
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug + 'static,
     {
+        // The semaphore is never closed; a permit is held only for this one call, so
+        // nested stages cannot deadlock.
+        let _permit = self.in_flight.acquire().await.ok();
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(Failure {
@@ -242,8 +248,8 @@ impl Ctx {
         });
     }
 
-    /// Runs `f` over `items` with at most the configured number of calls in flight,
-    /// keeping the input order.
+    /// Runs `f` over `items`, at most the configured number at once (their calls also
+    /// share the bound of [`Ctx::call`] with every other stage), keeping the input order.
     pub async fn each<I, T, Fut, F>(&self, items: I, f: F) -> Vec<T>
     where
         I: IntoIterator,

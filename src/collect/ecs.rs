@@ -340,12 +340,125 @@ pub fn convert_task(t: &ecs::Task) -> Task {
     }
 }
 
-/// Task-definition ARNs of a family, newest first (ListTaskDefinitions does not sort
-/// reliably everywhere, so revisions are sorted here), at most `keep`.
-pub async fn recent_revisions(ctx: &Ctx, ecs: &Client, family: &str, keep: usize) -> Vec<String> {
+/// Families from which on one account-wide ListTaskDefinitions listing is tried before
+/// listing family by family.
+const ACCOUNT_LISTING_MIN_FAMILIES: usize = 3;
+
+/// Recent task-definition ARNs of each family, newest first, at most `keep` each
+/// (ListTaskDefinitions lists ACTIVE revisions only).
+///
+/// For a few families: one listing per family. For more: one account-wide listing first,
+/// 100 ARNs per call, within a page budget of a quarter of the family count, so that the
+/// calls grow with the account's revisions / 100 rather than with the families. When the
+/// budget runs out, the families the listing has moved past (it is ordered by family)
+/// are complete and only the others are listed one by one.
+pub async fn recent_revisions(
+    ctx: &Ctx,
+    ecs: &Client,
+    families: &BTreeSet<String>,
+    keep: usize,
+) -> BTreeMap<String, Vec<String>> {
+    let mut found: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
+    let mut rest: Vec<&String> = families.iter().collect();
+    if families.len() >= ACCOUNT_LISTING_MIN_FAMILIES {
+        let budget = (families.len() / 4).max(2);
+        match list_account(ctx, ecs, families, budget).await {
+            Some(listing) => {
+                rest.retain(|f| !listing.complete.contains(*f));
+                found = listing.revisions;
+            }
+            // Failed (recorded): listing family by family would fail the same way.
+            None => rest.clear(),
+        }
+    }
+    let per_family = ctx
+        .each(rest, |f| async move {
+            (f, list_family(ctx, ecs, f, keep).await)
+        })
+        .await;
+    for (f, revs) in per_family {
+        found.insert(f.clone(), revs);
+    }
+    found
+        .into_iter()
+        .map(|(f, mut revs)| {
+            revs.sort_by_key(|r| std::cmp::Reverse(r.0));
+            revs.dedup_by_key(|r| r.0);
+            (f, revs.into_iter().take(keep).map(|(_, a)| a).collect())
+        })
+        .collect()
+}
+
+/// What an account-wide listing found.
+struct AccountListing {
+    /// Revisions of the wanted families, as (revision, ARN).
+    revisions: BTreeMap<String, Vec<(i64, String)>>,
+    /// Wanted families whose revisions are all in `revisions`.
+    complete: BTreeSet<String>,
+}
+
+/// Lists every ACTIVE task definition of the account, at most `budget` pages, keeping
+/// those of `families`. `None` when a call failed.
+async fn list_account(
+    ctx: &Ctx,
+    ecs: &Client,
+    families: &BTreeSet<String>,
+    budget: usize,
+) -> Option<AccountListing> {
+    let mut revisions: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
+    // Families the listing has moved past, and whether each family's revisions came in
+    // one run (the API lists by family name, then revision).
+    let mut passed: BTreeSet<String> = BTreeSet::new();
+    let mut current: Option<String> = None;
+    let mut contiguous = true;
+    let mut token: Option<String> = None;
+    for _page in 0..budget {
+        let req = ecs
+            .list_task_definitions()
+            .max_results(100)
+            .set_next_token(token.clone());
+        let out = ctx.get(Op::EcsListTaskDefinitions, req.send()).await?;
+        for a in out.task_definition_arns() {
+            let Some((f, r)) = crate::snapshot::split_td(a) else {
+                continue;
+            };
+            if current.as_deref() != Some(f.as_str()) {
+                if passed.contains(&f) {
+                    contiguous = false;
+                }
+                if let Some(prev) = current.replace(f.clone()) {
+                    passed.insert(prev);
+                }
+            }
+            if families.contains(&f) {
+                revisions.entry(f).or_default().push((r, a.clone()));
+            }
+        }
+        token = out.next_token().map(String::from);
+        if token.is_none() {
+            return Some(AccountListing {
+                revisions,
+                complete: families.clone(),
+            });
+        }
+    }
+    let complete = if contiguous {
+        families.intersection(&passed).cloned().collect()
+    } else {
+        BTreeSet::new()
+    };
+    revisions.retain(|f, _| complete.contains(f));
+    Some(AccountListing {
+        revisions,
+        complete,
+    })
+}
+
+/// One family's ACTIVE revisions as (revision, ARN): newest first where the API
+/// honours `sort=DESC` (then the first `keep` are enough), else every page (at most 10).
+async fn list_family(ctx: &Ctx, ecs: &Client, family: &str, keep: usize) -> Vec<(i64, String)> {
     let mut arns: Vec<(i64, String)> = Vec::new();
     let mut token: Option<String> = None;
-    // Newest first where the API honours it, so one page is usually enough.
     for _page in 0..10 {
         let req = ecs
             .list_task_definitions()
@@ -356,20 +469,24 @@ pub async fn recent_revisions(ctx: &Ctx, ecs: &Client, family: &str, keep: usize
         let Some(out) = ctx.get(Op::EcsListTaskDefinitions, req.send()).await else {
             break;
         };
-        for a in out.task_definition_arns() {
-            if let Some((f, r)) = crate::snapshot::split_td(a) {
-                if f == family {
-                    arns.push((r, a.clone()));
-                }
-            }
-        }
+        let page: Vec<(i64, String)> = out
+            .task_definition_arns()
+            .iter()
+            .filter_map(|a| {
+                let (f, r) = crate::snapshot::split_td(a)?;
+                (f == family).then(|| (r, a.clone()))
+            })
+            .collect();
+        let newest_first = page.windows(2).all(|w| w[0].0 > w[1].0);
+        let last = arns.last().map(|l| l.0);
+        let continues_down = last.is_none_or(|l| page.first().is_none_or(|p| p.0 < l));
+        arns.extend(page);
         token = out.next_token().map(String::from);
-        if token.is_none() {
+        if token.is_none() || (newest_first && continues_down && arns.len() >= keep) {
             break;
         }
     }
-    arns.sort_by_key(|a| std::cmp::Reverse(a.0));
-    arns.into_iter().take(keep).map(|(_, a)| a).collect()
+    arns
 }
 
 /// DescribeTaskDefinition for each key (`family:revision` or ARN); one call each (the API

@@ -4,7 +4,7 @@
 //! start, paginated) keeping a bounded tail per stream, and record which streams do not
 //! exist: a stopped task without a stream died before it could log.
 
-use super::ctx::Ctx;
+use super::ctx::{Ctx, Failure};
 use super::ops::Op;
 use crate::snapshot::{LogLine, LogStream, Task, TaskDefinition};
 use aws_sdk_cloudwatchlogs::Client;
@@ -132,19 +132,8 @@ where
             (w, exists)
         })
         .await;
-    for (w, exists) in checked {
-        let Some((exists, note)) = exists else {
-            continue;
-        };
-        out.streams.push(LogStream {
-            group: w.group.clone(),
-            stream: w.stream.clone(),
-            task_id: Some(w.task_id.clone()),
-            container: Some(w.container.clone()),
-            exists,
-            note,
-        });
-    }
+    out.streams
+        .extend(checked.into_iter().filter_map(|(w, e)| e.entry(&w)));
     out.lines.sort_by(|a, b| {
         (&a.group, &a.stream, a.timestamp).cmp(&(&b.group, &b.stream, b.timestamp))
     });
@@ -159,10 +148,30 @@ struct ChunkResult {
     silent: Vec<Wanted>,
 }
 
+/// A stream as a [`LogStream`] entry.
+fn stream_entry(w: &Wanted, exists: bool, note: Option<String>) -> LogStream {
+    LogStream {
+        group: w.group.clone(),
+        stream: w.stream.clone(),
+        task_id: Some(w.task_id.clone()),
+        container: Some(w.container.clone()),
+        exists,
+        note,
+    }
+}
+
 /// FilterLogEvents over up to 100 streams of one group, keeping the last `tail` lines
-/// of each stream. When the API rejects the batch as not found (a missing group, or a
-/// missing stream on some endpoints), each stream's existence is checked and the batch
-/// is read again with the streams that exist.
+/// of each stream.
+///
+/// AWS rejects the whole call with ResourceNotFoundException when one named stream does
+/// not exist ("The specified log stream does not exist.") or the group does not. Then
+/// the streams' existence is checked with DescribeLogStreams (the first stream alone:
+/// when the group is missing, every stream is, and no more checks are made; then at
+/// most [`MAX_EXISTENCE_CHECKS`] streams): missing ones are recorded as such, and the
+/// batch is read again without them. Streams whose check failed or was not made are
+/// read too; if the batch is rejected again (or no stream was found missing), only the
+/// streams known to exist are read. A rejection that cannot be worked around is a
+/// collection error, so the report says that logs are missing.
 async fn read_chunk<'c>(
     ctx: &Ctx,
     client: &'c Client,
@@ -177,20 +186,15 @@ async fn read_chunk<'c>(
         silent: Vec::new(),
     };
     let mut names: Vec<&Wanted> = chunk.to_vec();
-    for attempt in 0..2 {
-        match filter(ctx, client, group, &names, start_ms, tail).await {
+    // Streams a check found (a silent one needs no second check).
+    let mut known: Vec<&Wanted> = Vec::new();
+    for attempt in 0.. {
+        let rejected = match filter(ctx, client, group, &names, start_ms, tail).await {
             Filtered::Read(tails) => {
                 for w in names {
                     match tails.get(&w.stream) {
                         Some(q) => {
-                            res.streams.push(LogStream {
-                                group: w.group.clone(),
-                                stream: w.stream.clone(),
-                                task_id: Some(w.task_id.clone()),
-                                container: Some(w.container.clone()),
-                                exists: true,
-                                note: None,
-                            });
+                            res.streams.push(stream_entry(w, true, None));
                             res.lines.extend(q.iter().map(|(ts, msg)| LogLine {
                                 group: Some(w.group.clone()),
                                 stream: Some(w.stream.clone()),
@@ -202,47 +206,85 @@ async fn read_chunk<'c>(
                                 count: 1,
                             }));
                         }
+                        None if known.contains(&w) => {
+                            res.streams.push(stream_entry(w, true, None));
+                        }
                         None => res.silent.push((*w).clone()),
                     }
                 }
                 return (client, res);
             }
-            Filtered::NotFound if attempt == 0 => {
-                let checked = ctx
-                    .each(names.iter().take(MAX_EXISTENCE_CHECKS), |w| async move {
-                        (*w, stream_exists(ctx, client, w).await)
-                    })
-                    .await;
-                let mut existing = Vec::new();
-                for (w, e) in checked {
-                    match e {
-                        Some((true, _)) => existing.push(w),
-                        Some((false, note)) => res.streams.push(LogStream {
-                            group: w.group.clone(),
-                            stream: w.stream.clone(),
-                            task_id: Some(w.task_id.clone()),
-                            container: Some(w.container.clone()),
-                            exists: false,
-                            note,
-                        }),
-                        None => {}
-                    }
+            Filtered::NotFound(f) => f,
+            Filtered::Failed => return (client, res),
+        };
+        if attempt == 0 {
+            let mut unknown = Vec::new();
+            for (w, e) in existence(ctx, client, &names).await {
+                match e {
+                    Existence::Exists => known.push(w),
+                    Existence::Unknown => unknown.push(w),
+                    missing => res.streams.extend(missing.entry(w)),
                 }
-                if existing.is_empty() {
-                    return (client, res);
-                }
-                names = existing;
             }
-            Filtered::NotFound | Filtered::Failed => return (client, res),
+            if known.is_empty() && unknown.is_empty() {
+                // Every stream is accounted for as missing.
+                return (client, res);
+            }
+            if known.len() + unknown.len() < names.len() {
+                names = known.iter().chain(&unknown).copied().collect();
+            } else if !known.is_empty() && !unknown.is_empty() {
+                // The missing stream is one that could not be checked.
+                names = known.clone();
+            } else {
+                // The same batch would be rejected again.
+                ctx.record(Op::LogsFilterLogEvents, &rejected, None);
+                return (client, res);
+            }
+        } else if names.len() > known.len() && !known.is_empty() {
+            // A stream that could not be checked is missing: read those known to exist.
+            names = known.clone();
+        } else {
+            // Rejected although the streams left exist (or none is known to): the
+            // report must say that logs are missing.
+            ctx.record(Op::LogsFilterLogEvents, &rejected, None);
+            return (client, res);
         }
     }
     (client, res)
 }
 
+/// Whether each stream exists: the first stream alone, then (unless its group is
+/// missing, which answers for all) the others, at most [`MAX_EXISTENCE_CHECKS`] in all.
+async fn existence<'w>(
+    ctx: &Ctx,
+    client: &Client,
+    names: &[&'w Wanted],
+) -> Vec<(&'w Wanted, Existence)> {
+    let Some((first, rest)) = names.split_first() else {
+        return Vec::new();
+    };
+    let first_check = stream_exists(ctx, client, first).await;
+    let mut out = vec![(*first, first_check)];
+    if first_check == Existence::GroupMissing {
+        out.extend(rest.iter().map(|w| (*w, Existence::GroupMissing)));
+        return out;
+    }
+    let budget = MAX_EXISTENCE_CHECKS.saturating_sub(1);
+    let checked = ctx
+        .each(rest.iter().take(budget), |w| async move {
+            (*w, stream_exists(ctx, client, w).await)
+        })
+        .await;
+    out.extend(checked);
+    out.extend(rest.iter().skip(budget).map(|w| (*w, Existence::Unknown)));
+    out
+}
+
 enum Filtered {
     /// Stream name → its last lines (timestamp in ms, message).
     Read(HashMap<String, VecDeque<(i64, String)>>),
-    NotFound,
+    /// ResourceNotFoundException: a named stream, or the group, does not exist.
+    NotFound(Failure),
     Failed,
 }
 
@@ -282,7 +324,7 @@ async fn filter(
                     break;
                 }
             }
-            Err(f) if f.code == "ResourceNotFoundException" => return Filtered::NotFound,
+            Err(f) if f.code == "ResourceNotFoundException" => return Filtered::NotFound(f),
             Err(f) => {
                 ctx.record(Op::LogsFilterLogEvents, &f, None);
                 if tails.is_empty() {
@@ -295,32 +337,56 @@ async fn filter(
     Filtered::Read(tails)
 }
 
-/// Whether a stream exists: `Some((exists, note))`, or `None` when the check failed
-/// (recorded as a collection error).
-async fn stream_exists(ctx: &Ctx, client: &Client, w: &Wanted) -> Option<(bool, Option<String>)> {
+/// What DescribeLogStreams said about a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Existence {
+    Exists,
+    StreamMissing,
+    GroupMissing,
+    /// The check failed (recorded as a collection error) or was not made.
+    Unknown,
+}
+
+impl Existence {
+    /// The stream's entry, or `None` when unknown.
+    fn entry(self, w: &Wanted) -> Option<LogStream> {
+        match self {
+            Existence::Exists => Some(stream_entry(w, true, None)),
+            Existence::StreamMissing => Some(stream_entry(
+                w,
+                false,
+                Some("The specified log stream does not exist.".into()),
+            )),
+            Existence::GroupMissing => Some(stream_entry(
+                w,
+                false,
+                Some(format!("the log group {} does not exist", w.group)),
+            )),
+            Existence::Unknown => None,
+        }
+    }
+}
+
+/// Whether a stream exists (DescribeLogStreams with its name as the prefix).
+async fn stream_exists(ctx: &Ctx, client: &Client, w: &Wanted) -> Existence {
     let req = client
         .describe_log_streams()
         .log_group_name(&w.group)
         .log_stream_name_prefix(&w.stream)
         .limit(5);
     match ctx.call(Op::LogsDescribeLogStreams, req.send()).await {
-        Ok(o) => {
-            let exists = o
-                .log_streams()
+        Ok(o)
+            if o.log_streams()
                 .iter()
-                .any(|s| s.log_stream_name() == Some(w.stream.as_str()));
-            Some((
-                exists,
-                (!exists).then(|| "The specified log stream does not exist.".to_string()),
-            ))
+                .any(|s| s.log_stream_name() == Some(w.stream.as_str())) =>
+        {
+            Existence::Exists
         }
-        Err(f) if f.code == "ResourceNotFoundException" => Some((
-            false,
-            Some(format!("the log group {} does not exist", w.group)),
-        )),
+        Ok(_) => Existence::StreamMissing,
+        Err(f) if f.code == "ResourceNotFoundException" => Existence::GroupMissing,
         Err(f) => {
             ctx.record(Op::LogsDescribeLogStreams, &f, None);
-            None
+            Existence::Unknown
         }
     }
 }

@@ -281,88 +281,118 @@ async fn run(ctx: &Ctx, clients: &Clients, opts: &Options) -> Result<Snapshot, F
     let services = ecs::describe_services(ctx, &clients.ecs, cluster, &names, opts.since).await;
     let in_scope: BTreeSet<String> = names.iter().cloned().collect();
 
-    // Tasks: the whole cluster at once when every service is in scope (calls grow with
-    // tasks/100, not with services), else per service and family.
-    let mut queries = Vec::new();
-    if all_services {
-        queries.push(ecs::TaskQuery::Cluster);
-    } else {
-        queries.extend(opts.services.iter().map(|s| ecs::TaskQuery::Service(s)));
-        queries.extend(opts.families.iter().map(|f| ecs::TaskQuery::Family(f)));
-    }
-    let arns: Vec<String> = ctx
-        .each(queries, |q| ecs::list_tasks(ctx, &clients.ecs, cluster, q))
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
-    let (mut tasks, eni_owner) = ecs::describe_tasks(ctx, &clients.ecs, cluster, &arns).await;
-    let families: BTreeSet<&str> = opts.families.iter().map(String::as_str).collect();
-    tasks.retain(|t| {
-        let svc = t.group.as_deref().and_then(|g| g.strip_prefix("service:"));
-        let fam = crate::snapshot::split_td(&t.task_definition).map(|(f, _)| f);
-        svc.is_some_and(|s| in_scope.contains(s))
-            || fam.is_some_and(|f| families.contains(f.as_str()))
-    });
-    fill_task_sgs(&mut tasks, &services);
+    // From here on the stages are pipelined: each starts as soon as what it needs is
+    // known, so the calls of independent stages are in flight together (bounded by
+    // `--concurrency` in [`Ctx::call`]).
+    // Load balancers need only the services.
+    let (lb_tx, lb_rx) = tokio::sync::oneshot::channel();
+    let lb_fut = async {
+        let _ = lb_tx.send(load_balancers(ctx, clients, &services).await);
+    };
 
-    // Task definitions: in use, seen in tasks, and each family's recent revisions.
-    let mut keys: BTreeSet<String> = BTreeSet::new();
-    for s in &services {
-        keys.extend(s.task_definition.iter().cloned());
-        keys.extend(s.deployments.iter().map(|d| d.task_definition.clone()));
-    }
-    keys.extend(tasks.iter().map(|t| t.task_definition.clone()));
-    keys.retain(|k| !k.is_empty());
-    let mut fams: BTreeSet<String> = keys
-        .iter()
-        .filter_map(|k| crate::snapshot::split_td(k).map(|(f, _)| f))
-        .collect();
+    // Task definitions in use by the services, and each family's recent revisions, while
+    // the tasks are listed.
+    let svc_keys = service_td_keys(&services);
+    let mut fams = families_of(&svc_keys);
     fams.extend(opts.families.iter().cloned());
-    let recent = ctx
-        .each(fams.iter(), |f| {
-            ecs::recent_revisions(ctx, &clients.ecs, f, opts.revisions)
-        })
-        .await;
-    keys.extend(recent.into_iter().flatten().map(|a| ecs::td_key(&a)));
-    let task_definitions = ecs::describe_task_definitions(ctx, &clients.ecs, &keys).await;
-
-    // Logs, load balancers + endpoints + network, concurrently.
-    ctx.set_stage("logs, load balancers and network");
-    let (wanted, notes) = logs::plan(&tasks, &task_definitions);
-    let regions: BTreeSet<String> = wanted.iter().filter_map(|w| w.region.clone()).collect();
-    let regional = clients.regional_logs(&regions);
-    let logs_fut = logs::collect(
-        ctx,
-        |r| r.and_then(|r| regional.get(r)).unwrap_or(&clients.logs),
-        &wanted,
-        opts.since,
-        opts.log_lines,
-    );
-    let net_fut = network(
-        ctx,
-        clients,
-        &services,
-        &tasks,
-        &task_definitions,
-        &eni_owner,
-    );
-    let (mut log_data, (lb, endpoints, network)) = tokio::join!(logs_fut, net_fut);
-    log_data.streams.extend(notes);
-    log_data
-        .streams
-        .sort_by(|a, b| (&a.group, &a.stream).cmp(&(&b.group, &b.stream)));
-    // Standalone tasks have no service to take security groups from: use their ENI's.
-    for t in tasks.iter_mut().filter(|t| t.security_groups.is_empty()) {
-        let owner = format!("task/{}", t.id);
-        if let Some(i) = network
-            .interfaces
-            .iter()
-            .find(|i| i.owner.as_deref() == Some(owner.as_str()))
-        {
-            t.security_groups = i.security_groups.clone();
+    let tasks_fut = async {
+        // The whole cluster at once when every service is in scope (calls grow with
+        // tasks/100, not with services), else per service and family.
+        let mut queries = Vec::new();
+        if all_services {
+            queries.push(ecs::TaskQuery::Cluster);
+        } else {
+            queries.extend(opts.services.iter().map(|s| ecs::TaskQuery::Service(s)));
+            queries.extend(opts.families.iter().map(|f| ecs::TaskQuery::Family(f)));
         }
-    }
+        let arns: Vec<String> = ctx
+            .each(queries, |q| ecs::list_tasks(ctx, &clients.ecs, cluster, q))
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        let (mut tasks, eni_owner) = ecs::describe_tasks(ctx, &clients.ecs, cluster, &arns).await;
+        let families: BTreeSet<&str> = opts.families.iter().map(String::as_str).collect();
+        tasks.retain(|t| {
+            let svc = t.group.as_deref().and_then(|g| g.strip_prefix("service:"));
+            let fam = crate::snapshot::split_td(&t.task_definition).map(|(f, _)| f);
+            svc.is_some_and(|s| in_scope.contains(s))
+                || fam.is_some_and(|f| families.contains(f.as_str()))
+        });
+        fill_task_sgs(&mut tasks, &services);
+        (tasks, eni_owner)
+    };
+    let main_fut = async {
+        let ((mut tasks, eni_owner), svc_tds, recent) = tokio::join!(
+            tasks_fut,
+            ecs::describe_task_definitions(ctx, &clients.ecs, &svc_keys),
+            ecs::recent_revisions(ctx, &clients.ecs, &fams, opts.revisions),
+        );
+        // Task definitions seen only in tasks (and their families' recent revisions).
+        let mut task_keys: BTreeSet<String> =
+            tasks.iter().map(|t| t.task_definition.clone()).collect();
+        task_keys.retain(|k| !k.is_empty() && !svc_keys.contains(k));
+        let mut new_fams = families_of(&task_keys);
+        new_fams.retain(|f| !fams.contains(f));
+        let (task_tds, more_recent) = tokio::join!(
+            ecs::describe_task_definitions(ctx, &clients.ecs, &task_keys),
+            ecs::recent_revisions(ctx, &clients.ecs, &new_fams, opts.revisions),
+        );
+        let mut history: BTreeSet<String> = recent
+            .into_values()
+            .chain(more_recent.into_values())
+            .flatten()
+            .map(|a| ecs::td_key(&a))
+            .collect();
+        history.retain(|k| !svc_keys.contains(k) && !task_keys.contains(k));
+        let in_use = merge_tds(svc_tds, task_tds);
+
+        // Logs need only the tasks and their task definitions; the older revisions, the
+        // endpoints and the network are collected meanwhile.
+        ctx.set_stage("logs, load balancers and network");
+        let (wanted, notes) = logs::plan(&tasks, &in_use);
+        let regions: BTreeSet<String> = wanted.iter().filter_map(|w| w.region.clone()).collect();
+        let regional = clients.regional_logs(&regions);
+        let logs_fut = logs::collect(
+            ctx,
+            |r| r.and_then(|r| regional.get(r)).unwrap_or(&clients.logs),
+            &wanted,
+            opts.since,
+            opts.log_lines,
+        );
+        let rest_fut = async {
+            let older = ecs::describe_task_definitions(ctx, &clients.ecs, &history).await;
+            let task_definitions = merge_tds(in_use.clone(), older);
+            let endpoints = endpoints(ctx, clients, &task_definitions).await;
+            let lb = lb_rx.await.unwrap_or_else(|_| elb::Collected {
+                load_balancers: Vec::new(),
+                target_health: Vec::new(),
+            });
+            let network =
+                network(ctx, clients, &services, &tasks, &lb, &endpoints, &eni_owner).await;
+            (task_definitions, lb, endpoints, network)
+        };
+        let (mut log_data, (task_definitions, lb, endpoints, network)) =
+            tokio::join!(logs_fut, rest_fut);
+        log_data.streams.extend(notes);
+        log_data
+            .streams
+            .sort_by(|a, b| (&a.group, &a.stream).cmp(&(&b.group, &b.stream)));
+        // Standalone tasks have no service to take security groups from: use their ENI's.
+        for t in tasks.iter_mut().filter(|t| t.security_groups.is_empty()) {
+            let owner = format!("task/{}", t.id);
+            if let Some(i) = network
+                .interfaces
+                .iter()
+                .find(|i| i.owner.as_deref() == Some(owner.as_str()))
+            {
+                t.security_groups = i.security_groups.clone();
+            }
+        }
+        (tasks, task_definitions, log_data, lb, endpoints, network)
+    };
+    let ((), (tasks, task_definitions, log_data, lb, endpoints, network)) =
+        tokio::join!(lb_fut, main_fut);
 
     let mut services_sorted = services;
     services_sorted.sort_by(|a, b| a.name.cmp(&b.name));
@@ -392,49 +422,86 @@ async fn run(ctx: &Ctx, clients: &Clients, opts: &Options) -> Result<Snapshot, F
     })
 }
 
-/// Load balancers, then endpoints and the network (which needs their security groups).
-async fn network(
+/// The task definitions the services name (in use and in their deployments).
+fn service_td_keys(services: &[crate::snapshot::Service]) -> BTreeSet<String> {
+    let mut keys: BTreeSet<String> = BTreeSet::new();
+    for s in services {
+        keys.extend(s.task_definition.iter().cloned());
+        keys.extend(s.deployments.iter().map(|d| d.task_definition.clone()));
+    }
+    keys.retain(|k| !k.is_empty());
+    keys
+}
+
+/// The families of task-definition keys.
+fn families_of(keys: &BTreeSet<String>) -> BTreeSet<String> {
+    keys.iter()
+        .filter_map(|k| crate::snapshot::split_td(k).map(|(f, _)| f))
+        .collect()
+}
+
+/// Two lists of task definitions as one, sorted by family and revision, without repeats.
+fn merge_tds(
+    mut a: Vec<crate::snapshot::TaskDefinition>,
+    b: Vec<crate::snapshot::TaskDefinition>,
+) -> Vec<crate::snapshot::TaskDefinition> {
+    a.extend(b);
+    a.sort_by(|x, y| (&x.family, x.revision).cmp(&(&y.family, y.revision)));
+    a.dedup_by(|x, y| x.family == y.family && x.revision == y.revision);
+    a
+}
+
+/// The target groups of the services, their load balancers and target health.
+async fn load_balancers(
     ctx: &Ctx,
     clients: &Clients,
     services: &[crate::snapshot::Service],
-    tasks: &[Task],
-    tds: &[crate::snapshot::TaskDefinition],
-    eni_owner: &HashMap<String, String>,
-) -> (
-    elb::Collected,
-    Vec<crate::snapshot::Endpoint>,
-    crate::snapshot::Network,
-) {
+) -> elb::Collected {
     let tg_arns: BTreeSet<String> = services
         .iter()
         .flat_map(|s| s.load_balancers.iter())
         .filter_map(|l| l.target_group_arn.clone())
         .collect();
+    if tg_arns.is_empty() {
+        elb::Collected {
+            load_balancers: Vec::new(),
+            target_health: Vec::new(),
+        }
+    } else {
+        elb::collect(ctx, &clients.elb, &tg_arns).await
+    }
+}
+
+/// The database endpoints the task definitions' environment names.
+async fn endpoints(
+    ctx: &Ctx,
+    clients: &Clients,
+    tds: &[crate::snapshot::TaskDefinition],
+) -> Vec<crate::snapshot::Endpoint> {
     let env_values: Vec<String> = tds
         .iter()
         .flat_map(|t| t.containers.iter())
         .flat_map(|c| c.environment.iter())
         .map(|e| e.value.to_ascii_lowercase())
         .collect();
-    let wants_rds = env_values.iter().any(|v| v.contains(".rds.amazonaws.com"));
-    let lb_fut = async {
-        if tg_arns.is_empty() {
-            elb::Collected {
-                load_balancers: Vec::new(),
-                target_health: Vec::new(),
-            }
-        } else {
-            elb::collect(ctx, &clients.elb, &tg_arns).await
-        }
-    };
-    let rds_fut = async {
-        if wants_rds {
-            rds::collect(ctx, &clients.rds, &env_values).await
-        } else {
-            Vec::new()
-        }
-    };
-    let (lb, endpoints) = tokio::join!(lb_fut, rds_fut);
+    if env_values.iter().any(|v| v.contains(".rds.amazonaws.com")) {
+        rds::collect(ctx, &clients.rds, &env_values).await
+    } else {
+        Vec::new()
+    }
+}
+
+/// The network around the services, tasks, load balancers and endpoints (which give the
+/// security groups and subnets to start from).
+async fn network(
+    ctx: &Ctx,
+    clients: &Clients,
+    services: &[crate::snapshot::Service],
+    tasks: &[Task],
+    lb: &elb::Collected,
+    endpoints: &[crate::snapshot::Endpoint],
+    eni_owner: &HashMap<String, String>,
+) -> crate::snapshot::Network {
     let mut sgs: BTreeSet<String> = BTreeSet::new();
     let mut subnets: BTreeSet<String> = BTreeSet::new();
     for s in services {
@@ -446,19 +513,18 @@ async fn network(
     for t in tasks {
         sgs.extend(t.security_groups.iter().cloned());
     }
-    for e in &endpoints {
+    for e in endpoints {
         sgs.extend(e.security_groups.iter().cloned());
     }
     for l in &lb.load_balancers {
         sgs.extend(l.security_groups.iter().cloned());
         subnets.extend(l.subnets.iter().cloned());
     }
-    let network = if sgs.is_empty() && subnets.is_empty() {
+    if sgs.is_empty() && subnets.is_empty() {
         crate::snapshot::Network::default()
     } else {
         ec2::collect(ctx, &clients.ec2, &sgs, &subnets, eni_owner).await
-    };
-    (lb, endpoints, network)
+    }
 }
 
 /// A service's tasks carry the service's security groups (DescribeTasks does not return
