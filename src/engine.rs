@@ -82,7 +82,7 @@ fn analyze_index(snap: &Snapshot, ix: Index, rules: &RuleSet, mode: Mode) -> Rep
     let (top, folded_into) = fold(&raws, rules);
     let findings = build_findings(snap, &ix, &raws, &top, &folded_into);
     let timeline = timeline(snap, &ix, &raws);
-    let churn = churn(snap, &raws);
+    let churn = churn(snap, &ix, &raws);
     let incomplete: Vec<MissingCheck> = snap
         .collect_errors
         .iter()
@@ -825,8 +825,7 @@ fn timeline(snap: &Snapshot, ix: &Index, raws: &[RawFinding]) -> Vec<FamilyTimel
     out
 }
 
-fn churn(snap: &Snapshot, raws: &[RawFinding]) -> Vec<Churn> {
-    let ix = Index::build(snap);
+fn churn(snap: &Snapshot, ix: &Index, raws: &[RawFinding]) -> Vec<Churn> {
     let mut out = Vec::new();
     let mut fams: BTreeMap<&str, Vec<(i64, chrono::DateTime<chrono::Utc>)>> = BTreeMap::new();
     for td in &snap.task_definitions {
