@@ -161,11 +161,15 @@ fn match_signal(sig: &crate::rules::Signal, ix: &Index) -> Vec<Group> {
     for &src in &sig.sources {
         for ri in ix.records_of(src, sig.field.as_deref()) {
             let rec = &ix.records[ri];
+            // Cheap test first: most records match no pattern, and `is_match` stops at
+            // the first hit without resolving capture groups.
+            let Some(first) = sig.patterns.iter().position(|p| p.is_match(&rec.text)) else {
+                continue;
+            };
             if sig.unless.as_ref().is_some_and(|u| u.is_match(&rec.text)) {
                 continue;
             }
-            for c in sig
-                .patterns
+            for c in sig.patterns[first..]
                 .iter()
                 .flat_map(|p| p.captures_iter(&rec.text))
                 .take(4)
