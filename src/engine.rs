@@ -867,7 +867,7 @@ fn churn(snap: &Snapshot, ix: &Index, raws: &[RawFinding]) -> Vec<Churn> {
         let persisting: Vec<String> = raws
             .iter()
             .filter(|f| {
-                let revs = revisions_of(f, &ix);
+                let revs = revisions_of(f, ix);
                 let here: Vec<i64> = revs
                     .iter()
                     .filter(|(fa, _)| fa == family)
