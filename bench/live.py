@@ -15,7 +15,10 @@ run it with .venv-moto/bin/python bench/live.py.
 """
 
 import argparse
+import http.client
+import http.server
 import json
+import threading
 import os
 import socket
 import statistics
@@ -66,6 +69,53 @@ def start_moto(bin_path):
         urllib.request.Request(url + "/moto-api/state-manager/set-transition", data=body, method="POST")
     )
     return proc, url
+
+
+class _Delay(http.server.BaseHTTPRequestHandler):
+    """Forwards each request to moto after `latency` seconds: the round trip of a real
+    regional endpoint, which moto on loopback does not have."""
+
+    protocol_version = "HTTP/1.1"
+    upstream = None
+    latency = 0.0
+    local = threading.local()
+
+    def log_message(self, *args):
+        pass
+
+    def _forward(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        time.sleep(self.latency)
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection(*self.upstream)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        try:
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+        except (http.client.HTTPException, OSError):
+            conn = self.local.conn = http.client.HTTPConnection(*self.upstream)
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+        data = resp.read()
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() not in ("transfer-encoding", "connection", "content-length", "date", "server"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _forward
+
+
+def start_delay_proxy(moto_url, latency_ms):
+    host, port = moto_url.rsplit("//", 1)[1].split(":")
+    handler = type("Delay", (_Delay,), {"upstream": (host, int(port)), "latency": latency_ms / 1000})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def clients(url):
@@ -140,8 +190,15 @@ def main():
     ap.add_argument("--sizes", default="1,10,50")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--extra", default="", help="extra sickbay arguments, space-separated")
+    ap.add_argument("--latency-ms", type=float, default=0,
+                    help="add this round-trip time to every call sickbay makes (a proxy in "
+                         "front of moto), to model a real regional endpoint (default 0)")
     a = ap.parse_args()
     proc, url = start_moto(a.moto)
+    target = url
+    if a.latency_ms > 0:
+        _, target = start_delay_proxy(url, a.latency_ms)
+        print(f"sickbay calls go through a proxy adding {a.latency_ms:g} ms per call", flush=True)
     try:
         rows = []
         for n in [int(x) for x in a.sizes.split(",")]:
@@ -149,7 +206,7 @@ def main():
             seed(url, cluster, n)
             walls, collects, stats = [], [], None
             for _ in range(a.runs):
-                wall, stats, findings = run(a.sickbay, url, cluster, a.extra.split())
+                wall, stats, findings = run(a.sickbay, target, cluster, a.extra.split())
                 walls.append(wall)
                 collects.append(stats["elapsed_ms"] / 1000)
             wall, collect = statistics.median(walls), statistics.median(collects)
