@@ -335,8 +335,6 @@ fn dependency(
 /// whether a container of the same task listens on that port.
 pub fn env_hosts(ix: &mut Index, snap: &Snapshot, lint: Option<&LintInputs>) {
     for td in &snap.task_definitions {
-        let key = td.key();
-        let synthetic = lint.is_some_and(|l| l.synthetic_revisions.contains(&key));
         let fargate = td.requires_compatibilities.iter().any(|c| c == "FARGATE");
         let mode = td.network_mode.clone().unwrap_or_else(|| {
             if fargate {
@@ -367,30 +365,7 @@ pub fn env_hosts(ix: &mut Index, snap: &Snapshot, lint: Option<&LintInputs>) {
                     e.name,
                     port.map(|p| p.to_string()).unwrap_or_default()
                 );
-                let origin = lint
-                    .and_then(|l| {
-                        l.origins.get(&crate::lint::part_key(
-                            &key,
-                            Some(&c.name),
-                            Some(&format!("env/{}", e.name)),
-                        ))
-                    })
-                    .cloned();
-                let loc = Loc {
-                    service: ix.family_service.get(&td.family).cloned(),
-                    family: Some(td.family.clone()),
-                    revision: (!synthetic).then_some(td.revision),
-                    container: Some(c.name.clone()),
-                    time: td.registered_at,
-                    locator: match &origin {
-                        Some(o) => o.locator(),
-                        None => {
-                            format!("task definition {key} container {} env {}", c.name, e.name)
-                        }
-                    },
-                    origin,
-                    ..Loc::default()
-                };
+                let loc = crate::facts::env_loc(ix, td, &c.name, &e.name, lint);
                 ix.push(Source::Fact, Some("env-host"), text, loc, 1);
             }
         }

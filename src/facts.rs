@@ -981,37 +981,12 @@ fn db_config(ix: &mut Index, snap: &Snapshot, lint: Option<&crate::lint::LintInp
     }
     let mut bags: Vec<Bag> = Vec::new();
     for td in &snap.task_definitions {
-        let key = td.key();
-        let synthetic = lint.is_some_and(|l| l.synthetic_revisions.contains(&key));
         for c in &td.containers {
             let vars = c
                 .environment
                 .iter()
                 .map(|e| {
-                    let origin = lint
-                        .and_then(|l| {
-                            l.origins.get(&crate::lint::part_key(
-                                &key,
-                                Some(&c.name),
-                                Some(&format!("env/{}", e.name)),
-                            ))
-                        })
-                        .cloned();
-                    let loc = Loc {
-                        service: ix.family_service.get(&td.family).cloned(),
-                        family: Some(td.family.clone()),
-                        revision: (!synthetic).then_some(td.revision),
-                        container: Some(c.name.clone()),
-                        time: td.registered_at,
-                        locator: match &origin {
-                            Some(o) => o.locator(),
-                            None => {
-                                format!("task definition {key} container {} env {}", c.name, e.name)
-                            }
-                        },
-                        origin,
-                        ..Loc::default()
-                    };
+                    let loc = env_loc(ix, td, &c.name, &e.name, lint);
                     (e.name.as_str(), e.value.as_str(), loc)
                 })
                 .collect();
@@ -1070,6 +1045,41 @@ fn db_config(ix: &mut Index, snap: &Snapshot, lint: Option<&crate::lint::LintInp
                 ix.push(Source::Fact, Some("db-config"), text, loc, 1);
             }
         }
+    }
+}
+
+/// Where an environment variable of a task definition is: its file position under
+/// `lint`, else `task definition family:rev container C env NAME`.
+pub(crate) fn env_loc(
+    ix: &Index,
+    td: &crate::snapshot::TaskDefinition,
+    container: &str,
+    name: &str,
+    lint: Option<&crate::lint::LintInputs>,
+) -> Loc {
+    let key = td.key();
+    let synthetic = lint.is_some_and(|l| l.synthetic_revisions.contains(&key));
+    let origin = lint
+        .and_then(|l| {
+            l.origins.get(&crate::lint::part_key(
+                &key,
+                Some(container),
+                Some(&format!("env/{name}")),
+            ))
+        })
+        .cloned();
+    Loc {
+        service: ix.family_service.get(&td.family).cloned(),
+        family: Some(td.family.clone()),
+        revision: (!synthetic).then_some(td.revision),
+        container: Some(container.to_string()),
+        time: td.registered_at,
+        locator: match &origin {
+            Some(o) => o.locator(),
+            None => format!("task definition {key} container {container} env {name}"),
+        },
+        origin,
+        ..Loc::default()
     }
 }
 
