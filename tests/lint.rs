@@ -139,6 +139,19 @@ fn clean_fixture_has_no_findings_and_exits_0() {
 }
 
 #[test]
+fn the_env_file_next_to_a_compose_file_is_read_like_compose_does() {
+    let r = lint(&["fixtures/lint/rules/CFG008/clean/compose.yml"]);
+    assert_eq!(
+        r.target.files,
+        vec![
+            "fixtures/lint/rules/CFG008/clean/.env".to_string(),
+            "fixtures/lint/rules/CFG008/clean/compose.yml".to_string()
+        ]
+    );
+    assert!(!ids(&r).contains(&"CFG008".to_string()), "{:?}", ids(&r));
+}
+
+#[test]
 fn exit_codes_follow_fail_on() {
     let run = |args: &[&str]| bin().args(args).output().unwrap().status.code();
     assert_eq!(

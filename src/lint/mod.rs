@@ -243,9 +243,28 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<(PathBuf, FileKind, bool)>, Str
             out.push((p.clone(), k, true));
         }
     }
+    // docker compose reads the `.env` next to a compose file by itself; so does lint.
+    let siblings: Vec<PathBuf> = out
+        .iter()
+        .filter(|(_, k, _)| *k == FileKind::Compose)
+        .filter_map(|(p, _, _)| Some(p.parent()?.join(".env")))
+        .filter(|e| e.is_file())
+        .collect();
+    for e in siblings {
+        if !out.iter().any(|(p, _, _)| same_file(p, &e)) {
+            out.push((e, FileKind::Env, false));
+        }
+    }
     let mut seen = HashSet::new();
     out.retain(|(p, _, _)| seen.insert(p.clone()));
     Ok(out)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
