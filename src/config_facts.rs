@@ -436,6 +436,9 @@ pub fn secret_reuse(ix: &mut Index) {
     // fingerprint → (variable names, places, stacks)
     type Uses = (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>);
     let mut uses: BTreeMap<String, Uses> = BTreeMap::new();
+    // Under `lint`, the first file position of each fingerprint, so the finding points
+    // at a file.
+    let mut first_origin: BTreeMap<String, crate::lint::Origin> = BTreeMap::new();
     for r in &ix.records {
         if r.field != Some("env") {
             continue;
@@ -467,6 +470,11 @@ pub fn secret_reuse(ix: &mut Index) {
             }
             _ => continue,
         };
+        if let Some(o) = &r.loc.origin {
+            first_origin
+                .entry(value.to_string())
+                .or_insert_with(|| o.clone());
+        }
         let u = uses.entry(value.to_string()).or_default();
         u.0.insert(name.to_string());
         u.1.insert(place);
@@ -485,12 +493,15 @@ pub fn secret_reuse(ix: &mut Index) {
             places.iter().cloned().collect::<Vec<_>>().join(","),
             stacks.iter().cloned().collect::<Vec<_>>().join(",")
         );
+        let name = names.iter().next().cloned().unwrap_or_default();
+        let origin = first_origin.get(&fp).cloned();
+        let locator = match &origin {
+            Some(o) => format!("{} (and {} more places)", o.locator(), places.len() - 1),
+            None => format!("env {name} in {} places", places.len()),
+        };
         let loc = Loc {
-            locator: format!(
-                "env {} in {} places",
-                names.iter().next().cloned().unwrap_or_default(),
-                places.len()
-            ),
+            locator,
+            origin,
             ..Loc::default()
         };
         out.push((text, loc));

@@ -66,9 +66,6 @@ fn seed_000_names_every_config_failure() {
     // Every piece of evidence points at a file position.
     for f in &r.findings {
         for e in &f.evidence {
-            if e.source.starts_with("fact:secret-reuse") {
-                continue;
-            }
             let file = e
                 .file
                 .as_deref()
@@ -121,6 +118,9 @@ fn seed_004_names_shared_secrets_ports_and_variables() {
     );
     let shared = r.findings.iter().find(|f| f.rule == "SEC001").unwrap();
     assert!(shared.message.contains("JWT_SECRET"), "{}", shared.message);
+    for e in &shared.evidence {
+        assert!(e.file.is_some() && e.line.is_some(), "{e:?}");
+    }
 }
 
 #[test]
