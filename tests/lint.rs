@@ -325,3 +325,45 @@ fn folders_skip_json_that_is_not_a_task_definition() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a task definition"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Truncated and mangled versions of every fixture file load or fail with a position;
+/// none panics.
+#[test]
+fn mangled_files_never_panic() {
+    let dir = std::env::temp_dir().join(format!("sickbay-mangle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut tried = 0;
+    for sub in ["000-supabase-ecs", "004-supabase-instances", "clean"] {
+        for entry in std::fs::read_dir(Path::new("fixtures/lint").join(sub))
+            .unwrap()
+            .flatten()
+        {
+            let name = entry.file_name();
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            let target = dir.join(&name);
+            let cuts = (0..text.len())
+                .step_by(7)
+                .filter(|&i| text.is_char_boundary(i));
+            for cut in cuts {
+                for variant in [
+                    text[..cut].to_string(),
+                    format!("{}{}", &text[..cut], "${é:-${"),
+                    text[..cut].replace(':', "\t:"),
+                ] {
+                    std::fs::write(&target, &variant).unwrap();
+                    match sickbay::lint::load(std::slice::from_ref(&target)) {
+                        Ok(_) => {}
+                        Err(sickbay::lint::LintFailure::Input(e)) => {
+                            assert!(e.line >= 1 && e.column >= 1, "{e}");
+                        }
+                        Err(e) => panic!("{e}"),
+                    }
+                    tried += 1;
+                }
+            }
+            std::fs::remove_file(&target).unwrap();
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(tried > 1000, "{tried}");
+}

@@ -416,7 +416,8 @@ fn collect_refs(
                     continue;
                 }
                 // Columns are exact for single-line plain scalars, close otherwise.
-                let off = text[..r.offset.min(text.len())].chars().count() + usize::from(*quoted);
+                let off =
+                    text.get(..r.offset).map_or(0, |t| t.chars().count()) + usize::from(*quoted);
                 out.push(VarRef {
                     name: r.name,
                     scope: scope.map(String::from),

@@ -167,7 +167,7 @@ pub fn parse(file: &str, text: &str) -> Result<ConfigFile, LintError> {
                 origin: Origin {
                     file: file.to_string(),
                     line: e.line,
-                    column: e.value_col + e.value[..r.offset.min(e.value.len())].chars().count(),
+                    column: e.value_col + e.value.get(..r.offset).map_or(0, |t| t.chars().count()),
                     path: e.name.clone(),
                 },
             });

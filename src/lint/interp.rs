@@ -131,7 +131,11 @@ fn expand(
             match text {
                 Ok(v) => out.push_str(&v),
                 // A default or alternative may itself contain references.
-                Err(d) => expand(d, base + body_start + name_len + 1, lookup, out, refs),
+                Err(d) => {
+                    // `d` is a suffix of `op`, which starts right after the name.
+                    let at = body_start + name_len + (op.len() - d.len());
+                    expand(d, base + at, lookup, out, refs)
+                }
             }
             i = end + 1;
             continue;
@@ -184,6 +188,10 @@ mod tests {
         let (s, r) = interpolate("${A:-${PORT}}", &vars);
         assert_eq!(s, "8000");
         assert_eq!(r.len(), 2);
+        assert_eq!(r[1].offset, 5);
+        let text = "${A:-é${B}}";
+        let (_, r) = interpolate(text, &vars);
+        assert_eq!(&text[r[1].offset..r[1].offset + 1], "$");
         let (s, _) = interpolate("cost $5 and ${broken", &vars);
         assert_eq!(s, "cost $5 and ${broken");
     }
