@@ -110,7 +110,8 @@ fn port_conflicts(ix: &mut Index, lint: &LintInputs) {
         // Every later publication that overlaps an earlier one from another service.
         for (i, b) in list.iter().enumerate() {
             let Some(a) = list[..i].iter().find(|a| {
-                (a.service != b.service || a.origin.file != b.origin.file)
+                // The same service in an override or variant file is one service.
+                a.service != b.service
                     && (wildcard(&a.host_ip) || wildcard(&b.host_ip) || a.host_ip == b.host_ip)
             }) else {
                 continue;
@@ -354,9 +355,27 @@ pub fn env_hosts(ix: &mut Index, snap: &Snapshot, lint: Option<&LintInputs>) {
                 let Some((host, port)) = dependency(&e.name, &e.value, &c.environment) else {
                     continue;
                 };
-                let kind = classify(&host);
+                // Containers of the same task reach each other by name through `links`
+                // (bridge) or as the task's own names.
+                let local = td.containers.iter().any(|o| {
+                    o.name.eq_ignore_ascii_case(&host)
+                        || o.links.iter().any(|l| {
+                            l.rsplit(':')
+                                .next()
+                                .is_some_and(|a| a.eq_ignore_ascii_case(&host))
+                        })
+                });
+                let kind = if local { "same-task" } else { classify(&host) };
+                // In awsvpc and bridge tasks a sidecar may listen on localhost without
+                // declaring a port mapping, so only a task whose other containers all
+                // declare their ports can be said not to listen.
+                let undeclared = td
+                    .containers
+                    .iter()
+                    .any(|o| o.name != c.name && o.port_mappings.is_empty());
                 let listening = match port {
                     Some(p) if ports.contains(&p) => "true",
+                    Some(_) if undeclared => "unknown",
                     Some(_) => "false",
                     None => "unknown",
                 };

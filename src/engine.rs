@@ -64,6 +64,7 @@ pub fn analyze_lint(snap: &Snapshot, inputs: &crate::lint::LintInputs, rules: &R
         Mode::Lint,
     );
     report.target.files = inputs.files.clone();
+    report.notes.extend(inputs.notes.iter().cloned());
     // Revision history means nothing for files.
     report.timeline.clear();
     report.churn.clear();

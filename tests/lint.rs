@@ -306,6 +306,11 @@ fn folders_skip_json_that_is_not_a_task_definition() {
     let dir = std::env::temp_dir().join(format!("sickbay-lint-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("node_modules/x")).unwrap();
     std::fs::write(dir.join("package.json"), "{\"name\": \"web\"}").unwrap();
+    std::fs::write(
+        dir.join("tsconfig.json"),
+        "{\n  // comments are fine here\n}\n",
+    )
+    .unwrap();
     std::fs::write(dir.join("node_modules/x/td.json"), "{ not json").unwrap();
     std::fs::write(dir.join("values.yml"), "replicas: 2\n").unwrap();
     std::fs::copy(
@@ -316,6 +321,14 @@ fn folders_skip_json_that_is_not_a_task_definition() {
     let r = lint(&[dir.to_str().unwrap()]);
     assert_eq!(r.target.files.len(), 1, "{:?}", r.target.files);
     assert!(ids(&r).contains(&"CFG006".to_string()));
+    // A JSON file that does not parse is skipped, and the report says so.
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.starts_with("skipped ") && n.contains("tsconfig.json:2:3")),
+        "{:?}",
+        r.notes
+    );
     // Named explicitly, a JSON file that is not a task definition is an error.
     let out = bin()
         .args(["lint", dir.join("package.json").to_str().unwrap()])

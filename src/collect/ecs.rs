@@ -596,5 +596,6 @@ fn convert_container(c: &ecs::ContainerDefinition) -> ContainerDefinition {
         entry_point: c.entry_point().to_vec(),
         memory: c.memory(),
         memory_reservation: c.memory_reservation(),
+        links: c.links().to_vec(),
     }
 }

@@ -96,17 +96,38 @@ enum Frame {
     Map(Vec<(Node, Node)>, Option<Node>, usize, usize, usize),
 }
 
+/// Nodes aliases may expand to in one file; beyond it the file is rejected, like
+/// compose's "excessive aliasing" (a "billion laughs" file would exhaust memory).
+const MAX_ALIAS_NODES: usize = 100_000;
+
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, (Node, usize)>,
     docs: Vec<Node>,
+    expanded: usize,
+    /// Where aliasing went over the limit.
+    excessive: Option<(usize, usize)>,
+}
+
+fn size(n: &Node) -> usize {
+    match n {
+        Node::Scalar { .. } => 1,
+        Node::Seq { items, .. } => 1 + items.iter().map(size).sum::<usize>(),
+        Node::Map { entries, .. } => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| size(k) + size(v))
+                .sum::<usize>()
+        }
+    }
 }
 
 impl Builder {
     fn push_node(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            let n = size(&node);
+            self.anchors.insert(anchor, (node.clone(), n));
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
@@ -167,12 +188,24 @@ impl MarkedEventReceiver for Builder {
                 }
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().unwrap_or(Node::Scalar {
+                let empty = Node::Scalar {
                     text: String::new(),
                     quoted: false,
                     line,
                     col,
-                });
+                };
+                let node = match self.anchors.get(&id) {
+                    Some((n, sz)) if self.excessive.is_none() => {
+                        self.expanded += sz;
+                        if self.expanded > MAX_ALIAS_NODES {
+                            self.excessive = Some((line, col));
+                            empty
+                        } else {
+                            n.clone()
+                        }
+                    }
+                    _ => empty,
+                };
                 self.push_node(node, 0);
             }
             _ => {}
@@ -194,6 +227,14 @@ pub fn parse_yaml(file: &str, text: &str) -> Result<Option<Node>, LintError> {
             format!("invalid YAML: {}", e.info()),
         )
     })?;
+    if let Some((line, col)) = b.excessive {
+        return Err(LintError::at(
+            file,
+            line,
+            col,
+            format!("invalid YAML: excessive aliasing (aliases expand to more than {MAX_ALIAS_NODES} nodes)"),
+        ));
+    }
     Ok(b.docs.into_iter().next())
 }
 
@@ -511,5 +552,14 @@ mod tests {
         assert!(parse("x.yml", "just: a map\n", &HashMap::new())
             .unwrap()
             .is_none());
+        // A "billion laughs" file is rejected instead of exhausting memory.
+        let mut bomb = String::from("x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 9].join(", ");
+            bomb.push_str(&format!("x{i}: &a{i} [{refs}]\n"));
+        }
+        bomb.push_str("services:\n  a:\n    image: x\n");
+        let e = parse("bomb.yml", &bomb, &HashMap::new()).unwrap_err();
+        assert!(e.message.contains("excessive aliasing"), "{e}");
     }
 }

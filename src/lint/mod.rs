@@ -129,6 +129,8 @@ pub struct LintInputs {
     pub configs: Vec<ConfigFile>,
     /// Variables defined by env files, with their (redacted) values.
     pub variables: BTreeMap<String, String>,
+    /// Files found in folders that could not be read (named files fail instead).
+    pub notes: Vec<String>,
 }
 
 /// Key of a task-definition part: `family:rev`, plus `/container`, plus `/what[/name]`.
@@ -303,17 +305,32 @@ pub fn load(paths: &[PathBuf]) -> Result<(Snapshot, LintInputs), LintFailure> {
     for (path, kind, explicit) in files {
         let name = display(&path);
         let bytes = std::fs::read(&path).map_err(|e| LintFailure::Usage(format!("{name}: {e}")))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
-            let col = upto.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
-            LintFailure::Input(LintError::at(&name, line, col, "not valid UTF-8 text"))
-        })?;
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
+                let col = upto.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+                let err = LintError::at(&name, line, col, "not valid UTF-8 text");
+                if explicit {
+                    return Err(LintFailure::Input(err));
+                }
+                inputs.notes.push(format!("skipped {err}"));
+                continue;
+            }
+        };
         texts.push((name, kind, explicit, text));
     }
-    for (name, kind, _, text) in &texts {
+    for (name, kind, explicit, text) in &texts {
         if *kind == FileKind::Env {
-            let f = envfile::parse(name, text).map_err(LintFailure::Input)?;
+            let f = match envfile::parse(name, text) {
+                Ok(f) => f,
+                Err(e) if !*explicit => {
+                    inputs.notes.push(format!("skipped {e}"));
+                    continue;
+                }
+                Err(e) => return Err(LintFailure::Input(e)),
+            };
             inputs.files.push(name.clone());
             for e in &f.env {
                 inputs.variables.insert(e.name.clone(), e.value.clone());
@@ -331,7 +348,15 @@ pub fn load(paths: &[PathBuf]) -> Result<(Snapshot, LintInputs), LintFailure> {
         match kind {
             FileKind::Env => {}
             FileKind::Compose => {
-                match compose::parse(name, text, &vars).map_err(LintFailure::Input)? {
+                let parsed = match compose::parse(name, text, &vars) {
+                    Ok(p) => p,
+                    Err(e) if !*explicit => {
+                        inputs.notes.push(format!("skipped {e}"));
+                        continue;
+                    }
+                    Err(e) => return Err(LintFailure::Input(e)),
+                };
+                match parsed {
                     Some(f) => {
                         inputs.files.push(name.clone());
                         inputs.configs.push(f);
@@ -348,7 +373,16 @@ pub fn load(paths: &[PathBuf]) -> Result<(Snapshot, LintInputs), LintFailure> {
                 }
             }
             FileKind::TaskDefinition => {
-                match taskdef::parse(name, text, &mut inputs).map_err(LintFailure::Input)? {
+                let parsed = match taskdef::parse(name, text, &mut inputs) {
+                    Ok(p) => p,
+                    // Folders hold all sorts of JSON (tsconfig.json with comments ...).
+                    Err(e) if !*explicit => {
+                        inputs.notes.push(format!("skipped {e}"));
+                        continue;
+                    }
+                    Err(e) => return Err(LintFailure::Input(e)),
+                };
+                match parsed {
                     Some(tds) => {
                         inputs.files.push(name.clone());
                         snap.task_definitions.extend(tds);

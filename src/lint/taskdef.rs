@@ -276,6 +276,7 @@ fn container(
             _ => return Err(cx.err(&p("essential"), "expected true or false")),
         },
         command: cx.strings(&c["command"], &p("command"))?,
+        links: cx.strings(&c["links"], &p("links"))?,
         entry_point: cx.strings(&c["entryPoint"], &p("entryPoint"))?,
         memory: cx.int(&c["memory"], &p("memory"))?.map(|m| m as i32),
         memory_reservation: cx

@@ -317,6 +317,9 @@ pub struct ContainerDefinition {
     pub memory: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_reservation: Option<i32>,
+    /// `links` (bridge network mode): `name` or `name:alias` of containers in the task.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
 }
 
 fn default_true() -> bool {
