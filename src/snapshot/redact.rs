@@ -56,14 +56,21 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         ),
         // AWS access key ids.
         p(r"\b((?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16})\b", 1),
-        // Passwords in connection URLs: scheme://user:PASSWORD@host
+        // Passwords in connection URLs: scheme://user:PASSWORD@host. The password runs to
+        // the `@` that is followed by a host (and port) and the end of the authority, so
+        // unencoded `@` and `/` inside it are covered.
         p(
-            r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@]*:([^\s@/<>][^\s@/]*)@",
+            r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@]*:([^\s]*?)@(?:[a-z0-9_.-]+|\[[0-9a-f:.]+\])(?::\d+)?(?:[/?#\s\x22',;)]|$)",
             1,
         ),
         // Presigned-URL signatures and tokens.
         p(
             r"(?i)[?&](?:X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential|Signature|sig)=([^&\s<]+)",
+            1,
+        ),
+        // Credentials in query strings: ?token=..., &api_key=...
+        p(
+            r"(?i)[?&](?:token|access_token|id_token|refresh_token|auth_token|api[_-]?key|apikey|key|secret|client_secret|password|passwd|pwd|auth)=([^&\s#<]+)",
             1,
         ),
         // key=value / "key": "value" secrets in free text.
@@ -105,6 +112,9 @@ pub fn redact_text(text: &str) -> Cow<'_, str> {
     out
 }
 
+static USERINFO: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"://([^\s:/@<>]+)@").expect("static regex"));
+
 /// Redacts one environment value, by name and by shape.
 pub fn redact_env_value(name: &str, value: &str) -> String {
     if value.is_empty() || value.starts_with(MARKER) {
@@ -113,7 +123,21 @@ pub fn redact_env_value(name: &str, value: &str) -> String {
     if is_secret_name(name) && !value.contains("://") {
         return fingerprint(value);
     }
-    redact_text(value).into_owned()
+    let text = redact_text(value).into_owned();
+    if is_secret_name(name) {
+        // A secret carried as the URL's user name (Sentry DSNs: https://KEY@host/1).
+        return USERINFO
+            .replace_all(&text, |c: &Captures| {
+                let user = &c[1];
+                if user.starts_with(MARKER) {
+                    c[0].to_string()
+                } else {
+                    format!("://{}@", fingerprint(user))
+                }
+            })
+            .into_owned();
+    }
+    text
 }
 
 fn fix(s: &mut String) {
@@ -191,6 +215,47 @@ mod tests {
         assert!(!out.contains("d5-Zm"), "{out}");
         assert!(out.contains("@db.example.com:5432/app"), "{out}");
         assert!(out.contains(MARKER));
+    }
+
+    #[test]
+    fn urls_with_awkward_credentials_are_redacted() {
+        for (name, value, secret) in [
+            (
+                "DATABASE_URL",
+                "postgres://app:Zq9@LEAKONE@10.0.0.5:5432/app",
+                "LEAKONE",
+            ),
+            ("AMQP_URL", "amqp://guest:LEAK/FIVE@10.0.0.9:5672", "FIVE"),
+            (
+                "CALLBACK_URL",
+                "http://10.0.0.8/cb?token=LEAKTWO",
+                "LEAKTWO",
+            ),
+            (
+                "API_URL",
+                "https://x.example/v1?a=1&api_key=LEAKSIX#top",
+                "LEAKSIX",
+            ),
+            ("SENTRY_DSN", "https://LEAKTHREE@10.1.2.3/42", "LEAKTHREE"),
+        ] {
+            let out = redact_env_value(name, value);
+            assert!(!out.contains(secret), "{name}: {out}");
+            assert!(out.contains(MARKER), "{name}: {out}");
+        }
+        // Hosts stay, so facts can still name the endpoint.
+        let out = redact_env_value(
+            "DATABASE_URL",
+            "postgres://app:Zq9@LEAKONE@db.internal:5432/app",
+        );
+        assert!(out.ends_with("@db.internal:5432/app"), "{out}");
+        // Plain URLs are untouched.
+        for v in [
+            "http://10.0.100.6:8080",
+            "https://api.example.com/v1?page=2",
+            "http://host:8080/a/b",
+        ] {
+            assert_eq!(redact_env_value("UPSTREAM_URL", v), v);
+        }
     }
 
     #[test]
