@@ -66,7 +66,9 @@ pub fn files(ix: &mut Index, lint: &LintInputs) {
             ix.push(Source::Compose, Some("port"), text, loc, 1);
         }
         for r in &f.refs {
-            if lint.variables.contains_key(&r.name) {
+            // Compose references were checked against the compose file's own env
+            // files when it was read; an env file's may be defined by another one.
+            if f.kind == ConfigKind::Env && lint.variables.contains_key(&r.name) {
                 continue;
             }
             let kind = match f.kind {

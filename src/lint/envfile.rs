@@ -19,10 +19,21 @@ struct Entry {
     literal: bool,
 }
 
+fn valid_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+}
+
 fn entries(file: &str, text: &str) -> Result<Vec<Entry>, LintError> {
     let mut out = Vec::new();
-    for (n, raw) in text.lines().enumerate() {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut n = 0;
+    while n < lines.len() {
         let line = n + 1;
+        let raw = lines[n];
+        n += 1;
         let raw = raw.strip_prefix('\u{feff}').unwrap_or(raw);
         let indent = raw.len() - raw.trim_start().len();
         let mut s = raw.trim_start();
@@ -35,7 +46,27 @@ fn entries(file: &str, text: &str) -> Result<Vec<Entry>, LintError> {
             col += skipped;
             s = rest.trim_start();
         }
-        let Some(eq) = s.find('=') else {
+        // `KEY=value`, `KEY: value` (both read by compose), or a bare `KEY`, which takes
+        // its value from the environment.
+        let sep = match (s.find('='), s.find(": ")) {
+            (Some(e), Some(c)) if c < e && valid_name(s[..c].trim_end()) => Some((c, 2)),
+            (Some(e), _) => Some((e, 1)),
+            (None, Some(c)) if valid_name(s[..c].trim_end()) => Some((c, 2)),
+            _ => None,
+        };
+        let Some((eq, sep_len)) = sep else {
+            let bare = s.split(" #").next().unwrap_or(s).trim_end();
+            if valid_name(bare) {
+                out.push(Entry {
+                    line,
+                    column: col,
+                    name: bare.to_string(),
+                    value: String::new(),
+                    value_col: col + bare.len(),
+                    literal: true,
+                });
+                continue;
+            }
             return Err(LintError::at(
                 file,
                 line,
@@ -44,12 +75,7 @@ fn entries(file: &str, text: &str) -> Result<Vec<Entry>, LintError> {
             ));
         };
         let name = s[..eq].trim_end();
-        if name.is_empty()
-            || !name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
-        {
+        if !valid_name(name) {
             return Err(LintError::at(
                 file,
                 line,
@@ -57,50 +83,51 @@ fn entries(file: &str, text: &str) -> Result<Vec<Entry>, LintError> {
                 format!("invalid variable name {name:?}"),
             ));
         }
-        let after = &s[eq + 1..];
+        let after = &s[eq + sep_len..];
         let lead = after.len() - after.trim_start().len();
         let v = after.trim_start();
-        let value_col = col + eq + 1 + lead;
-        let (value, literal) = if let Some(body) = v.strip_prefix('\'') {
-            match body.find('\'') {
-                Some(end) => (body[..end].to_string(), true),
-                None => {
-                    return Err(LintError::at(
-                        file,
-                        line,
-                        value_col,
-                        "unterminated single-quoted value",
-                    ))
-                }
-            }
-        } else if let Some(body) = v.strip_prefix('"') {
+        let value_col = col + eq + sep_len + lead;
+        let quote = v.chars().next().filter(|c| *c == '"' || *c == '\'');
+        let (value, literal) = if let Some(q) = quote {
+            // Quoted values may span lines (PEM keys, certificates).
+            let mut body = v[1..].to_string();
             let mut val = String::new();
-            let mut chars = body.chars();
             let mut closed = false;
-            while let Some(c) = chars.next() {
-                match c {
-                    '"' => {
+            loop {
+                let mut chars = body.chars();
+                while let Some(c) = chars.next() {
+                    if c == q {
                         closed = true;
                         break;
                     }
-                    '\\' => match chars.next() {
-                        Some('n') => val.push('\n'),
-                        Some('t') => val.push('\t'),
-                        Some(o) => val.push(o),
-                        None => {}
-                    },
-                    o => val.push(o),
+                    if c == '\\' && q == '"' {
+                        match chars.next() {
+                            Some('n') => val.push('\n'),
+                            Some('t') => val.push('\t'),
+                            Some(o) => val.push(o),
+                            None => {}
+                        }
+                    } else {
+                        val.push(c);
+                    }
                 }
+                if closed || n >= lines.len() {
+                    break;
+                }
+                val.push('\n');
+                body = lines[n].to_string();
+                n += 1;
             }
             if !closed {
+                let what = if q == '"' { "double" } else { "single" };
                 return Err(LintError::at(
                     file,
                     line,
                     value_col,
-                    "unterminated double-quoted value",
+                    format!("unterminated {what}-quoted value"),
                 ));
             }
-            (val, false)
+            (val, q == '\'')
         } else {
             // Unquoted: an inline comment starts at ` #`.
             let end = v.find(" #").unwrap_or(v.len());
@@ -215,8 +242,19 @@ mod tests {
     }
 
     #[test]
+    fn compose_dotenv_forms() {
+        let text =
+            "KEY=\"-----BEGIN KEY-----\nabc\n-----END KEY-----\"\nINHERITED\nCOLON: yes\nAFTER=1\n";
+        let f = parse(".env", text).unwrap();
+        let names: Vec<_> = f.env.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, vec!["KEY", "INHERITED", "COLON", "AFTER"]);
+        assert_eq!(f.env[2].value, "yes");
+        assert_eq!(f.env[3].origin.line, 6);
+    }
+
+    #[test]
     fn bad_lines_have_positions() {
-        let e = parse("x.env", "A=1\n  oops\n").unwrap_err();
+        let e = parse("x.env", "A=1\n  oops no\n").unwrap_err();
         assert_eq!((e.line, e.column), (2, 3));
         let e = parse("x.env", "A=\"open\n").unwrap_err();
         assert_eq!((e.line, e.column), (1, 3));

@@ -338,16 +338,30 @@ pub fn load(paths: &[PathBuf]) -> Result<(Snapshot, LintInputs), LintFailure> {
             inputs.configs.push(f);
         }
     }
-    let vars = envfile::raw_variables(
-        texts
-            .iter()
-            .filter(|(_, k, _, _)| *k == FileKind::Env)
-            .map(|(_, _, _, t)| t.as_str()),
-    );
+    // Like docker compose, a compose file sees the env files of its own folder (its
+    // project), plus any env file named on the command line.
+    let parent = |n: &str| {
+        Path::new(n)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    };
+    let vars_for = |compose: &str| {
+        let dir = parent(compose);
+        envfile::raw_variables(
+            texts
+                .iter()
+                .filter(|(n, k, explicit, _)| {
+                    *k == FileKind::Env && (*explicit || parent(n) == dir)
+                })
+                .map(|(_, _, _, t)| t.as_str()),
+        )
+    };
     for (name, kind, explicit, text) in &texts {
         match kind {
             FileKind::Env => {}
             FileKind::Compose => {
+                let vars = vars_for(name);
                 let parsed = match compose::parse(name, text, &vars) {
                     Ok(p) => p,
                     Err(e) if !*explicit => {
