@@ -183,7 +183,7 @@ pub struct ScanArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Task definitions may be register-task-definition input, describe-task-definition output, or an array of container definitions. Folders are searched for *.json task definitions, docker-compose*.yml / compose*.yml files and .env files (.env, .env.*, *.env). Variables in compose files are resolved from the env files linted together, and from the .env next to each compose file, as docker compose does."
+    after_help = "Task definitions may be register-task-definition input, describe-task-definition output, or an array of container definitions. Folders are searched for *.json task definitions, docker-compose*.yml / compose*.yml files and .env files (.env, .env.*, *.env). As with docker compose, a compose file's variables come from the env files in its own folder (its .env is read even when not named) and from env files named on the command line."
 )]
 pub struct LintArgs {
     /// Files or folders to check
