@@ -362,54 +362,19 @@ pub fn load(paths: &[PathBuf]) -> Result<(Snapshot, LintInputs), LintFailure> {
             FileKind::Env => {}
             FileKind::Compose => {
                 let vars = vars_for(name);
-                let parsed = match compose::parse(name, text, &vars) {
-                    Ok(p) => p,
-                    Err(e) if !*explicit => {
-                        inputs.notes.push(format!("skipped {e}"));
-                        continue;
-                    }
-                    Err(e) => return Err(LintFailure::Input(e)),
-                };
-                match parsed {
-                    Some(f) => {
-                        inputs.files.push(name.clone());
-                        inputs.configs.push(f);
-                    }
-                    None if *explicit => {
-                        return Err(LintFailure::Input(LintError::at(
-                            name,
-                            1,
-                            1,
-                            "not a docker-compose file: no top-level `services` mapping",
-                        )))
-                    }
-                    None => {}
+                let parsed = compose::parse(name, text, &vars);
+                let what = "not a docker-compose file: no top-level `services` mapping";
+                if let Some(f) = accept(parsed, name, *explicit, what, &mut inputs.notes)? {
+                    inputs.files.push(name.clone());
+                    inputs.configs.push(f);
                 }
             }
             FileKind::TaskDefinition => {
-                let parsed = match taskdef::parse(name, text, &mut inputs) {
-                    Ok(p) => p,
-                    // Folders hold all sorts of JSON (tsconfig.json with comments ...).
-                    Err(e) if !*explicit => {
-                        inputs.notes.push(format!("skipped {e}"));
-                        continue;
-                    }
-                    Err(e) => return Err(LintFailure::Input(e)),
-                };
-                match parsed {
-                    Some(tds) => {
-                        inputs.files.push(name.clone());
-                        snap.task_definitions.extend(tds);
-                    }
-                    None if *explicit => {
-                        return Err(LintFailure::Input(LintError::at(
-                            name,
-                            1,
-                            1,
-                            "not a task definition: expected `family` and `containerDefinitions` (register-task-definition input), `taskDefinition` (describe-task-definition output) or an array of container definitions",
-                        )))
-                    }
-                    None => {}
+                let parsed = taskdef::parse(name, text, &mut inputs);
+                let what = "not a task definition: expected `family` and `containerDefinitions` (register-task-definition input), `taskDefinition` (describe-task-definition output) or an array of container definitions";
+                if let Some(tds) = accept(parsed, name, *explicit, what, &mut inputs.notes)? {
+                    inputs.files.push(name.clone());
+                    snap.task_definitions.extend(tds);
                 }
             }
         }
@@ -418,6 +383,28 @@ pub fn load(paths: &[PathBuf]) -> Result<(Snapshot, LintInputs), LintFailure> {
     inputs.files.dedup();
     crate::snapshot::redact::redact_snapshot(&mut snap);
     Ok((snap, inputs))
+}
+
+/// What to do with a parsed file: a file named on the command line must parse and be of
+/// its kind; one found in a folder (tsconfig.json, values.yml ...) is skipped, with a
+/// note when it could not be parsed.
+fn accept<T>(
+    parsed: Result<Option<T>, LintError>,
+    name: &str,
+    explicit: bool,
+    not_kind: &str,
+    notes: &mut Vec<String>,
+) -> Result<Option<T>, LintFailure> {
+    match parsed {
+        Ok(Some(v)) => Ok(Some(v)),
+        Ok(None) if explicit => Err(LintFailure::Input(LintError::at(name, 1, 1, not_kind))),
+        Ok(None) => Ok(None),
+        Err(e) if explicit => Err(LintFailure::Input(e)),
+        Err(e) => {
+            notes.push(format!("skipped {e}"));
+            Ok(None)
+        }
+    }
 }
 
 /// Why lint could not run.
