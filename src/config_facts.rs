@@ -10,6 +10,16 @@ use crate::snapshot::redact::{fingerprint, MARKER};
 use crate::snapshot::Snapshot;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+/// Location of something in a linted file; `scope` is the compose service.
+fn file_loc(scope: Option<String>, origin: &crate::lint::Origin) -> Loc {
+    Loc {
+        container: scope,
+        locator: origin.locator(),
+        origin: Some(origin.clone()),
+        ..Loc::default()
+    }
+}
+
 /// Records for the compose and env files, and the undefined-variable and port-conflict
 /// facts that only exist across files.
 pub fn files(ix: &mut Index, lint: &LintInputs) {
@@ -23,12 +33,7 @@ pub fn files(ix: &mut Index, lint: &LintInputs) {
                 ix.interpolated
                     .insert((e.origin.file.clone(), e.origin.line, e.origin.column));
             }
-            let loc = Loc {
-                container: e.scope.clone(),
-                locator: e.origin.locator(),
-                origin: Some(e.origin.clone()),
-                ..Loc::default()
-            };
+            let loc = file_loc(e.scope.clone(), &e.origin);
             ix.push(
                 source,
                 Some("env"),
@@ -38,12 +43,7 @@ pub fn files(ix: &mut Index, lint: &LintInputs) {
             );
         }
         for s in &f.services {
-            let loc = Loc {
-                container: Some(s.name.clone()),
-                locator: s.origin.locator(),
-                origin: Some(s.origin.clone()),
-                ..Loc::default()
-            };
+            let loc = file_loc(Some(s.name.clone()), &s.origin);
             let text = format!(
                 "name={} image={} healthcheck={}",
                 s.name,
@@ -53,12 +53,7 @@ pub fn files(ix: &mut Index, lint: &LintInputs) {
             ix.push(Source::Compose, Some("service"), text, loc, 1);
         }
         for p in &f.ports {
-            let loc = Loc {
-                container: Some(p.service.clone()),
-                locator: p.origin.locator(),
-                origin: Some(p.origin.clone()),
-                ..Loc::default()
-            };
+            let loc = file_loc(Some(p.service.clone()), &p.origin);
             let text = format!(
                 "service={} host_ip={} host_port={} container_port={} protocol={}",
                 p.service, p.host_ip, p.host_port, p.container_port, p.protocol
@@ -81,12 +76,7 @@ pub fn files(ix: &mut Index, lint: &LintInputs) {
                 f.path,
                 r.scope.as_deref().unwrap_or("-")
             );
-            let loc = Loc {
-                container: r.scope.clone(),
-                locator: r.origin.locator(),
-                origin: Some(r.origin.clone()),
-                ..Loc::default()
-            };
+            let loc = file_loc(r.scope.clone(), &r.origin);
             ix.push(Source::Fact, Some("undefined-var"), text, loc, 1);
         }
     }

@@ -82,25 +82,30 @@ impl Walker<'_> {
         }
     }
 
+    /// Moves to the next member or element of an object or array: skips whitespace and
+    /// commas, and returns false (past the bracket) when the container closes.
+    fn next_item(&mut self, close: u8) -> bool {
+        loop {
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.bump(),
+                Some(b) if b == close => {
+                    self.bump();
+                    return false;
+                }
+                None => return false,
+                _ => return true,
+            }
+        }
+    }
+
     fn value(&mut self, path: String) {
         self.ws();
         self.out.insert(path.clone(), (self.line, self.col));
         match self.peek() {
             Some(b'{') => {
                 self.bump();
-                loop {
-                    self.ws();
-                    match self.peek() {
-                        Some(b'}') | None => {
-                            self.bump();
-                            break;
-                        }
-                        Some(b',') => {
-                            self.bump();
-                            continue;
-                        }
-                        _ => {}
-                    }
+                while self.next_item(b'}') {
                     let k = self.string();
                     self.ws();
                     if self.peek() == Some(b':') {
@@ -112,19 +117,7 @@ impl Walker<'_> {
             Some(b'[') => {
                 self.bump();
                 let mut n = 0;
-                loop {
-                    self.ws();
-                    match self.peek() {
-                        Some(b']') | None => {
-                            self.bump();
-                            break;
-                        }
-                        Some(b',') => {
-                            self.bump();
-                            continue;
-                        }
-                        _ => {}
-                    }
+                while self.next_item(b']') {
                     self.value(idx(&path, n));
                     n += 1;
                 }

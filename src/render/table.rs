@@ -28,16 +28,12 @@ fn new_table(width: u16) -> Table {
     t
 }
 
-fn r_is_lint(r: &Report) -> bool {
-    r.target.mode == "lint"
-}
-
 /// Renders the report for a terminal `width` columns wide.
 pub fn render(report: &Report, width: u16) -> String {
     let mut out = String::new();
     header(&mut out, report, width);
     if report.findings.is_empty() {
-        let msg = if r_is_lint(report) {
+        let msg = if report.target.mode == "lint" {
             "No problems found."
         } else {
             "No known failure signature matched."
