@@ -114,6 +114,10 @@ pub struct DoctorArgs {
     /// live collection; a replayed snapshot is probed only with `on`)
     #[arg(long, value_enum, default_value_t = DbMode::Auto)]
     pub db: DbMode,
+    /// Database probes also trust the CA certificates in this PEM file (e.g. the RDS
+    /// global bundle the app ships)
+    #[arg(long, value_name = "FILE")]
+    pub ca_bundle: Option<PathBuf>,
     /// Window for service events and logs: 30m, 2h, 1d
     #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_duration)]
     pub since: std::time::Duration,
@@ -211,7 +215,7 @@ pub enum RulesCommand {
 pub enum DbCommand {
     /// Probe a PostgreSQL endpoint stage by stage: DNS, TCP, TLS, auth, schema
     #[command(
-        after_help = "The password comes from the URL, PGPASSWORD, or a prompt when standard input is a terminal; it is never printed. Exit codes: 0 every stage ok, 1 a stage failed or was inconclusive (or findings at or above --fail-on), 2 usage or runtime error."
+        after_help = "The password comes from the URL, PGPASSWORD, or a prompt when standard input is a terminal; it is never printed. Exit codes: 0 every stage ok, 1 a stage failed or was inconclusive, or findings at or above --fail-on (with --fail-on never, 0), 2 usage or runtime error."
     )]
     Probe(DbProbeArgs),
 }

@@ -115,6 +115,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
 fn doctor(args: &sickbay::cli::DoctorArgs, cli: &Cli, out: &Out) -> Result<ExitCode> {
     use sickbay::cli::DbMode;
     let rules = rule_set(cli)?;
+    // A bad --ca-bundle is a usage error, found before any AWS call.
+    let db_opts = sickbay::probe::doctor_options(args.ca_bundle.as_deref())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -132,8 +134,7 @@ fn doctor(args: &sickbay::cli::DoctorArgs, cli: &Cli, out: &Out) -> Result<ExitC
         DbMode::Off => false,
     };
     if probe {
-        let opts = sickbay::probe::doctor_options();
-        let probes = runtime.block_on(sickbay::probe::probe_discovered(&snap, &opts));
+        let probes = runtime.block_on(sickbay::probe::probe_discovered(&snap, &db_opts));
         snap.db_probes.extend(probes);
     }
     if let Some(path) = &args.save {
@@ -259,7 +260,7 @@ fn rules_command(cmd: &RulesCommand, cli: &Cli, out: &Out) -> Result<ExitCode> {
 
 /// `sickbay db probe`: run the stages, analyse a snapshot holding just this probe,
 /// print, and exit 1 when a stage failed or was inconclusive or findings reach
-/// `--fail-on`.
+/// `--fail-on` (never with `--fail-on never`).
 fn db_probe(args: &sickbay::cli::DbProbeArgs, cli: &Cli, out: &Out) -> Result<ExitCode> {
     let rules = rule_set(cli)?;
     let (target, opts) = sickbay::probe::from_args(args)?;
@@ -277,11 +278,13 @@ fn db_probe(args: &sickbay::cli::DbProbeArgs, cli: &Cli, out: &Out) -> Result<Ex
     print(&render::probe::render(
         &probe, &report, out.format, out.width,
     ))?;
-    let findings = cli
-        .global
-        .fail_on
-        .severity()
-        .is_some_and(|s| report.has_at_least(s));
-    let bad = sickbay::probe::outcome(&probe) != sickbay::probe::Outcome::Ok;
-    Ok(ExitCode::from(if bad || findings { 1 } else { 0 }))
+    // As with doctor, --fail-on decides; a failed or inconclusive stage counts as a
+    // finding at every level but `never`.
+    let failed = match cli.global.fail_on.severity() {
+        None => false,
+        Some(s) => {
+            report.has_at_least(s) || sickbay::probe::outcome(&probe) != sickbay::probe::Outcome::Ok
+        }
+    };
+    Ok(ExitCode::from(if failed { 1 } else { 0 }))
 }

@@ -553,6 +553,76 @@ fn security_group_missing_db_rule() {
     assert!(msg.contains(&db_id) && msg.contains("5432"), "{msg}");
 }
 
+/// `--db auto` (the default) probes the databases the live task definitions name;
+/// `--db off` does not. The URL points at a closed loopback port, so the probe's TCP
+/// stage is refused without leaving the machine.
+#[test]
+fn live_collection_probes_discovered_databases_unless_off() {
+    let cluster = unique("dbprobe");
+    let group = format!("/ecs/{cluster}");
+    let closed = moto::free_port();
+    rt().block_on(async {
+        let aws = Aws::new().await;
+        let net = aws.network(35).await;
+        aws.cluster(&cluster).await;
+        aws.log_group(&group).await;
+        let url = format!("postgres://app@127.0.0.1:{closed}/shop");
+        let rev = aws
+            .task_def(
+                "probe-api",
+                "api",
+                "shop/api:1",
+                &[("DATABASE_URL", &url)],
+                &group,
+            )
+            .await;
+        let td = format!("probe-api:{rev}");
+        aws.service(&cluster, "api", &td, &net).await;
+    });
+    let run = |db: &[&str]| {
+        let o = moto::sickbay_cmd()
+            .args([
+                "doctor",
+                "--endpoint-url",
+                &moto::moto().url,
+                "--cluster",
+                &cluster,
+            ])
+            .args(["--service", "api", "-o", "json", "--fail-on", "never"])
+            .args(db)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        report(&o)
+    };
+    let r = run(&[]);
+    let probes = r["db_probes"].as_array().expect("db_probes");
+    let p = probes
+        .iter()
+        .find(|p| p["target"] == format!("127.0.0.1:{closed}/shop"))
+        .unwrap_or_else(|| panic!("no probe of the URL: {probes:#?}"));
+    let tcp = p["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "tcp")
+        .unwrap();
+    assert_eq!(
+        (tcp["status"].as_str(), tcp["code"].as_str()),
+        (Some("fail"), Some("refused")),
+        "{p:#}"
+    );
+    assert!(p["origin"].as_str().unwrap().contains("DATABASE_URL"));
+    assert!(rules(&r).contains(&"NET003".to_string()), "{:?}", rules(&r));
+    let r = run(&["--db", "off"]);
+    assert!(r["db_probes"].as_array().unwrap().is_empty());
+}
+
 /// An unknown cluster is one clear line and exit 2.
 #[test]
 fn unknown_cluster_exits_2() {

@@ -48,6 +48,9 @@ pub struct Candidate {
     pub notes: Vec<String>,
     /// Other task definitions / containers configured with the same endpoint.
     pub also_in: Vec<String>,
+    /// Extra CAs the container trusts, in words (`sslrootcert=/certs/rds.pem`,
+    /// `NODE_EXTRA_CA_CERTS=...`): files inside the image that sickbay cannot read.
+    pub client_roots: Option<String>,
 }
 
 fn is_redacted(v: &str) -> bool {
@@ -203,6 +206,7 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
             secrets: Vec::new(),
             notes: Vec::new(),
             also_in: Vec::new(),
+            client_roots: None,
         };
         match ProbeTarget::parse_url(&e.value) {
             Ok(mut t) => {
@@ -253,6 +257,7 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
                         s.name, s.value_from
                     )],
                     also_in: Vec::new(),
+                    client_roots: None,
                 });
             } else {
                 groups.entry(key).or_default().secrets.push((
@@ -291,6 +296,7 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
                         "the host comes from {vf}, which sickbay does not read"
                     )],
                     also_in: Vec::new(),
+                    client_roots: None,
                 });
             }
             continue;
@@ -348,6 +354,7 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
                 .as_deref()
                 .and_then(SslMode::parse)
                 .unwrap_or_default(),
+            sslmode_explicit: g.sslmode.as_deref().and_then(SslMode::parse).is_some(),
             sslrootcert: None,
             origin: None,
         };
@@ -401,7 +408,28 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
                 .collect(),
             notes,
             also_in: Vec::new(),
+            client_roots: None,
         });
+    }
+    // Extra CAs the client trusts: the URL's sslrootcert, else the environment's.
+    let env_roots = c
+        .environment
+        .iter()
+        .find(|e| {
+            matches!(
+                e.name.as_str(),
+                "PGSSLROOTCERT" | "NODE_EXTRA_CA_CERTS" | "SSL_CERT_FILE" | "REQUESTS_CA_BUNDLE"
+            ) && !e.value.trim().is_empty()
+        })
+        .map(|e| format!("{}={}", e.name, e.value.trim()));
+    for cand in out.iter_mut() {
+        cand.client_roots = cand
+            .target
+            .as_ref()
+            .and_then(|t| t.sslrootcert.as_ref())
+            .filter(|r| r.as_str() != "system")
+            .map(|r| format!("sslrootcert={r}"))
+            .or_else(|| env_roots.clone());
     }
     // URL candidates whose password comes from a secret under a field name.
     for cand in out.iter_mut() {

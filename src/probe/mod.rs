@@ -86,6 +86,10 @@ pub struct ProbeOptions {
     /// the system resolver: for air-gapped runs (`SICKBAY_HOSTS_FILE`), and how the
     /// tests keep every lookup on the machine.
     pub hosts_file: Option<std::path::PathBuf>,
+    /// Extra CAs the client trusts that sickbay cannot see (`sslrootcert=` or
+    /// `NODE_EXTRA_CA_CERTS` pointing into the container's image), in words. When set,
+    /// a chain that does not verify against the roots sickbay has is inconclusive.
+    pub client_roots: Option<String>,
 }
 
 impl Default for ProbeOptions {
@@ -97,6 +101,7 @@ impl Default for ProbeOptions {
             timeout: Duration::from_secs(10),
             vantage: Vantage::Local,
             hosts_file: None,
+            client_roots: None,
         }
     }
 }
@@ -420,13 +425,14 @@ pub async fn probe(target: &ProbeTarget, opts: &ProbeOptions) -> DbProbe {
                                 ));
                             }
                             Some(err) => {
-                                let f = tls::classify_verification(
+                                let mut f = tls::classify_verification(
                                     err,
                                     &h.seen.chain,
                                     &p.tls_chain,
                                     &target.host,
                                     extra,
                                 );
+                                undecided_trust(&mut f, target, opts);
                                 // verify-ca checks the chain, not the name.
                                 let stop = target.sslmode == SslMode::VerifyFull
                                     || (target.sslmode == SslMode::VerifyCa
@@ -471,7 +477,17 @@ pub async fn probe(target: &ProbeTarget, opts: &ProbeOptions) -> DbProbe {
             ));
             c
         }
-        Err(f) => {
+        Err(mut f) => {
+            if f.code == "28000" && !encrypted && target.sslmode == SslMode::Disable {
+                if let Some(proof) = admitted_over_tls(target, &sockaddrs, opts).await {
+                    f = net::Failure::fail(
+                        "requires_tls",
+                        format!(
+                            "the server refuses this unencrypted login (SQLSTATE 28000) and admits the same user and database over TLS ({proof}): pg_hba.conf allows them only with hostssl (on RDS, rds.force_ssl=1); the client has TLS turned off (sslmode=disable, ssl: false)"
+                        ),
+                    );
+                }
+            }
             p.stages.push(failed("auth", f, t));
             skip_rest(&mut p, "not logged in");
             return p;
@@ -501,6 +517,55 @@ pub async fn probe(target: &ProbeTarget, opts: &ProbeOptions) -> DbProbe {
     p
 }
 
+/// A chain that does not verify is a failure only when the client would verify it
+/// against the roots sickbay has. When the URL states a non-verifying `sslmode`
+/// (libpq, psycopg, pgx and JDBC then skip the check; node-postgres does not), or the
+/// client trusts extra CAs sickbay cannot read, the result is inconclusive.
+fn undecided_trust(f: &mut net::Failure, target: &ProbeTarget, opts: &ProbeOptions) {
+    let chain_trust = matches!(f.code.as_str(), "unknown_issuer" | "self_signed_in_chain");
+    if target.sslmode_explicit && !target.sslmode.verifies() {
+        f.status = "inconclusive";
+        f.detail.push_str(&format!(
+            "; the client's sslmode={} does not verify certificates in libpq, psycopg, pgx or JDBC (node-postgres treats it as verify-full), so whether this breaks the app depends on its driver",
+            target.sslmode.as_str()
+        ));
+    } else if chain_trust {
+        if let Some(roots) = &opts.client_roots {
+            f.status = "inconclusive";
+            f.detail.push_str(&format!(
+                "; the client also trusts {roots}, which sickbay cannot read from here: pass the same file with --ca-bundle to decide"
+            ));
+        }
+    }
+}
+
+/// After a plaintext login was refused with 28000: logs in once more over TLS on a new
+/// connection. When the server lets the same user and database past pg_hba this time
+/// (logged in, or asked for the right password), the refusal was about encryption.
+/// Returns what the TLS attempt proved, or `None`.
+async fn admitted_over_tls(
+    target: &ProbeTarget,
+    addrs: &[SocketAddr],
+    opts: &ProbeOptions,
+) -> Option<&'static str> {
+    let (mut stream, _) = net::connect(addrs, opts.timeout, opts.vantage).await.ok()?;
+    let answer = tokio::time::timeout(opts.timeout, tls::ssl_request(&mut stream))
+        .await
+        .ok()?
+        .ok()?;
+    if !matches!(answer, tls::SslAnswer::Offered) {
+        return None;
+    }
+    let h = tls::handshake(stream, &target.host, &opts.extra_roots, opts.timeout)
+        .await
+        .ok()?;
+    match pg::login(Box::new(h.stream), target, true, opts.timeout).await {
+        Ok(_) => Some("logged in"),
+        Err(f) if f.code == "28P01" || f.code == "no_password" => Some("it asked for the password"),
+        Err(_) => None,
+    }
+}
+
 fn schema_stage(f: &pg::SchemaFacts, dbname: &str, t: Instant) -> ProbeStage {
     let role = if f.in_recovery {
         match f.replay_lag_ms {
@@ -528,7 +593,7 @@ fn schema_stage(f: &pg::SchemaFacts, dbname: &str, t: Instant) -> ProbeStage {
         f.server_version, f.app_tables
     );
     let missing = f.missing_tables.join(", ");
-    let (status, code, detail) = if f.app_tables == 0 && f.migration_tables.is_empty() {
+    let (status, code, detail) = if f.app_tables == 0 && f.app_migration_tables == 0 {
         let mut d = format!(
             "database {dbname} has no tables and no migration table: migrations never ran (run the framework's migrate command as a one-off task or before the app starts)"
         );
@@ -537,7 +602,7 @@ fn schema_stage(f: &pg::SchemaFacts, dbname: &str, t: Instant) -> ProbeStage {
         }
         ("fail", Some("no_migrations"), format!("{d}; {facts}"))
     } else if !f.missing_tables.is_empty() {
-        let why = if f.migration_tables.is_empty() {
+        let why = if f.app_migration_tables == 0 {
             "no known migration table either: are migrations run at all?"
         } else {
             "migrations ran but did not create them: pending migrations, or the app points at another database or schema"
@@ -604,33 +669,90 @@ pub fn from_args(args: &crate::cli::DbProbeArgs) -> Result<(ProbeTarget, ProbeOp
 }
 
 /// Probes every candidate endpoint discovered in a snapshot's task definitions, one at a
-/// time, and returns the results. Passwords are redacted in snapshots, so a candidate
-/// without one uses `PGPASSWORD` when set. Candidates whose host is unknown are skipped.
+/// time, and returns the results, each carrying what discovery noticed (URL and fields
+/// disagreeing, secrets named but not read).
+///
+/// Only a password in the task definition itself is used. Snapshots redact passwords
+/// and sickbay reads no secret, so a login that needs a password it does not have is
+/// `inconclusive` (`no_password`), never an authentication failure. A candidate whose
+/// host is in a secret is listed with every stage `skipped`.
 pub async fn probe_discovered(
     snap: &crate::snapshot::Snapshot,
     opts: &ProbeOptions,
 ) -> Vec<DbProbe> {
     let mut out = Vec::new();
     for cand in discover(snap) {
+        let mut notes = cand.notes.clone();
+        for (name, value_from) in &cand.secrets {
+            if !notes.iter().any(|n| n.contains(value_from.as_str())) {
+                notes.push(format!(
+                    "{name} comes from {value_from}, which sickbay lists but does not read"
+                ));
+            }
+        }
         let Some(mut target) = cand.target.clone() else {
+            let mut p = DbProbe {
+                target: cand.endpoint.clone(),
+                origin: Some(cand.origin.clone()),
+                vantage: Some(opts.vantage.as_str().to_string()),
+                notes,
+                ..DbProbe::default()
+            };
+            skip_rest(
+                &mut p,
+                "the endpoint comes from a secret, which sickbay does not read; probe it with `sickbay db probe URL`",
+            );
+            out.push(p);
             continue;
         };
-        if target.password.is_none() {
-            target.password = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty());
-        }
         target.origin = Some(cand.origin.clone());
-        out.push(probe(&target, opts).await);
+        let mut o = opts.clone();
+        o.client_roots = cand.client_roots.clone();
+        let mut p = probe(&target, &o).await;
+        if let Some(s) = p
+            .stages
+            .iter_mut()
+            .find(|s| s.code.as_deref() == Some("no_password"))
+        {
+            s.detail = Some(password_unknown(&cand.password, &target));
+        }
+        p.notes.extend(notes);
+        out.push(p);
     }
     out
 }
 
-/// Options for probes run by `doctor`: the vantage point is wherever sickbay runs.
-pub fn doctor_options() -> ProbeOptions {
-    ProbeOptions {
+/// Why a discovered endpoint's login could not be tested, and how to test it.
+fn password_unknown(state: &PasswordState, t: &ProbeTarget) -> String {
+    let how = format!(
+        "to test the login, run `PGPASSWORD=... sickbay db probe 'postgres://{}@{t}'`",
+        t.user
+    );
+    match state {
+        PasswordState::Secret { name, value_from } => format!(
+            "the server asks for a password; {name} comes from {value_from}, which sickbay does not read, so the credentials were not tested; {how}"
+        ),
+        PasswordState::Redacted => format!(
+            "the server asks for a password; the snapshot redacts it, so the credentials were not tested; {how}"
+        ),
+        PasswordState::Missing | PasswordState::Known => format!(
+            "the server asks for a password and the container configures none here (an IAM auth token, or one read from a file, would not show), so the credentials were not tested; {how}"
+        ),
+    }
+}
+
+/// Options for probes run by `doctor`: the vantage point is wherever sickbay runs;
+/// `ca_bundle` is `doctor --ca-bundle`.
+pub fn doctor_options(ca_bundle: Option<&Path>) -> Result<ProbeOptions, Error> {
+    let mut o = ProbeOptions {
         timeout: Duration::from_secs(5),
         hosts_file: std::env::var_os("SICKBAY_HOSTS_FILE")
             .filter(|v| !v.is_empty())
             .map(std::path::PathBuf::from),
         ..ProbeOptions::default()
+    };
+    if let Some(path) = ca_bundle {
+        o.extra_roots = read_ca_bundle(path)?;
     }
+    Ok(o)
 }

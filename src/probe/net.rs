@@ -171,23 +171,37 @@ pub async fn resolve(
         }
         Ok(Ok(r)) => r,
     };
-    use dns_lookup::LookupErrorKind as K;
     match result {
-        Ok(addrs) if addrs.is_empty() => Err(Failure::fail("no_answer", format!("{host} resolved to no address"))),
+        Ok(addrs) if addrs.is_empty() => Err(Failure::fail(
+            "no_answer",
+            format!("{host} resolved to no address"),
+        )),
         Ok(addrs) => Ok(addrs),
-        Err(e) => Err(match e.kind() {
-            K::NoName => not_found(host, vantage),
-            K::NoData => Failure::fail(
-                "no_answer",
-                format!("{host} exists in DNS but has no A or AAAA record"),
-            ),
-            K::Again => Failure::inconclusive(
-                "no_answer",
-                format!("the resolver could not answer for {host} (temporary failure); retry, or check the resolver"),
-            ),
-            K::Fail => Failure::fail("no_answer", format!("the resolver failed for {host} (non-recoverable error)")),
-            _ => Failure::fail("other", format!("name lookup for {host} failed: {}", io::Error::from(e))),
-        }),
+        Err(e) => Err(classify_lookup_error(e, host, vantage)),
+    }
+}
+
+/// Maps a `getaddrinfo` failure (its `EAI_*` code) to a DNS-stage result.
+pub fn classify_lookup_error(e: dns_lookup::LookupError, host: &str, vantage: Vantage) -> Failure {
+    use dns_lookup::LookupErrorKind as K;
+    match e.kind() {
+        K::NoName => not_found(host, vantage),
+        K::NoData => Failure::fail(
+            "no_answer",
+            format!("{host} exists in DNS but has no A or AAAA record"),
+        ),
+        K::Again => Failure::inconclusive(
+            "no_answer",
+            format!("the resolver could not answer for {host} (temporary failure); retry, or check the resolver"),
+        ),
+        K::Fail => Failure::fail(
+            "no_answer",
+            format!("the resolver failed for {host} (non-recoverable error)"),
+        ),
+        _ => Failure::fail(
+            "other",
+            format!("name lookup for {host} failed: {}", io::Error::from(e)),
+        ),
     }
 }
 
@@ -201,11 +215,15 @@ fn not_found(host: &str, vantage: Vantage) -> Failure {
             ),
         );
     }
-    if vantage == Vantage::OutsideVpc && !is_aws_public_name(host) {
+    // A private hosted zone or Cloud Map namespace answers only inside its VPC, so from
+    // anywhere else a missing name proves nothing. AWS's own public names (RDS, ElastiCache
+    // endpoints) resolve from everywhere, so for them a missing name is a fact.
+    if vantage != Vantage::InsideVpc && !is_aws_public_name(host) {
         return Failure::inconclusive(
             "not_found",
             format!(
-                "{host} does not resolve from here; it may be a private hosted-zone or Cloud Map name that resolves only inside the VPC"
+                "{host} does not resolve {}; it may be a private hosted-zone or Cloud Map name that resolves only inside the VPC (or it is misspelt)",
+                vantage.phrase()
             ),
         );
     }
@@ -368,7 +386,40 @@ mod tests {
         );
         assert_eq!(
             not_found("db.internal.example", Vantage::Local).status,
+            "inconclusive"
+        );
+        assert_eq!(
+            not_found("db.internal.example", Vantage::InsideVpc).status,
             "fail"
         );
+    }
+
+    #[test]
+    fn getaddrinfo_codes_are_classified() {
+        use dns_lookup::LookupError;
+        let c = |code, host| classify_lookup_error(LookupError::new(code), host, Vantage::Local);
+        let f = c(libc::EAI_NONAME, "db");
+        assert_eq!((f.status, f.code.as_str()), ("fail", "not_found"));
+        let f = c(libc::EAI_NONAME, "x.abc.eu-west-1.rds.amazonaws.com");
+        assert_eq!((f.status, f.code.as_str()), ("fail", "not_found"));
+        let f = c(libc::EAI_NONAME, "db.corp.internal");
+        assert_eq!((f.status, f.code.as_str()), ("inconclusive", "not_found"));
+        let f = c(libc::EAI_NODATA, "db.example.com");
+        assert_eq!((f.status, f.code.as_str()), ("fail", "no_answer"));
+        let f = c(libc::EAI_AGAIN, "db.example.com");
+        assert_eq!((f.status, f.code.as_str()), ("inconclusive", "no_answer"));
+        let f = c(libc::EAI_FAIL, "db.example.com");
+        assert_eq!((f.status, f.code.as_str()), ("fail", "no_answer"));
+        let f = c(libc::EAI_MEMORY, "db.example.com");
+        assert_eq!((f.status, f.code.as_str()), ("fail", "other"));
+    }
+
+    #[tokio::test]
+    async fn the_system_resolver_answers_for_localhost() {
+        let addrs = resolve("localhost", Duration::from_secs(5), Vantage::Local, None)
+            .await
+            .expect("localhost resolves");
+        assert!(addrs.iter().all(|a| a.is_loopback()), "{addrs:?}");
+        assert_eq!(scope(addrs[0]), Scope::Loopback);
     }
 }

@@ -130,7 +130,7 @@ fn classify_login_error(
                 "wrong password for user {:?}, or no such user (the server does not say which)",
                 target.user
             ),
-            "28000" if !encrypted => "the connection was not encrypted: the server admits this client only over TLS (hostssl in pg_hba.conf; on RDS, rds.force_ssl=1); connect with sslmode=require or verify-full".to_string(),
+            "28000" if !encrypted => "pg_hba.conf has no line admitting this host, user and database over an unencrypted connection".to_string(),
             "28000" => "pg_hba.conf has no line admitting this host, user and database".to_string(),
             "3D000" => format!(
                 "database {:?} does not exist on this server: create it, or fix the database name in the URL",
@@ -148,9 +148,11 @@ fn classify_login_error(
         return Failure::fail(code, detail);
     }
     if target.password.is_none() && !has_io_source(e) {
-        return Failure::fail(
+        // The server asked for a password that sickbay does not have: the credentials
+        // were not tested, which is no proof either way.
+        return Failure::inconclusive(
             "no_password",
-            format!("login failed and no password was given (URL, PGPASSWORD or the prompt): {e}"),
+            "the server asks for a password and none was given (URL, PGPASSWORD or the prompt), so the credentials were not tested",
         );
     }
     let mut detail = e.to_string();
@@ -168,6 +170,9 @@ pub struct SchemaFacts {
     pub replay_lag_ms: Option<u64>,
     /// Known migration tables present, schema-qualified unless in `public`.
     pub migration_tables: Vec<String>,
+    /// How many of those are the app's (outside platform schemas such as Supabase's
+    /// `auth` or `supabase_migrations`, whose migrations say nothing about the app's).
+    pub app_migration_tables: usize,
     /// `--expect-table` names not found.
     pub missing_tables: Vec<String>,
     /// Tables (and views) of the app: outside platform schemas, not migration tables.
@@ -185,7 +190,8 @@ fn rows(msgs: Vec<SimpleQueryMessage>) -> Vec<tokio_postgres::SimpleQueryRow> {
 
 const VERSION_SQL: &str = "SELECT current_setting('server_version'), pg_catalog.pg_is_in_recovery()::text, \
      CASE WHEN pg_catalog.pg_is_in_recovery() THEN \
-     (EXTRACT(EPOCH FROM (now() - pg_catalog.pg_last_xact_replay_timestamp())) * 1000)::bigint::text END";
+     CASE WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() THEN '0' \
+     ELSE (EXTRACT(EPOCH FROM (now() - pg_catalog.pg_last_xact_replay_timestamp())) * 1000)::bigint::text END END";
 
 const TABLES_SQL: &str = "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -263,6 +269,15 @@ pub async fn schema(
         })
         .map(|(ns, name)| qualified(ns, name))
         .collect();
+    facts.app_migration_tables = tables
+        .iter()
+        .filter(|(ns, name)| {
+            !PLATFORM_SCHEMAS.contains(&ns.as_str())
+                && MIGRATION_TABLES
+                    .iter()
+                    .any(|(m, _)| m.eq_ignore_ascii_case(name))
+        })
+        .count();
     facts.app_tables = tables
         .iter()
         .filter(|(ns, name)| {

@@ -73,6 +73,10 @@ pub struct ProbeTarget {
     /// `None` when unknown (absent, or redacted in a snapshot).
     pub password: Option<String>,
     pub sslmode: SslMode,
+    /// Whether the configuration states `sslmode` (or `ssl=`); when it does not, the
+    /// driver's own default applies, which varies (libpq: prefer; node-postgres: the
+    /// `ssl` object in code).
+    pub sslmode_explicit: bool,
     /// libpq's `sslrootcert`, as written (a path inside the client's filesystem).
     pub sslrootcert: Option<String>,
     /// Where the endpoint came from, copied into `DbProbe::origin`.
@@ -89,6 +93,7 @@ impl fmt::Debug for ProbeTarget {
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .field("sslmode", &self.sslmode)
+            .field("sslmode_explicit", &self.sslmode_explicit)
             .field("sslrootcert", &self.sslrootcert)
             .field("origin", &self.origin)
             .finish()
@@ -158,6 +163,15 @@ impl ProbeTarget {
                 "unsupported scheme {scheme:?}: expected postgres:// or postgresql://"
             ));
         }
+        // A password with an unescaped `/`, `?` or `#` ends the authority early, and
+        // what follows would be taken for host and port: refuse such a URL without
+        // echoing any of it.
+        let cut = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        if !rest[..cut].contains('@') && rest[cut..].contains('@') && !rest.contains("user=") {
+            return err(
+                "the URL's user:password part contains a character that must be percent-encoded (/ ? # @ as %2F %3F %23 %40)",
+            );
+        }
         let rest = rest.split('#').next().unwrap_or("");
         let (main, query) = match rest.split_once('?') {
             Some((m, q)) => (m, q),
@@ -187,6 +201,7 @@ impl ProbeTarget {
         let (mut host, mut port) = split_host_port(first)?;
         let mut dbname = percent_decode(path)?;
         let mut sslmode = SslMode::default();
+        let mut sslmode_explicit = false;
         let mut sslrootcert = None;
         let mut hostaddr = None;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -194,6 +209,7 @@ impl ProbeTarget {
             let v = percent_decode(v)?;
             match k {
                 "sslmode" => {
+                    sslmode_explicit = true;
                     sslmode = SslMode::parse(&v).ok_or_else(|| {
                         UrlError(format!(
                             "unknown sslmode {v:?}: expected disable, allow, prefer, require, verify-ca or verify-full"
@@ -201,13 +217,22 @@ impl ProbeTarget {
                     })?
                 }
                 "ssl" => match v.as_str() {
-                    "true" | "1" => sslmode = SslMode::Require,
-                    "false" | "0" => sslmode = SslMode::Disable,
+                    "true" | "1" => {
+                        sslmode = SslMode::Require;
+                        sslmode_explicit = true;
+                    }
+                    "false" | "0" => {
+                        sslmode = SslMode::Disable;
+                        sslmode_explicit = true;
+                    }
                     _ => return err(format!("unknown ssl value {v:?}: expected true or false")),
                 },
                 "sslrootcert" => sslrootcert = Some(v),
                 "hostaddr" => {
-                    hostaddr = Some(v.parse::<IpAddr>().or_else(|_| err(format!("hostaddr {v:?} is not an IP address")))?)
+                    hostaddr = Some(
+                        v.parse::<IpAddr>()
+                            .or_else(|_| err(format!("hostaddr {v:?} is not an IP address")))?,
+                    )
                 }
                 "host" if !v.starts_with('/') => host = v,
                 "host" => return err("a Unix-socket host cannot be probed; give a TCP host"),
@@ -235,16 +260,18 @@ impl ProbeTarget {
             user,
             password: password.filter(|p| !p.is_empty()),
             sslmode,
+            sslmode_explicit,
             sslrootcert,
             origin: None,
         })
     }
 }
 
+/// Never echoes the text: it may be part of a password whose `@` came later.
 fn parse_port(s: &str) -> Result<u16, UrlError> {
     match s.parse::<u16>() {
         Ok(p) if p > 0 => Ok(p),
-        _ => err(format!("bad port {s:?}")),
+        _ => err("bad port in the URL: expected a number from 1 to 65535"),
     }
 }
 
@@ -320,5 +347,49 @@ mod tests {
             let e = ProbeTarget::parse_url(bad).unwrap_err();
             assert!(!e.0.contains("secret"), "{e}");
         }
+    }
+
+    #[test]
+    fn unescaped_password_characters_are_refused_without_echo() {
+        for bad in [
+            "postgres://u:zqx?wvk@h/d",
+            "postgres://u:zqx#wvk@h/d",
+            "postgres://u:zqx/wvk@h/d",
+            "postgres://u:1234/5678@h/d",
+            "postgres://u:9999?8888@h:5432/d",
+        ] {
+            let e = ProbeTarget::parse_url(bad).unwrap_err();
+            for fragment in ["zqx", "wvk", "1234", "5678", "9999", "8888"] {
+                assert!(!e.0.contains(fragment), "{bad}: {e}");
+            }
+            assert!(e.0.contains("percent-encoded"), "{bad}: {e}");
+        }
+        // An `@` that belongs to the path or query is no such case.
+        let t = ProbeTarget::parse_url("postgres://u:p@h:5432/d?application_name=a@b").unwrap();
+        assert_eq!((t.host.as_str(), t.password.as_deref()), ("h", Some("p")));
+        let t = ProbeTarget::parse_url("postgres://h/d?user=u&password=a@b").unwrap();
+        assert_eq!((t.user.as_str(), t.password.as_deref()), ("u", Some("a@b")));
+        // Encoded, the same passwords parse.
+        let t = ProbeTarget::parse_url("postgres://u:se%3Fc%2Fr%23et@h/d").unwrap();
+        assert_eq!(t.password.as_deref(), Some("se?c/r#et"));
+    }
+
+    #[test]
+    fn sslmode_explicit_only_when_stated() {
+        assert!(
+            !ProbeTarget::parse_url("postgres://u@h/d")
+                .unwrap()
+                .sslmode_explicit
+        );
+        assert!(
+            ProbeTarget::parse_url("postgres://u@h/d?sslmode=prefer")
+                .unwrap()
+                .sslmode_explicit
+        );
+        assert!(
+            ProbeTarget::parse_url("postgres://u@h/d?ssl=true")
+                .unwrap()
+                .sslmode_explicit
+        );
     }
 }

@@ -183,9 +183,18 @@ pub fn render(r: &Report) -> String {
         for p in &r.db_probes {
             let _ = writeln!(
                 o,
-                "{}\n\n| stage | status | code | detail |\n|---|---|---|---|",
-                super::probe::verdict(p)
+                "### {}\n\n{}\n",
+                cell(&super::probe::heading(p)),
+                cell(&super::probe::verdict(p))
             );
+            if super::probe::not_probed(p) {
+                for n in &p.notes {
+                    let _ = writeln!(o, "- {}", cell(n));
+                }
+                let _ = writeln!(o);
+                continue;
+            }
+            let _ = writeln!(o, "| stage | status | code | detail |\n|---|---|---|---|");
             for s in &p.stages {
                 let _ = writeln!(
                     o,
@@ -197,6 +206,12 @@ pub fn render(r: &Report) -> String {
                 );
             }
             let _ = writeln!(o);
+            for n in &p.notes {
+                let _ = writeln!(o, "- {}", cell(n));
+            }
+            if !p.notes.is_empty() {
+                let _ = writeln!(o);
+            }
         }
     }
     if !r.churn.is_empty() {

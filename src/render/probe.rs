@@ -69,22 +69,51 @@ fn vantage_phrase(p: &DbProbe) -> &'static str {
 
 /// One sentence on how the probe ended.
 pub fn verdict(p: &DbProbe) -> String {
+    if not_probed(p) {
+        let why = p.stages[0].detail.as_deref().unwrap_or("");
+        return format!(
+            "NOT PROBED: {}",
+            why.strip_prefix("not run: ").unwrap_or(why)
+        );
+    }
     match (outcome(p), first_problem(p)) {
         (Outcome::Ok, _) | (_, None) => "OK: every stage passed".to_string(),
         (Outcome::Failed, Some(s)) => {
             let s = p.stages.iter().find(|s| s.status == "fail").unwrap_or(s);
-            format!("FAILED at {} ({})", s.stage, s.code.as_deref().unwrap_or("?"))
+            format!(
+                "FAILED at {} ({})",
+                s.stage,
+                s.code.as_deref().unwrap_or("?")
+            )
         }
-        (Outcome::Inconclusive, Some(s)) => format!(
-            "INCONCLUSIVE at {} ({}): the probe ran {}, so this is no proof that the tasks cannot reach the database",
-            s.stage,
-            s.code.as_deref().unwrap_or("?"),
-            vantage_phrase(p)
-        ),
+        (Outcome::Inconclusive, Some(s)) => {
+            let code = s.code.as_deref().unwrap_or("?");
+            let why = match code {
+                "no_password" => "the password is not known here, so the login was not tested".to_string(),
+                "unknown_issuer" | "self_signed_in_chain" | "expired" | "hostname_mismatch" => {
+                    "whether the app's client accepts this certificate depends on its settings".to_string()
+                }
+                _ => format!(
+                    "the probe ran {}, so this is no proof that the tasks cannot reach the database",
+                    vantage_phrase(p)
+                ),
+            };
+            format!("INCONCLUSIVE at {} ({code}): {why}", s.stage)
+        }
     }
 }
 
+/// Whether no stage ran (the endpoint is in a secret).
+pub fn not_probed(p: &DbProbe) -> bool {
+    !p.stages.is_empty() && p.stages.iter().all(|s| s.status == "skipped")
+}
+
 fn header_line(p: &DbProbe) -> String {
+    format!("db probe {}", heading(p))
+}
+
+/// `host:port/db (from ..., vantage ...)`, for headings.
+pub fn heading(p: &DbProbe) -> String {
     let mut meta = Vec::new();
     if let Some(o) = &p.origin {
         meta.push(format!("from {o}"));
@@ -93,7 +122,7 @@ fn header_line(p: &DbProbe) -> String {
         "vantage {}",
         p.vantage.as_deref().unwrap_or("local")
     ));
-    format!("db probe {} ({})", p.target, meta.join(", "))
+    format!("{} ({})", p.target, meta.join(", "))
 }
 
 fn schema_facts(p: &DbProbe) -> Vec<(String, String)> {

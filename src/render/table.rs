@@ -73,10 +73,17 @@ pub fn render(report: &Report, width: u16) -> String {
     for p in &report.db_probes {
         let _ = writeln!(
             out,
-            "\n{} {}",
+            "\n{} {}\n{}",
             "Database probe:".bold(),
+            super::probe::heading(p),
             super::probe::verdict(p)
         );
+        if super::probe::not_probed(p) {
+            for n in &p.notes {
+                let _ = writeln!(out, "  - {n}");
+            }
+            continue;
+        }
         let mut t = new_table(width);
         t.set_header(vec!["stage", "status", "code", "detail"]);
         for s in &p.stages {
@@ -88,6 +95,9 @@ pub fn render(report: &Report, width: u16) -> String {
             ]);
         }
         let _ = writeln!(out, "{t}");
+        for n in &p.notes {
+            let _ = writeln!(out, "  - {n}");
+        }
     }
     for c in &report.churn {
         let _ = writeln!(out, "\n{} {}", "Churn:".yellow().bold(), c.message);

@@ -609,8 +609,8 @@ pub struct DbProbe {
     /// Addresses the name resolved to (or the `hostaddr` given), as the probe saw them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<String>,
-    /// On a replica: how far replay lags behind, in milliseconds (`now() -
-    /// pg_last_xact_replay_timestamp()`).
+    /// On a replica: how far replay lags behind, in milliseconds: 0 when everything
+    /// received has been replayed, else `now() - pg_last_xact_replay_timestamp()`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay_lag_ms: Option<u64>,
     /// Advice the probe derived from what it saw (e.g. the RDS CA bundle to trust).

@@ -54,12 +54,20 @@ pub struct Pki {
     pub expired_leaf_pem: String,
     /// `dir/root.pem`: the CA bundle to trust.
     pub root_file: PathBuf,
+    /// A root named like Amazon RDS's regional CAs, and the leaf it signed (same key).
+    pub rds_root_pem: String,
+    pub rds_leaf_pem: String,
+    /// `dir/rds-root.pem`.
+    pub rds_root_file: PathBuf,
 }
 
 fn ca_params(cn: &str, constraint: BasicConstraints) -> CertificateParams {
+    ca_params_org(cn, "sickbay tests", constraint)
+}
+
+fn ca_params_org(cn: &str, org: &str, constraint: BasicConstraints) -> CertificateParams {
     let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
-    p.distinguished_name
-        .push(DnType::OrganizationName, "sickbay tests");
+    p.distinguished_name.push(DnType::OrganizationName, org);
     p.distinguished_name.push(DnType::CommonName, cn);
     p.is_ca = IsCa::Ca(constraint);
     p.key_usages = vec![
@@ -121,6 +129,19 @@ pub fn pki() -> &'static Pki {
             .signed_by(&leaf_key, &inter_issuer)
             .expect("expired leaf");
 
+        // Named as Amazon's regional RDS roots are, to prove recognition by issuer.
+        let rds_key = KeyPair::generate().expect("key");
+        let rds_params = ca_params_org(
+            "Amazon RDS us-east-1 Root CA RSA2048 G1",
+            "Amazon Web Services, Inc.",
+            BasicConstraints::Unconstrained,
+        );
+        let rds_root = rds_params.self_signed(&rds_key).expect("rds root");
+        let rds_issuer = Issuer::new(rds_params, rds_key);
+        let rds_leaf = leaf_params((2024, 1, 1), (2099, 1, 1))
+            .signed_by(&leaf_key, &rds_issuer)
+            .expect("rds leaf");
+
         let dir = tempfile::Builder::new()
             .prefix("sickbay-pki-")
             .tempdir()
@@ -129,6 +150,8 @@ pub fn pki() -> &'static Pki {
         register_cleanup(None, dir.clone());
         let root_file = dir.join("root.pem");
         std::fs::write(&root_file, root.pem()).expect("write root");
+        let rds_root_file = dir.join("rds-root.pem");
+        std::fs::write(&rds_root_file, rds_root.pem()).expect("write rds root");
         Pki {
             dir,
             root_pem: root.pem(),
@@ -137,6 +160,9 @@ pub fn pki() -> &'static Pki {
             leaf_key_pem: leaf_key.serialize_pem(),
             expired_leaf_pem: expired.pem(),
             root_file,
+            rds_root_pem: rds_root.pem(),
+            rds_leaf_pem: rds_leaf.pem(),
+            rds_root_file,
         }
     })
 }
@@ -154,6 +180,10 @@ pub enum Setup {
     TlsExpired,
     /// `ssl = off`; pg_hba admits plain TCP.
     Plain,
+    /// TLS on with a leaf from a root named like Amazon RDS's.
+    Rds,
+    /// A hot standby streaming from the `Plain` server: `pg_is_in_recovery()` is true.
+    Standby,
 }
 
 pub struct PgServer {
@@ -341,6 +371,9 @@ fn start(setup: Setup) -> PgServer {
 
     let pki = pki();
     let tls = setup != Setup::Plain;
+    if setup == Setup::Standby {
+        return start_standby();
+    }
     if tls {
         let chain = match setup {
             Setup::Tls => format!("{}{}", pki.leaf_pem, pki.intermediate_pem),
@@ -348,7 +381,8 @@ fn start(setup: Setup) -> PgServer {
                 format!("{}{}{}", pki.leaf_pem, pki.intermediate_pem, pki.root_pem)
             }
             Setup::TlsExpired => format!("{}{}", pki.expired_leaf_pem, pki.intermediate_pem),
-            Setup::Plain => unreachable!(),
+            Setup::Rds => pki.rds_leaf_pem.clone(),
+            Setup::Plain | Setup::Standby => unreachable!(),
         };
         write(&data.join("server.crt"), &chain);
         write(&data.join("server.key"), &pki.leaf_key_pem);
@@ -360,9 +394,10 @@ fn start(setup: Setup) -> PgServer {
         .expect("chmod key");
     }
     let hba = if tls {
-        "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n"
+        "local all all trust\nlocal replication all trust\nhostssl all nohba 127.0.0.1/32 reject\nhostssl all all 127.0.0.1/32 scram-sha-256\n"
     } else {
-        "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
+        // `nohba` has no line for TCP: refused whatever the encryption.
+        "local all all trust\nlocal replication all trust\nhost all nohba 127.0.0.1/32 reject\nhost all all 127.0.0.1/32 scram-sha-256\n"
     };
     write(&data.join("pg_hba.conf"), hba);
     give_to_pg_user(&dir);
@@ -414,6 +449,78 @@ fn start(setup: Setup) -> PgServer {
     panic!("PostgreSQL ({setup:?}) did not start:\n{last_err}");
 }
 
+/// A hot standby of the `Plain` server, cloned with `pg_basebackup -R` and started on
+/// its own port: a real replica for the recovery checks.
+fn start_standby() -> PgServer {
+    let primary = server(Setup::Plain);
+    let dir = tempfile::Builder::new()
+        .prefix("sickbay-pg-standby-")
+        .tempdir()
+        .expect("temp dir")
+        .keep();
+    register_cleanup(None, dir.clone());
+    give_to_pg_user(&dir);
+    let data = dir.join("data");
+    let mut c = command("pg_basebackup");
+    c.arg("-h")
+        .arg(&primary.dir)
+        .args([
+            "-p",
+            &primary.port.to_string(),
+            "-U",
+            "postgres",
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "-D",
+        ])
+        .arg(&data);
+    run(c, "pg_basebackup");
+    let mut last_err = String::new();
+    for _attempt in 0..3 {
+        let port = free_port();
+        let conf = std::fs::read_to_string(data.join("postgresql.conf")).expect("read conf");
+        let base = conf
+            .split("\n# sickbay test harness\n")
+            .next()
+            .unwrap_or("");
+        write(
+            &data.join("postgresql.conf"),
+            &format!(
+                "{base}\n# sickbay test harness\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
+                 ssl = off\nmax_connections = 20\nshared_buffers = 16MB\nfsync = off\nhot_standby = on\nlogging_collector = off\n",
+                dir.display()
+            ),
+        );
+        give_to_pg_user(&dir);
+        let mut c = command("pg_ctl");
+        c.args(["start", "-w", "-t", "60", "-D"])
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.join("server.log"));
+        let out = c.stdin(Stdio::null()).output().expect("run pg_ctl");
+        if out.status.success() {
+            STARTED
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((Some(data.clone()), dir.clone()));
+            return PgServer {
+                setup: Setup::Standby,
+                port,
+                dir,
+            };
+        }
+        last_err = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+        );
+    }
+    panic!("the standby did not start:\n{last_err}");
+}
+
 fn psql(server: &PgServer, db: &str, sql: &str) {
     let mut c = command("psql");
     c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
@@ -432,14 +539,22 @@ fn psql(server: &PgServer, db: &str, sql: &str) {
 }
 
 /// Databases: `app` (migrated by Prisma: `_prisma_migrations`, `users`, `orders`),
-/// `empty` (nothing), `legacy` (app tables, no migration table).
+/// `empty` (nothing), `legacy` (app tables, no migration table), `platform` (only
+/// Supabase-style `auth` tables and migrations). Roles: `app`, and `capped` (no
+/// connection allowed).
 fn populate(server: &PgServer) {
     psql(
         server,
         "postgres",
         &format!("CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}'"),
     );
-    for db in ["app", "empty", "legacy"] {
+    // `capped` may hold no connection at all: SQLSTATE 53300 on login.
+    psql(
+        server,
+        "postgres",
+        &format!("CREATE ROLE capped LOGIN CONNECTION LIMIT 0 PASSWORD '{PASSWORD}'"),
+    );
+    for db in ["app", "empty", "legacy", "platform"] {
         psql(
             server,
             "postgres",
@@ -452,6 +567,12 @@ fn populate(server: &PgServer) {
         "CREATE TABLE _prisma_migrations (id text PRIMARY KEY); CREATE TABLE users (id int); CREATE TABLE orders (id int)",
     );
     psql(server, "legacy", "CREATE TABLE customers (id int)");
+    // Supabase-like: the platform's own migrations ran, the app's never did.
+    psql(
+        server,
+        "platform",
+        "CREATE SCHEMA auth; CREATE TABLE auth.schema_migrations (version text); CREATE TABLE auth.users (id int)",
+    );
 }
 
 /// The server for `setup`, started on first use and shared by every test.
@@ -460,11 +581,15 @@ pub fn server(setup: Setup) -> &'static PgServer {
     static WITH_ROOT: OnceLock<PgServer> = OnceLock::new();
     static EXPIRED: OnceLock<PgServer> = OnceLock::new();
     static PLAIN: OnceLock<PgServer> = OnceLock::new();
+    static RDS: OnceLock<PgServer> = OnceLock::new();
+    static STANDBY: OnceLock<PgServer> = OnceLock::new();
     let cell = match setup {
         Setup::Tls => &TLS,
         Setup::TlsWithRoot => &WITH_ROOT,
         Setup::TlsExpired => &EXPIRED,
         Setup::Plain => &PLAIN,
+        Setup::Rds => &RDS,
+        Setup::Standby => &STANDBY,
     };
     cell.get_or_init(|| start(setup))
 }
