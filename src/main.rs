@@ -263,12 +263,19 @@ fn rules_command(cmd: &RulesCommand, cli: &Cli, out: &Out) -> Result<ExitCode> {
 /// `--fail-on` (never with `--fail-on never`).
 fn db_probe(args: &sickbay::cli::DbProbeArgs, cli: &Cli, out: &Out) -> Result<ExitCode> {
     let rules = rule_set(cli)?;
-    let (target, opts) = sickbay::probe::from_args(args)?;
+    let (mut target, opts) = sickbay::probe::from_args(args)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let probe = runtime.block_on(sickbay::probe::probe(&target, &opts));
+    let mut probe = runtime.block_on(sickbay::probe::probe(&target, &opts));
+    // Like psql: ask for the password only when the server wants one.
+    if target.password.is_none() && sickbay::probe::needs_password(&probe) {
+        if let Some(pw) = sickbay::probe::ask_password(&target)? {
+            target.password = Some(pw);
+            probe = runtime.block_on(sickbay::probe::probe(&target, &opts));
+        }
+    }
     let snap = sickbay::Snapshot {
         schema_version: sickbay::snapshot::SNAPSHOT_SCHEMA_VERSION,
         db_probes: vec![probe.clone()],

@@ -898,6 +898,99 @@ fn cli_password_sources() {
     assert!(!out.contains(PASSWORD));
 }
 
+/// Drives `sickbay` on a pseudo-terminal (Python's `pty`, as `expect` would): answers
+/// `answer` when the password prompt appears, and returns the exit code, what the
+/// terminal showed, and whether a prompt appeared at all.
+fn on_a_terminal(args: &[&str], answer: &str) -> (i32, String, bool) {
+    const DRIVER: &str = r#"
+import os, pty, sys, select
+answer, argv = sys.argv[1], sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+seen, prompted = b"", False
+while True:
+    r, _, _ = select.select([fd], [], [], 60)
+    if not r:
+        break
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    seen += chunk
+    if not prompted and b"Password for " in seen:
+        prompted = True
+        os.write(fd, answer.encode() + b"\n")
+_, status = os.waitpid(pid, 0)
+sys.stdout.write("%d %d\n" % (os.waitstatus_to_exitcode(status), prompted))
+sys.stdout.write(seen.decode("utf-8", "replace"))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(DRIVER)
+        .arg(answer)
+        .arg(env!("CARGO_BIN_EXE_sickbay"))
+        .args(args)
+        .env("SICKBAY_HOSTS_FILE", hosts_file())
+        .env("NO_COLOR", "1")
+        .env_remove("PGPASSWORD")
+        .output()
+        .expect("python3 runs the pty driver");
+    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    let (head, rest) = text
+        .split_once('\n')
+        .unwrap_or_else(|| panic!("driver: {text} {}", String::from_utf8_lossy(&out.stderr)));
+    let mut it = head.split(' ');
+    let code = it.next().unwrap().parse().unwrap();
+    let prompted = it.next() == Some("1");
+    (code, rest.to_string(), prompted)
+}
+
+#[test]
+fn the_password_is_asked_on_a_terminal_only_when_the_server_wants_one() {
+    let s = server(Setup::Tls);
+    let root = pki().root_file.display().to_string();
+    let url = s.url_no_password(TEST_NAME, "app", "hostaddr=127.0.0.1&sslmode=verify-full");
+    let args = [
+        "db",
+        "probe",
+        url.as_str(),
+        "--ca-bundle",
+        root.as_str(),
+        "-o",
+        "table",
+        "--color",
+        "never",
+    ];
+    let (code, screen, prompted) = on_a_terminal(&args, PASSWORD);
+    assert!(prompted, "{screen}");
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("OK: every stage passed"), "{screen}");
+    assert!(
+        !screen.contains(PASSWORD),
+        "the answer is not echoed: {screen}"
+    );
+    // A wrong answer is a wrong password.
+    let (code, screen, _) = on_a_terminal(&args, "not-the-password");
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("FAILED at auth (28P01)"), "{screen}");
+    // A server that never asks (the chain is refused first) gets no prompt.
+    let args = [
+        "db",
+        "probe",
+        url.as_str(),
+        "-o",
+        "table",
+        "--color",
+        "never",
+    ];
+    let (code, screen, prompted) = on_a_terminal(&args, PASSWORD);
+    assert!(!prompted, "{screen}");
+    assert_eq!(code, 1, "{screen}");
+}
+
 #[test]
 fn cli_require_tls_fails_on_a_server_without_tls() {
     let s = server(Setup::Plain);

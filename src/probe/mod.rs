@@ -625,10 +625,9 @@ fn schema_stage(f: &pg::SchemaFacts, dbname: &str, t: Instant) -> ProbeStage {
 }
 
 /// Builds target and options from `sickbay db probe` arguments: reads the CA bundle
-/// (and a local `sslrootcert`), and takes the password from the URL, `PGPASSWORD`, or
-/// a prompt when standard input is a terminal. Usage problems are errors (exit 2).
+/// (and a local `sslrootcert`), and takes the password from the URL, else `PGPASSWORD`.
+/// Usage problems are errors (exit 2). See [`ask_password`] for the prompt.
 pub fn from_args(args: &crate::cli::DbProbeArgs) -> Result<(ProbeTarget, ProbeOptions), Error> {
-    use std::io::IsTerminal;
     let mut target = ProbeTarget::parse_url(&args.url)
         .map_err(|e| Error::Usage(format!("bad database URL: {e}")))?;
     target.origin = Some("command line".to_string());
@@ -651,21 +650,32 @@ pub fn from_args(args: &crate::cli::DbProbeArgs) -> Result<(ProbeTarget, ProbeOp
         }
     }
     if target.password.is_none() {
-        if let Some(pw) = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()) {
-            target.password = Some(pw);
-        } else if std::io::stdin().is_terminal() {
-            let pw = rpassword::prompt_password(format!(
-                "Password for {}@{}: ",
-                target.user, target.host
-            ))
-            .map_err(|source| Error::Io {
-                path: "/dev/tty".into(),
-                source,
-            })?;
-            target.password = Some(pw).filter(|p| !p.is_empty());
-        }
+        target.password = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty());
     }
     Ok((target, opts))
+}
+
+/// Whether a finished probe stopped because the server asked for a password it did not
+/// have: then, as psql does, the caller may ask for one and probe again.
+pub fn needs_password(p: &DbProbe) -> bool {
+    p.stages
+        .iter()
+        .any(|s| s.stage == "auth" && s.code.as_deref() == Some("no_password"))
+}
+
+/// Asks for `target`'s password on the terminal (without echo), when standard input is
+/// one; `Ok(None)` otherwise or when the answer is empty.
+pub fn ask_password(target: &ProbeTarget) -> Result<Option<String>, Error> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let pw = rpassword::prompt_password(format!("Password for {}@{}: ", target.user, target.host))
+        .map_err(|source| Error::Io {
+            path: "/dev/tty".into(),
+            source,
+        })?;
+    Ok(Some(pw).filter(|p| !p.is_empty()))
 }
 
 /// Probes every candidate endpoint discovered in a snapshot's task definitions, one at a
