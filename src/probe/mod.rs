@@ -678,8 +678,8 @@ pub fn ask_password(target: &ProbeTarget) -> Result<Option<String>, Error> {
     Ok(Some(pw).filter(|p| !p.is_empty()))
 }
 
-/// Probes every candidate endpoint discovered in a snapshot's task definitions, one at a
-/// time, and returns the results, each carrying what discovery noticed (URL and fields
+/// Probes every candidate endpoint discovered in a snapshot's task definitions, four at a
+/// time, and returns the results in discovery order, each carrying what discovery noticed (URL and fields
 /// disagreeing, secrets named but not read).
 ///
 /// Only a password in the task definition itself is used. Snapshots redact passwords
@@ -690,46 +690,51 @@ pub async fn probe_discovered(
     snap: &crate::snapshot::Snapshot,
     opts: &ProbeOptions,
 ) -> Vec<DbProbe> {
-    let mut out = Vec::new();
-    for cand in discover(snap) {
-        let mut notes = cand.notes.clone();
-        for (name, value_from) in &cand.secrets {
-            if !notes.iter().any(|n| n.contains(value_from.as_str())) {
-                notes.push(format!(
-                    "{name} comes from {value_from}, which sickbay lists but does not read"
-                ));
-            }
+    use futures_util::stream::{self, StreamExt};
+    // A few at a time, in discovery order: each may wait out its timeouts.
+    stream::iter(discover(snap))
+        .map(|cand| probe_candidate(cand, opts))
+        .buffered(4)
+        .collect()
+        .await
+}
+
+async fn probe_candidate(cand: Candidate, opts: &ProbeOptions) -> DbProbe {
+    let mut notes = cand.notes.clone();
+    for (name, value_from) in &cand.secrets {
+        if !notes.iter().any(|n| n.contains(value_from.as_str())) {
+            notes.push(format!(
+                "{name} comes from {value_from}, which sickbay lists but does not read"
+            ));
         }
-        let Some(mut target) = cand.target.clone() else {
-            let mut p = DbProbe {
-                target: cand.endpoint.clone(),
-                origin: Some(cand.origin.clone()),
-                vantage: Some(opts.vantage.as_str().to_string()),
-                notes,
-                ..DbProbe::default()
-            };
-            skip_rest(
-                &mut p,
-                "the endpoint comes from a secret, which sickbay does not read; probe it with `sickbay db probe URL`",
-            );
-            out.push(p);
-            continue;
-        };
-        target.origin = Some(cand.origin.clone());
-        let mut o = opts.clone();
-        o.client_roots = cand.client_roots.clone();
-        let mut p = probe(&target, &o).await;
-        if let Some(s) = p
-            .stages
-            .iter_mut()
-            .find(|s| s.code.as_deref() == Some("no_password"))
-        {
-            s.detail = Some(password_unknown(&cand.password, &target));
-        }
-        p.notes.extend(notes);
-        out.push(p);
     }
-    out
+    let Some(mut target) = cand.target.clone() else {
+        let mut p = DbProbe {
+            target: cand.endpoint.clone(),
+            origin: Some(cand.origin.clone()),
+            vantage: Some(opts.vantage.as_str().to_string()),
+            notes,
+            ..DbProbe::default()
+        };
+        skip_rest(
+            &mut p,
+            "the endpoint comes from a secret, which sickbay does not read; probe it with `sickbay db probe URL`",
+        );
+        return p;
+    };
+    target.origin = Some(cand.origin.clone());
+    let mut o = opts.clone();
+    o.client_roots = cand.client_roots.clone();
+    let mut p = probe(&target, &o).await;
+    if let Some(s) = p
+        .stages
+        .iter_mut()
+        .find(|s| s.code.as_deref() == Some("no_password"))
+    {
+        s.detail = Some(password_unknown(&cand.password, &target));
+    }
+    p.notes.extend(notes);
+    p
 }
 
 /// Why a discovered endpoint's login could not be tested, and how to test it.
