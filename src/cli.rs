@@ -215,7 +215,7 @@ pub enum RulesCommand {
 pub enum DbCommand {
     /// Probe a PostgreSQL endpoint stage by stage: DNS, TCP, TLS, auth, schema
     #[command(
-        after_help = "The password comes from the URL, PGPASSWORD, or (when the server asks for one and standard input is a terminal) a prompt; it is never printed. Exit codes: 0 every stage ok, 1 a stage failed or was inconclusive, or findings at or above --fail-on (with --fail-on never, 0), 2 usage or runtime error."
+        after_help = "The password comes from the URL, PGPASSWORD, or (when the server asks for one and standard input is a terminal) a prompt; it is never printed. Exit codes, as doctor's: 1 when findings reach --fail-on (default high), a failed stage counting as a high finding and an inconclusive one (no proof) as a low one; 0 otherwise; 2 usage or runtime error."
     )]
     Probe(DbProbeArgs),
 }

@@ -530,14 +530,21 @@ fn misc(ix: &mut Index, snap: &Snapshot) {
             ..Loc::default()
         };
         for s in &p.stages {
+            // Only a failed stage carries its detail: the words of an inconclusive one
+            // ("self-signed certificate", "timed out") are no proof, and log patterns
+            // must not read them as such.
+            let detail = if s.status == "fail" {
+                s.detail.as_deref().unwrap_or("")
+            } else {
+                ""
+            };
             let text = format!(
-                "stage={} status={} code={} target={} vantage={} detail={}",
+                "stage={} status={} code={} target={} vantage={} detail={detail}",
                 s.stage,
                 s.status,
                 s.code.as_deref().unwrap_or(""),
                 p.target,
                 p.vantage.as_deref().unwrap_or(""),
-                s.detail.as_deref().unwrap_or("")
             );
             ix.push(Source::DbProbe, None, text, base.clone(), 1);
         }

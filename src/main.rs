@@ -259,8 +259,8 @@ fn rules_command(cmd: &RulesCommand, cli: &Cli, out: &Out) -> Result<ExitCode> {
 }
 
 /// `sickbay db probe`: run the stages, analyse a snapshot holding just this probe,
-/// print, and exit 1 when a stage failed or was inconclusive or findings reach
-/// `--fail-on` (never with `--fail-on never`).
+/// print, and exit 1 when findings reach `--fail-on`, a failed stage counting as high
+/// and an inconclusive one as low.
 fn db_probe(args: &sickbay::cli::DbProbeArgs, cli: &Cli, out: &Out) -> Result<ExitCode> {
     let rules = rule_set(cli)?;
     let (mut target, opts) = sickbay::probe::from_args(args)?;
@@ -285,13 +285,20 @@ fn db_probe(args: &sickbay::cli::DbProbeArgs, cli: &Cli, out: &Out) -> Result<Ex
     print(&render::probe::render(
         &probe, &report, out.format, out.width,
     ))?;
-    // As with doctor, --fail-on decides; a failed or inconclusive stage counts as a
-    // finding at every level but `never`.
-    let failed = match cli.global.fail_on.severity() {
-        None => false,
-        Some(s) => {
-            report.has_at_least(s) || sickbay::probe::outcome(&probe) != sickbay::probe::Outcome::Ok
-        }
+    // As with doctor, --fail-on decides. A failed stage weighs as a high finding (it
+    // fails the default --fail-on high even when no rule names it), an inconclusive one
+    // as a low finding: no proof, so it fails only --fail-on low or info.
+    use sickbay::probe::Outcome;
+    use sickbay::rules::Severity;
+    let weight = match sickbay::probe::outcome(&probe) {
+        Outcome::Ok => None,
+        Outcome::Failed => Some(Severity::High),
+        Outcome::Inconclusive => Some(Severity::Low),
     };
+    let failed = cli
+        .global
+        .fail_on
+        .severity()
+        .is_some_and(|s| report.has_at_least(s) || weight.is_some_and(|w| w >= s));
     Ok(ExitCode::from(if failed { 1 } else { 0 }))
 }

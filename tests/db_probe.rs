@@ -23,7 +23,11 @@ fn hosts_file() -> std::path::PathBuf {
     static FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     FILE.get_or_init(|| {
         let path = std::env::temp_dir().join(format!("sickbay-test-hosts-{}", std::process::id()));
-        std::fs::write(&path, "127.0.0.1 localhost\n::1 localhost\n").expect("write hosts file");
+        std::fs::write(
+            &path,
+            format!("127.0.0.1 localhost {TEST_NAME}\n::1 localhost\n"),
+        )
+        .expect("write hosts file");
         path
     })
     .clone()
@@ -209,6 +213,94 @@ async fn self_signed_root_in_chain() {
     )
     .await;
     assert_eq!(outcome(&p), Outcome::Ok, "{p:#?}");
+}
+
+#[tokio::test]
+async fn a_non_verifying_sslmode_makes_an_untrusted_chain_inconclusive() {
+    // libpq, psycopg, pgx and JDBC do not check certificates under sslmode=require.
+    let p = run(
+        &named(Setup::TlsWithRoot, "app", "sslmode=require"),
+        &opts(),
+    )
+    .await;
+    assert_eq!(
+        sc(&p, "tls"),
+        pair("inconclusive", "self_signed_in_chain"),
+        "{p:#?}"
+    );
+    assert!(detail(&p, "tls").contains("depends on its driver"));
+    // The login goes on, as such a client's would.
+    assert_eq!(sc(&p, "auth"), pair("ok", ""), "{p:#?}");
+    // node-postgres treats require as verify-full.
+    let node = ProbeOptions {
+        node_client: true,
+        ..opts()
+    };
+    let p = run(&named(Setup::TlsWithRoot, "app", "sslmode=require"), &node).await;
+    assert_eq!(
+        sc(&p, "tls"),
+        pair("fail", "self_signed_in_chain"),
+        "{p:#?}"
+    );
+    // no-verify checks nothing, whatever the driver.
+    let p = run(
+        &named(Setup::TlsWithRoot, "app", "sslmode=no-verify"),
+        &node,
+    )
+    .await;
+    assert_eq!(
+        sc(&p, "tls"),
+        pair("inconclusive", "self_signed_in_chain"),
+        "{p:#?}"
+    );
+}
+
+#[test]
+fn cli_inconclusive_chain_raises_no_tls_finding() {
+    let url = named(Setup::TlsWithRoot, "app", "sslmode=require");
+    let (code, out, err) = cli(&["db", "probe", &url, "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["first_problem"], "tls:self_signed_in_chain", "{out}");
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        !ids.iter().any(|r| r.starts_with("TLS")),
+        "an inconclusive chain is no TLS finding: {ids:?}"
+    );
+}
+
+#[test]
+fn cli_sslrootcert_inside_the_image_gives_way_to_ca_bundle() {
+    // The URL names a path that exists only in the app's image.
+    let url = named(
+        Setup::Tls,
+        "app",
+        "sslmode=verify-full&sslrootcert=/certs/not-here/rds-global-bundle.pem",
+    );
+    let (code, _, err) = cli(&["db", "probe", &url]);
+    assert_eq!(
+        code, 2,
+        "without --ca-bundle the missing file is an error: {err}"
+    );
+    let root = pki().root_file.display().to_string();
+    let (code, out, err) = cli(&["db", "probe", &url, "--ca-bundle", &root, "-o", "json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+}
+
+#[tokio::test]
+async fn the_maintenance_database_being_empty_is_no_proof() {
+    let p = run(&named(Setup::Tls, "postgres", ""), &trusted()).await;
+    assert_eq!(
+        sc(&p, "schema"),
+        pair("inconclusive", "no_migrations"),
+        "{p:#?}"
+    );
+    assert!(detail(&p, "schema").contains("maintenance database"));
 }
 
 #[tokio::test]
@@ -760,7 +852,7 @@ fn cli_closed_port_and_unresolvable_name() {
 }
 
 #[test]
-fn cli_timeout_is_inconclusive_and_exits_1() {
+fn cli_timeout_is_inconclusive_and_exits_0_unless_fail_on_low() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -778,7 +870,8 @@ fn cli_timeout_is_inconclusive_and_exits_1() {
         "-o",
         "table",
     ]);
-    assert_eq!(code, 1, "{out}\n{err}");
+    // No proof: weighs as a low finding, below the default --fail-on high.
+    assert_eq!(code, 0, "{out}\n{err}");
     insta::assert_snapshot!("tcp_timeout_table", normalise(&out, Some(port)));
     let (code, out, _) = cli(&[
         "db",
@@ -790,6 +883,8 @@ fn cli_timeout_is_inconclusive_and_exits_1() {
         "outside-vpc",
         "-o",
         "json",
+        "--fail-on",
+        "low",
     ]);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -880,11 +975,21 @@ fn cli_password_sources() {
     let args = base(&no_pw);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, out, err) = cli_env(&args, None);
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 0, "inconclusive is below --fail-on high: {err}");
     assert_eq!(auth(&out), ("inconclusive".into(), "no_password".into()));
     assert!(err.is_empty(), "no prompt without a terminal: {err}");
-    // --fail-on never: exit 0 whatever the probe found, as with doctor.
-    let (code, _, _) = cli_env(&[&args[..], &["--fail-on", "never"]].concat(), None);
+    let (code, _, _) = cli_env(&[&args[..], &["--fail-on", "low"]].concat(), None);
+    assert_eq!(code, 1);
+    // A failed stage is high: --fail-on critical lets it pass unless a critical rule
+    // names it, --fail-on never always does.
+    let wrong = s
+        .url(TEST_NAME, "app", "hostaddr=127.0.0.1")
+        .replace(PASSWORD, "wrong-one");
+    let wargs = base(&wrong);
+    let wargs: Vec<&str> = wargs.iter().map(String::as_str).collect();
+    let (code, _, _) = cli_env(&wargs, None);
+    assert_eq!(code, 1);
+    let (code, _, _) = cli_env(&[&wargs[..], &["--fail-on", "never"]].concat(), None);
     assert_eq!(code, 0);
     // PGPASSWORD is used when the URL has none.
     let (code, out, _) = cli_env(&args, Some(PASSWORD));
@@ -1010,9 +1115,9 @@ fn cli_require_tls_fails_on_a_server_without_tls() {
 /// `sslrootcert` inside the image, and a URL held in Secrets Manager.
 fn doctor_snapshot(dir: &std::path::Path) -> std::path::PathBuf {
     let s = server(Setup::Tls);
-    let url = s.url("localhost", "app", "");
+    let url = s.url(TEST_NAME, "app", "");
     let worker_url = format!(
-        "postgres://app@localhost:{}/app?sslrootcert=/certs/rds-global-bundle.pem",
+        "postgres://app@{TEST_NAME}:{}/app?sslrootcert=/certs/rds-global-bundle.pem",
         s.port
     );
     let snap = serde_json::json!({
@@ -1031,6 +1136,9 @@ fn doctor_snapshot(dir: &std::path::Path) -> std::path::PathBuf {
             }, {
                 "name": "worker", "image": "worker:3",
                 "environment": [{"name": "DATABASE_URL", "value": worker_url}]
+            }, {
+                "name": "sidecar-client", "image": "client:3",
+                "environment": [{"name": "DATABASE_URL", "value": "postgres://app@localhost:5432/app"}]
             }, {
                 "name": "reader", "image": "reader:3",
                 "secrets": [{
@@ -1083,7 +1191,7 @@ fn doctor_db_on_probes_discovered_endpoints() {
     assert!(!out.contains(PASSWORD), "password leaked");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let probes = v["db_probes"].as_array().expect("db_probes");
-    assert_eq!(probes.len(), 4, "{out}");
+    assert_eq!(probes.len(), 5, "{out}");
 
     // The URL with a redacted password: TLS checked, the login not tested.
     let app = probe_named(probes, "`DATABASE_URL` of `api:3/app`");
@@ -1134,6 +1242,17 @@ fn doctor_db_on_probes_discovered_endpoints() {
             .contains("secret:reader-db-AbCdEf"),
         "{reader:#}"
     );
+    // localhost in a task is the task itself: not probed from here.
+    let local = probe_named(probes, "api:3/sidecar-client");
+    assert!(local["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["status"] == "skipped"));
+    assert!(stage_of(local, "dns")["detail"]
+        .as_str()
+        .unwrap()
+        .contains("means the task itself"));
 
     let ids = rule_ids(&v);
     assert!(ids.contains(&"TLS001".to_string()), "{ids:?}");

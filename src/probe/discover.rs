@@ -51,6 +51,9 @@ pub struct Candidate {
     /// Extra CAs the container trusts, in words (`sslrootcert=/certs/rds.pem`,
     /// `NODE_EXTRA_CA_CERTS=...`): files inside the image that sickbay cannot read.
     pub client_roots: Option<String>,
+    /// The container looks like a Node.js app (`NODE_*` variables, a `node` image):
+    /// node-postgres verifies certificates under `sslmode=prefer|require`.
+    pub node_client: bool,
 }
 
 fn is_redacted(v: &str) -> bool {
@@ -207,6 +210,7 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
             notes: Vec::new(),
             also_in: Vec::new(),
             client_roots: None,
+            node_client: false,
         };
         match ProbeTarget::parse_url(&e.value) {
             Ok(mut t) => {
@@ -258,6 +262,7 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
                     )],
                     also_in: Vec::new(),
                     client_roots: None,
+                    node_client: false,
                 });
             } else {
                 groups.entry(key).or_default().secrets.push((
@@ -297,6 +302,7 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
                     )],
                     also_in: Vec::new(),
                     client_roots: None,
+                    node_client: false,
                 });
             }
             continue;
@@ -344,6 +350,7 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
                 .clone()
                 .or_else(|| user.clone())
                 .unwrap_or_else(|| "postgres".to_string()),
+            dbname_defaulted: dbname.is_none(),
             user: user.clone().unwrap_or_else(|| "postgres".to_string()),
             password: g
                 .password
@@ -409,6 +416,7 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
             notes,
             also_in: Vec::new(),
             client_roots: None,
+            node_client: false,
         });
     }
     // Extra CAs the client trusts: the URL's sslrootcert, else the environment's.
@@ -422,7 +430,10 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
             ) && !e.value.trim().is_empty()
         })
         .map(|e| format!("{}={}", e.name, e.value.trim()));
+    let node_client = c.image.to_ascii_lowercase().contains("node")
+        || c.environment.iter().any(|e| e.name.starts_with("NODE_"));
     for cand in out.iter_mut() {
+        cand.node_client = node_client;
         cand.client_roots = cand
             .target
             .as_ref()
@@ -521,6 +532,44 @@ mod tests {
             task_definitions: tds,
             ..Snapshot::default()
         }
+    }
+
+    #[test]
+    fn client_trust_and_node_hints() {
+        let mut t = td(
+            1,
+            &[
+                (
+                    "DATABASE_URL",
+                    "postgres://app@db.x.rds.amazonaws.com/shop?sslmode=require",
+                ),
+                ("NODE_EXTRA_CA_CERTS", "/app/certs/rds-global-bundle.pem"),
+            ],
+            &[],
+        );
+        let c = &discover(&snap(vec![t.clone()]))[0];
+        assert_eq!(
+            c.client_roots.as_deref(),
+            Some("NODE_EXTRA_CA_CERTS=/app/certs/rds-global-bundle.pem")
+        );
+        assert!(c.node_client);
+        assert!(c.target.as_ref().unwrap().sslmode_explicit);
+        // The URL's own sslrootcert comes first.
+        t.containers[0].environment[0].value =
+            "postgres://app@db.x.rds.amazonaws.com/shop?sslrootcert=/etc/rds.pem".into();
+        t.containers[0].environment[1].name = "PGSSLROOTCERT".into();
+        let c = &discover(&snap(vec![t.clone()]))[0];
+        assert_eq!(c.client_roots.as_deref(), Some("sslrootcert=/etc/rds.pem"));
+        assert!(!c.node_client);
+        assert!(!c.target.as_ref().unwrap().sslmode_explicit);
+        // A database nobody named is the driver's default.
+        let c = &discover(&snap(vec![td(
+            1,
+            &[("DB_HOST", "db.internal"), ("DB_USER", "app")],
+            &[],
+        )]))[0];
+        let t = c.target.as_ref().unwrap();
+        assert_eq!((t.dbname.as_str(), t.dbname_defaulted), ("app", true));
     }
 
     #[test]

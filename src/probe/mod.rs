@@ -90,6 +90,9 @@ pub struct ProbeOptions {
     /// `NODE_EXTRA_CA_CERTS` pointing into the container's image), in words. When set,
     /// a chain that does not verify against the roots sickbay has is inconclusive.
     pub client_roots: Option<String>,
+    /// The client is node-postgres, which verifies certificates under
+    /// `sslmode=prefer|require` (it treats them as verify-full).
+    pub node_client: bool,
 }
 
 impl Default for ProbeOptions {
@@ -102,6 +105,7 @@ impl Default for ProbeOptions {
             vantage: Vantage::Local,
             hosts_file: None,
             client_roots: None,
+            node_client: false,
         }
     }
 }
@@ -510,7 +514,7 @@ pub async fn probe(target: &ProbeTarget, opts: &ProbeOptions) -> DbProbe {
                     p.target
                 ));
             }
-            p.stages.push(schema_stage(&facts, &target.dbname, t));
+            p.stages.push(schema_stage(&facts, target, t));
         }
     }
     drop(client);
@@ -523,7 +527,13 @@ pub async fn probe(target: &ProbeTarget, opts: &ProbeOptions) -> DbProbe {
 /// client trusts extra CAs sickbay cannot read, the result is inconclusive.
 fn undecided_trust(f: &mut net::Failure, target: &ProbeTarget, opts: &ProbeOptions) {
     let chain_trust = matches!(f.code.as_str(), "unknown_issuer" | "self_signed_in_chain");
-    if target.sslmode_explicit && !target.sslmode.verifies() {
+    let node_verifies =
+        opts.node_client && matches!(target.sslmode, SslMode::Prefer | SslMode::Require);
+    if target.sslmode == SslMode::NoVerify {
+        f.status = "inconclusive";
+        f.detail
+            .push_str("; the client's sslmode=no-verify skips certificate checks, so this does not stop it (it also means no protection against an impostor)");
+    } else if target.sslmode_explicit && !target.sslmode.verifies() && !node_verifies {
         f.status = "inconclusive";
         f.detail.push_str(&format!(
             "; the client's sslmode={} does not verify certificates in libpq, psycopg, pgx or JDBC (node-postgres treats it as verify-full), so whether this breaks the app depends on its driver",
@@ -561,12 +571,16 @@ async fn admitted_over_tls(
         .ok()?;
     match pg::login(Box::new(h.stream), target, true, opts.timeout).await {
         Ok(_) => Some("logged in"),
-        Err(f) if f.code == "28P01" || f.code == "no_password" => Some("it asked for the password"),
+        Err(f) if f.code == "no_password" => Some("it asked for the password"),
+        Err(f) if f.code == "28P01" => {
+            Some("it got past pg_hba and then rejected the password (28P01)")
+        }
         Err(_) => None,
     }
 }
 
-fn schema_stage(f: &pg::SchemaFacts, dbname: &str, t: Instant) -> ProbeStage {
+fn schema_stage(f: &pg::SchemaFacts, target: &ProbeTarget, t: Instant) -> ProbeStage {
+    let dbname = target.dbname.as_str();
     let role = if f.in_recovery {
         match f.replay_lag_ms {
             Some(l) => format!("replica, replay lag {l} ms"),
@@ -600,7 +614,22 @@ fn schema_stage(f: &pg::SchemaFacts, dbname: &str, t: Instant) -> ProbeStage {
         if !missing.is_empty() {
             d.push_str(&format!("; missing: {missing}"));
         }
-        ("fail", Some("no_migrations"), format!("{d}; {facts}"))
+        // The maintenance database, or one nobody named, may not be where the app's
+        // tables are meant to live: no proof that its migrations never ran.
+        if target.dbname_defaulted || dbname == "postgres" {
+            let why = if target.dbname_defaulted {
+                format!("the configuration names no database, so the driver's default {dbname} was probed")
+            } else {
+                "postgres is the maintenance database, which apps and platforms (pg-meta) often use without tables of their own".to_string()
+            };
+            (
+                "inconclusive",
+                Some("no_migrations"),
+                format!("database {dbname} has no app tables and no migration table, but {why}; {facts}"),
+            )
+        } else {
+            ("fail", Some("no_migrations"), format!("{d}; {facts}"))
+        }
     } else if !f.missing_tables.is_empty() {
         let why = if f.app_migration_tables == 0 {
             "no known migration table either: are migrations run at all?"
@@ -645,7 +674,9 @@ pub fn from_args(args: &crate::cli::DbProbeArgs) -> Result<(ProbeTarget, ProbeOp
         opts.extra_roots.extend(read_ca_bundle(path)?);
     }
     if let Some(root) = target.sslrootcert.clone() {
-        if root != "system" {
+        // A path inside the app's image may not exist here; --ca-bundle stands in for it.
+        let missing = !Path::new(&root).exists() && args.ca_bundle.is_some();
+        if root != "system" && !missing {
             opts.extra_roots.extend(read_ca_bundle(Path::new(&root))?);
         }
     }
@@ -708,23 +739,41 @@ async fn probe_candidate(cand: Candidate, opts: &ProbeOptions) -> DbProbe {
             ));
         }
     }
-    let Some(mut target) = cand.target.clone() else {
+    let not_probed = |endpoint: String, why: &str, notes: Vec<String>| {
         let mut p = DbProbe {
-            target: cand.endpoint.clone(),
+            target: endpoint,
             origin: Some(cand.origin.clone()),
             vantage: Some(opts.vantage.as_str().to_string()),
             notes,
             ..DbProbe::default()
         };
-        skip_rest(
-            &mut p,
-            "the endpoint comes from a secret, which sickbay does not read; probe it with `sickbay db probe URL`",
-        );
-        return p;
+        skip_rest(&mut p, why);
+        p
     };
+    let Some(mut target) = cand.target.clone() else {
+        let why = if cand.secrets.is_empty() {
+            "the configuration could not be turned into an endpoint (see the notes)"
+        } else {
+            "the endpoint comes from a secret, which sickbay does not read; probe it with `sickbay db probe URL`"
+        };
+        return not_probed(cand.endpoint.clone(), why, notes);
+    };
+    // In a task, localhost and link-local addresses are the task itself: probing them
+    // from here would test this machine, not the task.
+    if is_task_local(&target) {
+        return not_probed(
+            cand.endpoint.clone(),
+            &format!(
+                "{} means the task itself (a container in the same task), so probing it from here would test this machine; the task-definition checks (CFG006, NET003) cover it",
+                target.host
+            ),
+            notes,
+        );
+    }
     target.origin = Some(cand.origin.clone());
     let mut o = opts.clone();
     o.client_roots = cand.client_roots.clone();
+    o.node_client = cand.node_client;
     let mut p = probe(&target, &o).await;
     if let Some(s) = p
         .stages
@@ -737,10 +786,27 @@ async fn probe_candidate(cand: Candidate, opts: &ProbeOptions) -> DbProbe {
     p
 }
 
+/// Whether `t` names the task itself: `localhost`, a loopback or link-local address.
+fn is_task_local(t: &ProbeTarget) -> bool {
+    let host = t.host.trim_end_matches('.').to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    let ip = t
+        .hostaddr
+        .or_else(|| host.trim_matches(['[', ']']).parse::<IpAddr>().ok());
+    ip.is_some_and(|ip| matches!(net::scope(ip), net::Scope::Loopback | net::Scope::LinkLocal))
+}
+
 /// Why a discovered endpoint's login could not be tested, and how to test it.
 fn password_unknown(state: &PasswordState, t: &ProbeTarget) -> String {
+    let query = if t.sslmode_explicit {
+        format!("?sslmode={}", t.sslmode.as_str())
+    } else {
+        String::new()
+    };
     let how = format!(
-        "to test the login, run `PGPASSWORD=... sickbay db probe 'postgres://{}@{t}'`",
+        "to test the login, run `PGPASSWORD=... sickbay db probe 'postgres://{}@{t}{query}'`",
         t.user
     );
     match state {

@@ -186,10 +186,18 @@ pub fn classify_lookup_error(e: dns_lookup::LookupError, host: &str, vantage: Va
     use dns_lookup::LookupErrorKind as K;
     match e.kind() {
         K::NoName => not_found(host, vantage),
-        K::NoData => Failure::fail(
-            "no_answer",
-            format!("{host} exists in DNS but has no A or AAAA record"),
-        ),
+        K::NoData => {
+            let mut f = Failure::fail(
+                "no_answer",
+                format!("{host} exists in DNS but has no A or AAAA record"),
+            );
+            // Split-horizon zones answer differently inside the VPC.
+            if vantage != Vantage::InsideVpc && host.contains('.') && !is_aws_public_name(host) {
+                f.status = "inconclusive";
+                f.detail.push_str(&format!(" {}; the VPC's resolver may answer otherwise", vantage.phrase()));
+            }
+            f
+        }
         K::Again => Failure::inconclusive(
             "no_answer",
             format!("the resolver could not answer for {host} (temporary failure); retry, or check the resolver"),
@@ -405,6 +413,8 @@ mod tests {
         let f = c(libc::EAI_NONAME, "db.corp.internal");
         assert_eq!((f.status, f.code.as_str()), ("inconclusive", "not_found"));
         let f = c(libc::EAI_NODATA, "db.example.com");
+        assert_eq!((f.status, f.code.as_str()), ("inconclusive", "no_answer"));
+        let f = c(libc::EAI_NODATA, "x.abc.eu-west-1.rds.amazonaws.com");
         assert_eq!((f.status, f.code.as_str()), ("fail", "no_answer"));
         let f = c(libc::EAI_AGAIN, "db.example.com");
         assert_eq!((f.status, f.code.as_str()), ("inconclusive", "no_answer"));

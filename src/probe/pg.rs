@@ -190,7 +190,8 @@ fn rows(msgs: Vec<SimpleQueryMessage>) -> Vec<tokio_postgres::SimpleQueryRow> {
 
 const VERSION_SQL: &str = "SELECT current_setting('server_version'), pg_catalog.pg_is_in_recovery()::text, \
      CASE WHEN pg_catalog.pg_is_in_recovery() THEN \
-     CASE WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() THEN '0' \
+     CASE WHEN pg_catalog.pg_last_wal_receive_lsn() IS NULL THEN NULL \
+     WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() THEN '0' \
      ELSE (EXTRACT(EPOCH FROM (now() - pg_catalog.pg_last_xact_replay_timestamp())) * 1000)::bigint::text END END";
 
 const TABLES_SQL: &str = "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c \

@@ -17,6 +17,8 @@ pub enum SslMode {
     #[default]
     Prefer,
     Require,
+    /// node-postgres's `no-verify`: TLS without any certificate check, whatever the driver.
+    NoVerify,
     VerifyCa,
     VerifyFull,
 }
@@ -28,7 +30,8 @@ impl SslMode {
             "disable" => SslMode::Disable,
             "allow" => SslMode::Allow,
             "prefer" => SslMode::Prefer,
-            "require" | "no-verify" => SslMode::Require,
+            "require" => SslMode::Require,
+            "no-verify" => SslMode::NoVerify,
             "verify-ca" => SslMode::VerifyCa,
             "verify-full" => SslMode::VerifyFull,
             _ => return None,
@@ -41,6 +44,7 @@ impl SslMode {
             SslMode::Allow => "allow",
             SslMode::Prefer => "prefer",
             SslMode::Require => "require",
+            SslMode::NoVerify => "no-verify",
             SslMode::VerifyCa => "verify-ca",
             SslMode::VerifyFull => "verify-full",
         }
@@ -50,7 +54,7 @@ impl SslMode {
     pub fn requires_tls(self) -> bool {
         matches!(
             self,
-            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+            SslMode::Require | SslMode::NoVerify | SslMode::VerifyCa | SslMode::VerifyFull
         )
     }
 
@@ -69,6 +73,8 @@ pub struct ProbeTarget {
     pub hostaddr: Option<IpAddr>,
     pub port: u16,
     pub dbname: String,
+    /// The configuration names no database: `dbname` is the driver's default.
+    pub dbname_defaulted: bool,
     pub user: String,
     /// `None` when unknown (absent, or redacted in a snapshot).
     pub password: Option<String>,
@@ -90,6 +96,7 @@ impl fmt::Debug for ProbeTarget {
             .field("hostaddr", &self.hostaddr)
             .field("port", &self.port)
             .field("dbname", &self.dbname)
+            .field("dbname_defaulted", &self.dbname_defaulted)
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .field("sslmode", &self.sslmode)
@@ -166,8 +173,7 @@ impl ProbeTarget {
         // A password with an unescaped `/`, `?` or `#` ends the authority early, and
         // what follows would be taken for host and port: refuse such a URL without
         // echoing any of it.
-        let cut = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        if !rest[..cut].contains('@') && rest[cut..].contains('@') && !rest.contains("user=") {
+        if password_cut_short(rest) {
             return err(
                 "the URL's user:password part contains a character that must be percent-encoded (/ ? # @ as %2F %3F %23 %40)",
             );
@@ -217,8 +223,9 @@ impl ProbeTarget {
                     })?
                 }
                 "ssl" => match v.as_str() {
+                    // JDBC's and node-postgres's `ssl=true` verify the certificate.
                     "true" | "1" => {
-                        sslmode = SslMode::Require;
+                        sslmode = SslMode::VerifyFull;
                         sslmode_explicit = true;
                     }
                     "false" | "0" => {
@@ -249,7 +256,8 @@ impl ProbeTarget {
         if user.is_empty() {
             return err("the URL names no user: expected postgres://user@host:5432/db");
         }
-        if dbname.is_empty() {
+        let dbname_defaulted = dbname.is_empty();
+        if dbname_defaulted {
             dbname = user.clone();
         }
         Ok(ProbeTarget {
@@ -257,6 +265,7 @@ impl ProbeTarget {
             hostaddr,
             port: port.unwrap_or(5432),
             dbname,
+            dbname_defaulted,
             user,
             password: password.filter(|p| !p.is_empty()),
             sslmode,
@@ -265,6 +274,36 @@ impl ProbeTarget {
             origin: None,
         })
     }
+}
+
+/// Whether an `@` after the authority's end (the first `/`, `?` or `#`) shows that a
+/// password held an unescaped `/`, `?` or `#`: an `@` in the path (`u:pa/ss@h/d`), in a
+/// query item that is no `key=value` (`u:pa?ss@h/d`), or after `#`. An `@` inside a
+/// query value (`?application_name=a@b`, `?password=p@ss`) is fine.
+fn password_cut_short(rest: &str) -> bool {
+    let Some(cut) = rest.find(['/', '?', '#']) else {
+        return false;
+    };
+    let tail = &rest[cut..];
+    if !tail.contains('@') {
+        return false;
+    }
+    let (before_frag, frag) = match tail.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (tail, None),
+    };
+    if frag.is_some_and(|f| f.contains('@')) {
+        return true;
+    }
+    let (path, query) = match before_frag.split_once('?') {
+        Some((p, q)) => (p, q),
+        None => (before_frag, ""),
+    };
+    path.contains('@')
+        || query.split('&').any(|item| match item.split_once('=') {
+            Some((k, _)) => k.contains('@'),
+            None => item.contains('@'),
+        })
 }
 
 /// Never echoes the text: it may be part of a password whose `@` came later.
@@ -324,8 +363,11 @@ mod tests {
         let t = ProbeTarget::parse_url("jdbc:postgresql://u@[::1]:5433/d?ssl=true").unwrap();
         assert_eq!(
             (t.host.as_str(), t.port, t.sslmode),
-            ("::1", 5433, SslMode::Require)
+            ("::1", 5433, SslMode::VerifyFull)
         );
+        let nv = ProbeTarget::parse_url("postgres://u@h/d?sslmode=no-verify").unwrap();
+        assert_eq!(nv.sslmode, SslMode::NoVerify);
+        assert!(nv.sslmode.requires_tls() && !nv.sslmode.verifies());
         assert_eq!(t.to_string(), "[::1]:5433/d");
         let t = ProbeTarget::parse_url("postgres://u@name.test/d?hostaddr=127.0.0.1").unwrap();
         assert_eq!(t.hostaddr, Some("127.0.0.1".parse().unwrap()));
@@ -357,6 +399,10 @@ mod tests {
             "postgres://u:zqx/wvk@h/d",
             "postgres://u:1234/5678@h/d",
             "postgres://u:9999?8888@h:5432/d",
+            "postgres://u:zqx@wvk/1234@h/d",
+            "postgres://u:zqx@wvk?1234@h/d",
+            "postgres://u:zqx@wvk#1234@h/d",
+            "postgres://h/d?user=u&zqx@wvk",
         ] {
             let e = ProbeTarget::parse_url(bad).unwrap_err();
             for fragment in ["zqx", "wvk", "1234", "5678", "9999", "8888"] {
