@@ -405,23 +405,45 @@ mod tests {
     #[test]
     fn getaddrinfo_codes_are_classified() {
         use dns_lookup::LookupError;
-        let c = |code, host| classify_lookup_error(LookupError::new(code), host, Vantage::Local);
-        let f = c(libc::EAI_NONAME, "db");
-        assert_eq!((f.status, f.code.as_str()), ("fail", "not_found"));
-        let f = c(libc::EAI_NONAME, "x.abc.eu-west-1.rds.amazonaws.com");
-        assert_eq!((f.status, f.code.as_str()), ("fail", "not_found"));
-        let f = c(libc::EAI_NONAME, "db.corp.internal");
-        assert_eq!((f.status, f.code.as_str()), ("inconclusive", "not_found"));
-        let f = c(libc::EAI_NODATA, "db.example.com");
-        assert_eq!((f.status, f.code.as_str()), ("inconclusive", "no_answer"));
-        let f = c(libc::EAI_NODATA, "x.abc.eu-west-1.rds.amazonaws.com");
-        assert_eq!((f.status, f.code.as_str()), ("fail", "no_answer"));
-        let f = c(libc::EAI_AGAIN, "db.example.com");
-        assert_eq!((f.status, f.code.as_str()), ("inconclusive", "no_answer"));
-        let f = c(libc::EAI_FAIL, "db.example.com");
-        assert_eq!((f.status, f.code.as_str()), ("fail", "no_answer"));
-        let f = c(libc::EAI_MEMORY, "db.example.com");
-        assert_eq!((f.status, f.code.as_str()), ("fail", "other"));
+        let cases = [
+            (libc::EAI_NONAME, "db", "fail", "not_found"),
+            (
+                libc::EAI_NONAME,
+                "x.abc.eu-west-1.rds.amazonaws.com",
+                "fail",
+                "not_found",
+            ),
+            (
+                libc::EAI_NONAME,
+                "db.corp.internal",
+                "inconclusive",
+                "not_found",
+            ),
+            (
+                libc::EAI_NODATA,
+                "db.example.com",
+                "inconclusive",
+                "no_answer",
+            ),
+            (
+                libc::EAI_NODATA,
+                "x.abc.eu-west-1.rds.amazonaws.com",
+                "fail",
+                "no_answer",
+            ),
+            (
+                libc::EAI_AGAIN,
+                "db.example.com",
+                "inconclusive",
+                "no_answer",
+            ),
+            (libc::EAI_FAIL, "db.example.com", "fail", "no_answer"),
+            (libc::EAI_MEMORY, "db.example.com", "fail", "other"),
+        ];
+        for (eai, host, status, code) in cases {
+            let f = classify_lookup_error(LookupError::new(eai), host, Vantage::Local);
+            assert_eq!((f.status, f.code.as_str()), (status, code), "{eai} {host}");
+        }
     }
 
     #[tokio::test]

@@ -402,51 +402,15 @@ fn start(setup: Setup) -> PgServer {
     write(&data.join("pg_hba.conf"), hba);
     give_to_pg_user(&dir);
 
-    let mut last_err = String::new();
-    for _attempt in 0..3 {
-        let port = free_port();
-        let conf = format!(
-            "\n# sickbay test harness\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
-             ssl = {}\nmax_connections = 20\nshared_buffers = 16MB\nfsync = off\nsynchronous_commit = off\n\
-             full_page_writes = off\nlogging_collector = off\npassword_encryption = 'scram-sha-256'\n",
-            dir.display(),
-            if tls { "on" } else { "off" }
-        );
-        let base =
-            std::fs::read_to_string(data.join("postgresql.conf")).expect("read postgresql.conf");
-        let base = base
-            .split("\n# sickbay test harness\n")
-            .next()
-            .unwrap_or("")
-            .to_string();
-        write(&data.join("postgresql.conf"), &format!("{base}{conf}"));
-        let mut c = command("pg_ctl");
-        c.args(["start", "-w", "-t", "60", "-D"])
-            .arg(&data)
-            .arg("-l")
-            .arg(dir.join("server.log"));
-        let out = c.stdin(Stdio::null()).output().expect("run pg_ctl");
-        if out.status.success() {
-            STARTED
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push((Some(data.clone()), dir.clone()));
-            let server = PgServer {
-                setup,
-                port,
-                dir: dir.clone(),
-            };
-            populate(&server);
-            return server;
-        }
-        last_err = format!(
-            "{}\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-            std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
-        );
-    }
-    panic!("PostgreSQL ({setup:?}) did not start:\n{last_err}");
+    let tls_setting = if tls { "on" } else { "off" };
+    let extra = format!(
+        "ssl = {tls_setting}\nsynchronous_commit = off\nfull_page_writes = off\npassword_encryption = 'scram-sha-256'\n"
+    );
+    let port = start_on_free_port(&data, &dir, &extra)
+        .unwrap_or_else(|e| panic!("PostgreSQL ({setup:?}) did not start:\n{e}"));
+    let server = PgServer { setup, port, dir };
+    populate(&server);
+    server
 }
 
 /// A hot standby of the `Plain` server, cloned with `pg_basebackup -R` and started on
@@ -478,26 +442,41 @@ fn start_standby() -> PgServer {
         ])
         .arg(&data);
     run(c, "pg_basebackup");
+    let port = start_on_free_port(&data, &dir, "ssl = off\nhot_standby = on\n")
+        .unwrap_or_else(|e| panic!("the standby did not start:\n{e}"));
+    PgServer {
+        setup: Setup::Standby,
+        port,
+        dir,
+    }
+}
+
+/// Writes the harness's settings (loopback only, a free port, the socket in `dir`, small
+/// and unsafe-but-fast storage settings, plus `extra`) after the data directory's own
+/// `postgresql.conf`, and starts the server; tries three ports. Returns the port.
+fn start_on_free_port(data: &Path, dir: &Path, extra: &str) -> Result<u16, String> {
     let mut last_err = String::new();
     for _attempt in 0..3 {
         let port = free_port();
-        let conf = std::fs::read_to_string(data.join("postgresql.conf")).expect("read conf");
-        let base = conf
+        let base =
+            std::fs::read_to_string(data.join("postgresql.conf")).expect("read postgresql.conf");
+        let base = base
             .split("\n# sickbay test harness\n")
             .next()
             .unwrap_or("");
         write(
             &data.join("postgresql.conf"),
             &format!(
-                "{base}\n# sickbay test harness\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
-                 ssl = off\nmax_connections = 20\nshared_buffers = 16MB\nfsync = off\nhot_standby = on\nlogging_collector = off\n",
+                "{base}\n# sickbay test harness\nlisten_addresses = '127.0.0.1'\nport = {port}\n\
+                 unix_socket_directories = '{}'\nmax_connections = 20\nshared_buffers = 16MB\n\
+                 fsync = off\nlogging_collector = off\n{extra}",
                 dir.display()
             ),
         );
-        give_to_pg_user(&dir);
+        give_to_pg_user(dir);
         let mut c = command("pg_ctl");
         c.args(["start", "-w", "-t", "60", "-D"])
-            .arg(&data)
+            .arg(data)
             .arg("-l")
             .arg(dir.join("server.log"));
         let out = c.stdin(Stdio::null()).output().expect("run pg_ctl");
@@ -505,20 +484,17 @@ fn start_standby() -> PgServer {
             STARTED
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .push((Some(data.clone()), dir.clone()));
-            return PgServer {
-                setup: Setup::Standby,
-                port,
-                dir,
-            };
+                .push((Some(data.to_path_buf()), dir.to_path_buf()));
+            return Ok(port);
         }
         last_err = format!(
-            "{}\n{}",
+            "{}\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),
             std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
         );
     }
-    panic!("the standby did not start:\n{last_err}");
+    Err(last_err)
 }
 
 fn psql(server: &PgServer, db: &str, sql: &str) {
