@@ -922,6 +922,29 @@ fn cli_usage_errors_exit_2_with_one_line() {
     let (code, _, err) = cli(&["db", "probe", "postgres://u:secret@h/d?sslmode=bogus"]);
     assert_eq!(code, 2);
     assert!(!err.contains("secret"), "{err}");
+    // Every bad-URL message, as the user sees it: one line, no part of a password.
+    let mut seen = String::new();
+    for url in [
+        "mysql://u@h/d",
+        "db.example.com:5432",
+        "postgres://h/d",
+        "postgres://u@/d",
+        "postgres://u@h:99999/d",
+        "postgres://u@h/d?sslmode=sometimes",
+        "postgres://u@h/d?ssl=maybe",
+        "postgres://u:s3cr3t@h/d?hostaddr=nope",
+        "postgres://u:s3c?r3t@h/d",
+        "postgres://u:s3c@r/3t@h/d",
+        "postgres://u@h/d?host=/var/run/postgresql",
+        "postgres://u:s3%zzcr3t@h/d",
+    ] {
+        let (code, _, err) = cli(&["db", "probe", url]);
+        assert_eq!(code, 2, "{url}: {err}");
+        assert_eq!(err.lines().count(), 1, "{url}: {err}");
+        assert!(!err.contains("s3c") && !err.contains("r3t"), "{url}: {err}");
+        seen.push_str(&format!("{url}\n  {err}"));
+    }
+    insta::assert_snapshot!("bad_url_messages", seen);
 }
 
 #[test]
