@@ -50,8 +50,9 @@ fn class_of(rule: &str) -> &'static str {
         "APP001" => "oom",
         "APP003" => "port_in_use",
         // the corpus has no class per exit code: a container that exits with 137 (no OOM),
-        // 126, 127, 139 or 143 is labelled as an essential container exit
-        "APP002" | "APP004" | "APP005" | "APP006" | "APP007" => "essential_exit",
+        // 126, 127, 139 or 143 (or a start script stopping on an unset variable) is labelled
+        // as an essential container exit
+        "APP002" | "APP004" | "APP005" | "APP006" | "APP007" | "APP008" => "essential_exit",
         // configuration, security, IAM
         "CFG001" | "CFG002" | "CFG003" | "CFG004" => "config",
         "SEC001" | "SEC002" => "secrets_hygiene",
