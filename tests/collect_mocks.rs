@@ -540,6 +540,20 @@ fn three_tasks_rules() -> (Rule, Rule) {
 }
 
 /// Events of the streams asked for, except the one that was never created.
+/// FilterLogEvents rejecting, every time, any batch that names the stream never created.
+fn missing_stream_rejection_rule() -> Rule {
+    mock!(aws_sdk_cloudwatchlogs::Client::filter_log_events)
+        .match_requests(|req| {
+            req.log_stream_names()
+                .iter()
+                .any(|s| *s == stream_of(NEVER_LOGGED))
+        })
+        .sequence()
+        .http_status(400, Some(NO_STREAM.into()))
+        .repeatedly()
+        .build()
+}
+
 fn filter_ok_rule() -> Rule {
     mock!(aws_sdk_cloudwatchlogs::Client::filter_log_events).then_compute_output(|req| {
         let mut out = FilterLogEventsOutput::builder();
@@ -602,16 +616,7 @@ fn collect_with_logs(log_rules: &[&Rule]) -> sickbay::Snapshot {
 /// lines are still collected and the report stays complete.
 #[test]
 fn missing_stream_rejection_falls_back_to_describe_log_streams() {
-    let rejected = mock!(aws_sdk_cloudwatchlogs::Client::filter_log_events)
-        .match_requests(|req| {
-            req.log_stream_names()
-                .iter()
-                .any(|s| *s == stream_of(NEVER_LOGGED))
-        })
-        .sequence()
-        .http_status(400, Some(NO_STREAM.into()))
-        .repeatedly()
-        .build();
+    let rejected = missing_stream_rejection_rule();
     let (ok, describe) = (filter_ok_rule(), describe_streams_rule());
     let snap = collect_with_logs(&[&rejected, &ok, &describe]);
 
@@ -688,16 +693,7 @@ fn missing_group_marks_every_stream_with_one_check() {
 /// both collection errors (the report is incomplete) rather than a silent gap.
 #[test]
 fn fallback_without_describe_log_streams_reports_the_gap() {
-    let rejected = mock!(aws_sdk_cloudwatchlogs::Client::filter_log_events)
-        .match_requests(|req| {
-            req.log_stream_names()
-                .iter()
-                .any(|s| *s == stream_of(NEVER_LOGGED))
-        })
-        .sequence()
-        .http_status(400, Some(NO_STREAM.into()))
-        .repeatedly()
-        .build();
+    let rejected = missing_stream_rejection_rule();
     let ok = filter_ok_rule();
     let denied = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_streams)
         .sequence()
