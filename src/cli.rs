@@ -99,7 +99,10 @@ pub enum SchemaKind {
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
     /// Replay a recorded snapshot instead of collecting from AWS
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "cluster", "service", "family", "since", "log_lines", "timeout",
+        "profile", "region", "endpoint_url", "concurrency", "call_stats",
+    ])]
     pub snapshot: Option<PathBuf>,
     /// ECS cluster to diagnose (live collection)
     #[arg(long)]
@@ -156,11 +159,16 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         .parse()
         .map_err(|_| format!("{s:?} is not a duration like 90s, 30m, 2h or 1d"))?;
     let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
+        "" | "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        "d" => n.checked_mul(86400),
         _ => return Err(format!("{s:?} is not a duration like 90s, 30m, 2h or 1d")),
+    };
+    // Ten years: beyond any log retention, and clock arithmetic stays in range.
+    let secs = match secs {
+        Some(x) if x <= 3650 * 86400 => x,
+        _ => return Err(format!("{s:?} is too long (at most 3650d)")),
     };
     if secs == 0 {
         return Err("a duration must be more than zero".into());

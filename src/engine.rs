@@ -10,7 +10,7 @@
 use crate::facts::{Index, Loc, ObsClass};
 use crate::report::*;
 use crate::rules::{ConditionTest, Rule, RuleSet, Severity, Source};
-use crate::snapshot::{split_td, Snapshot};
+use crate::snapshot::{split_td, Sealed, Snapshot};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// How a report came about, for its header.
@@ -46,17 +46,17 @@ const CHURN_WINDOW_HOURS: i64 = 72;
 const SUPERSEDED_FACTOR: f64 = 0.3;
 
 /// Analyses a snapshot with a rule set.
-pub fn analyze(snap: &Snapshot, rules: &RuleSet) -> Report {
+pub fn analyze(snap: &Sealed, rules: &RuleSet) -> Report {
     analyze_as(snap, rules, Mode::Snapshot)
 }
 
 /// As [`analyze`], recording how the snapshot came about.
-pub fn analyze_as(snap: &Snapshot, rules: &RuleSet, mode: Mode) -> Report {
+pub fn analyze_as(snap: &Sealed, rules: &RuleSet, mode: Mode) -> Report {
     analyze_index(snap, Index::build(snap), rules, mode)
 }
 
 /// Analyses the files `lint` read: task definitions in `snap`, the rest in `inputs`.
-pub fn analyze_lint(snap: &Snapshot, inputs: &crate::lint::LintInputs, rules: &RuleSet) -> Report {
+pub fn analyze_lint(snap: &Sealed, inputs: &crate::lint::LintInputs, rules: &RuleSet) -> Report {
     let mut report = analyze_index(
         snap,
         Index::build_with(snap, Some(inputs)),

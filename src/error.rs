@@ -43,3 +43,27 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
         + 1;
     (line, col)
 }
+
+/// Joins a dependency's multi-line message into one line (`a\nb` -> `a; b`).
+pub fn join_lines(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// 1-based line and character column of a serde_json error. serde_json counts columns in
+/// bytes, and at the end of the input points past the final line break (column 0), so an
+/// error at the end is put on the last non-blank character instead.
+pub fn json_position(text: &str, e: &serde_json::Error) -> (usize, usize) {
+    if e.classify() == serde_json::error::Category::Eof {
+        let end = text.trim_end();
+        let last = end.char_indices().last().map_or(0, |(i, _)| i);
+        return line_col(text, last);
+    }
+    let line = e.line().max(1);
+    let line_text = text.split('\n').nth(line - 1).unwrap_or("");
+    let upto = &line_text.as_bytes()[..e.column().min(line_text.len())];
+    (line, String::from_utf8_lossy(upto).chars().count().max(1))
+}

@@ -1090,8 +1090,9 @@ pub(crate) fn env_loc(
     }
 }
 
+/// The first 12 characters of an id (at a character boundary: ids come from input).
 fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
+    id.char_indices().nth(12).map_or(id, |(i, _)| &id[..i])
 }
 
 #[cfg(test)]

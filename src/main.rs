@@ -15,7 +15,12 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            // Errors quote what they could not take, which may hold a secret.
+            // One line, whatever a dependency's message looks like.
+            let message = sickbay::error::join_lines(&sickbay::snapshot::redact::redact_message(
+                &format!("{e:#}"),
+            ));
+            let _ = writeln!(std::io::stderr(), "error: {message}");
             ExitCode::from(2)
         }
     }
@@ -135,7 +140,7 @@ fn doctor(args: &sickbay::cli::DoctorArgs, cli: &Cli, out: &Out) -> Result<ExitC
     };
     if probe {
         let probes = runtime.block_on(sickbay::probe::probe_discovered(&snap, &db_opts));
-        snap.db_probes.extend(probes);
+        snap.add_db_probes(probes);
     }
     if let Some(path) = &args.save {
         let mut text = serde_json::to_string_pretty(&snap).context("serialising the snapshot")?;
@@ -147,11 +152,17 @@ fn doctor(args: &sickbay::cli::DoctorArgs, cli: &Cli, out: &Out) -> Result<ExitC
 }
 
 /// Live collection for `doctor --cluster`.
-async fn collect_live(args: &sickbay::cli::DoctorArgs, cluster: &str) -> Result<sickbay::Snapshot> {
+async fn collect_live(
+    args: &sickbay::cli::DoctorArgs,
+    cluster: &str,
+) -> Result<sickbay::snapshot::Sealed> {
     use sickbay::collect::{self, AwsSettings, Clients, Options};
     let started = std::time::Instant::now();
     let since = chrono::Duration::from_std(args.since).context("--since is too long")?;
-    let mut opts = Options::new(cluster, chrono::Utc::now() - since);
+    let start = chrono::Utc::now()
+        .checked_sub_signed(since)
+        .context("--since is too long")?;
+    let mut opts = Options::new(cluster, start);
     opts.services = args.service.clone();
     opts.families = args.family.clone();
     opts.log_lines = args.log_lines;
@@ -212,50 +223,101 @@ fn rules_command(cmd: &RulesCommand, cli: &Cli, out: &Out) -> Result<ExitCode> {
             print(&render::rules::explain(rule, format))?;
             Ok(ExitCode::SUCCESS)
         }
-        RulesCommand::Check { dir } => {
-            let rules = match dir {
-                Some(d) => RuleSet::from_rules(sickbay::rules::load_dir(d)?)?,
-                None => rule_set(cli)?,
-            };
-            let failures: Vec<_> = rules.rules.iter().flat_map(check_examples).collect();
-            let examples: usize = rules.rules.iter().map(|r| r.examples.len()).sum();
-            for f in &failures {
-                eprintln!("{f}");
+        RulesCommand::Check { dir } => rules_check(dir.as_deref(), cli),
+    }
+}
+
+/// One problem `rules check` found.
+#[derive(serde::Serialize)]
+struct Problem {
+    file: String,
+    rule: String,
+    message: String,
+}
+
+/// What `rules check -o json` prints.
+#[derive(serde::Serialize)]
+struct Checked {
+    rules: usize,
+    examples: usize,
+    problems: Vec<Problem>,
+    ok: bool,
+}
+
+/// `sickbay rules check [DIR]`: a folder is checked the way `--rules DIR` loads it: its own
+/// rules and examples, with `explains` and duplicate ids resolved against the built-in
+/// pack and the other `--rules` folders too.
+fn rules_check(dir: Option<&std::path::Path>, cli: &Cli) -> Result<ExitCode> {
+    let (rules, known) = match dir {
+        Some(d) => {
+            let own = sickbay::rules::load_dir(d)?;
+            let mut all = RuleSet::builtin().context("built-in rule pack")?;
+            for other in cli.global.rules.iter().filter(|o| o.as_path() != d) {
+                all.extend_from_dir(other)?;
             }
-            let unknown: Vec<String> = rules
-                .rules
-                .iter()
-                .flat_map(|r| {
-                    r.explains
-                        .iter()
-                        .filter(|e| rules.get(e).is_none())
-                        .map(move |e| format!("{}: {} explains unknown rule {e}", r.file, r.id))
-                })
-                .collect();
-            for u in &unknown {
-                eprintln!("{u}");
-            }
-            let bad = failures.len() + unknown.len();
-            let noun = |n: usize, w: &str| {
-                if n == 1 {
-                    format!("{n} {w}")
-                } else {
-                    format!("{n} {w}s")
-                }
-            };
-            print(&format!(
-                "checked {} and {}: {}\n",
-                noun(rules.rules.len(), "rule"),
-                noun(examples, "example"),
-                if bad == 0 {
-                    "ok".to_string()
-                } else {
-                    noun(bad, "problem")
-                }
-            ))?;
-            Ok(ExitCode::from(if bad == 0 { 0 } else { 1 }))
+            let mut all = all.rules;
+            all.extend(own.iter().cloned());
+            (RuleSet::from_rules(own)?, RuleSet::from_rules(all)?)
+        }
+        None => {
+            let all = rule_set(cli)?;
+            (all.clone(), all)
+        }
+    };
+    let mut problems: Vec<Problem> = rules
+        .rules
+        .iter()
+        .flat_map(check_examples)
+        .map(|f| Problem {
+            message: f.message(),
+            file: f.file,
+            rule: f.rule,
+        })
+        .collect();
+    for r in &rules.rules {
+        for e in r.explains.iter().filter(|e| known.get(e).is_none()) {
+            problems.push(Problem {
+                file: r.file.clone(),
+                rule: r.id.clone(),
+                message: format!("explains unknown rule {e}"),
+            });
         }
     }
+    let checked = Checked {
+        rules: rules.rules.len(),
+        examples: rules.rules.iter().map(|r| r.examples.len()).sum(),
+        ok: problems.is_empty(),
+        problems,
+    };
+    let code = ExitCode::from(if checked.ok { 0 } else { 1 });
+    // A summary line is prose: JSON only when asked for, as with `rules explain`.
+    if cli.global.output == Some(Format::Json) {
+        let mut s = serde_json::to_string_pretty(&checked).context("serialising the check")?;
+        s.push('\n');
+        print(&s)?;
+        return Ok(code);
+    }
+    for p in &checked.problems {
+        eprintln!("{}: {} {}", p.file, p.rule, p.message);
+    }
+    let noun = |n: usize, w: &str| {
+        if n == 1 {
+            format!("{n} {w}")
+        } else {
+            format!("{n} {w}s")
+        }
+    };
+    let verdict = if checked.ok {
+        "ok".to_string()
+    } else {
+        noun(checked.problems.len(), "problem")
+    };
+    print(&format!(
+        "checked {} and {}: {verdict}\n",
+        noun(checked.rules, "rule"),
+        noun(checked.examples, "example"),
+    ))?;
+    Ok(code)
 }
 
 /// `sickbay db probe`: run the stages, analyse a snapshot holding just this probe,
@@ -276,21 +338,24 @@ fn db_probe(args: &sickbay::cli::DbProbeArgs, cli: &Cli, out: &Out) -> Result<Ex
             probe = runtime.block_on(sickbay::probe::probe(&target, &opts));
         }
     }
-    let snap = sickbay::Snapshot {
+    let snap = sickbay::snapshot::Sealed::new(sickbay::Snapshot {
         schema_version: sickbay::snapshot::SNAPSHOT_SCHEMA_VERSION,
-        db_probes: vec![probe.clone()],
+        db_probes: vec![probe],
         ..Default::default()
+    });
+    let Some(probe) = snap.db_probes.first() else {
+        bail!("the probe's result could not be redacted, so it is not shown");
     };
     let report = analyze(&snap, &rules);
     print(&render::probe::render(
-        &probe, &report, out.format, out.width,
+        probe, &report, out.format, out.width,
     ))?;
     // As with doctor, --fail-on decides. A failed stage weighs as a high finding (it
     // fails the default --fail-on high even when no rule names it), an inconclusive one
     // as a low finding: no proof, so it fails only --fail-on low or info.
     use sickbay::probe::Outcome;
     use sickbay::rules::Severity;
-    let weight = match sickbay::probe::outcome(&probe) {
+    let weight = match sickbay::probe::outcome(probe) {
         Outcome::Ok => None,
         Outcome::Failed => Some(Severity::High),
         Outcome::Inconclusive => Some(Severity::Low),

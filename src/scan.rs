@@ -10,7 +10,9 @@ use crate::engine::{analyze_as, Mode};
 use crate::error::{Error, Result};
 use crate::report::Report;
 use crate::rules::{check::records_for, RuleSet, Source};
-use crate::snapshot::{LogLine, Service, ServiceEvent, Snapshot, Task, SNAPSHOT_SCHEMA_VERSION};
+use crate::snapshot::{
+    LogLine, Sealed, Service, ServiceEvent, Snapshot, Task, SNAPSHOT_SCHEMA_VERSION,
+};
 use chrono::{TimeZone, Utc};
 use std::collections::HashMap;
 
@@ -26,7 +28,7 @@ pub enum ScanSource {
 }
 
 /// Builds a snapshot from scanned records.
-fn snapshot_of(source: ScanSource, records: Vec<(String, u64, u64)>) -> Snapshot {
+fn snapshot_of(source: ScanSource, records: Vec<(String, u64, u64)>) -> Sealed {
     let mut snap = Snapshot {
         schema_version: SNAPSHOT_SCHEMA_VERSION,
         ..Snapshot::default()
@@ -72,8 +74,7 @@ fn snapshot_of(source: ScanSource, records: Vec<(String, u64, u64)>) -> Snapshot
             }];
         }
     }
-    crate::snapshot::redact::redact_snapshot(&mut snap);
-    snap
+    Sealed::new(snap)
 }
 
 fn source_of(s: ScanSource) -> Source {
@@ -103,14 +104,9 @@ pub fn scan_text(text: &str, source: ScanSource, rules: &RuleSet) -> Report {
     analyze_as(&snapshot_of(source, records), rules, Mode::Scan)
 }
 
-/// Checks that input is usable text; `name` is used in messages.
+/// Checks that input is UTF-8 text; `name` is used in messages. Empty input is fine: it
+/// gives an empty report.
 pub fn validate_input(bytes: &[u8], name: &str) -> Result<()> {
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::Input {
-            file: name.into(),
-            message: "input is empty".into(),
-        });
-    }
     if let Err(e) = std::str::from_utf8(bytes) {
         let (line, col) = crate::error::line_col(
             std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
@@ -659,7 +655,7 @@ impl Collector {
                 None => format!("{name}:{line_no}"),
             }),
             timestamp,
-            message: crate::snapshot::redact::redact_text(message).into_owned(),
+            message: message.to_string(),
             task_id: if stream.is_some() { task_id } else { None },
             container,
             line: Some(line_no),
@@ -1013,26 +1009,19 @@ pub fn scan_inputs(
     let pre = Prefilter::new(rules);
     let mut col = Collector::default();
     let mut any = false;
-    let mut last_name = String::from("stdin");
     for p in names {
         let (r, name) = open(p)?;
-        let n = stream_log(r, &name, &pre, &mut col)?;
-        any |= n > 0;
-        last_name = name;
+        any |= stream_log(r, &name, &pre, &mut col)? > 0;
     }
-    if !any {
-        return Err(Error::Input {
-            file: last_name,
-            message: "input is empty".into(),
-        });
-    }
-    let mut snap = Snapshot {
+    let snap = Sealed::new(Snapshot {
         schema_version: SNAPSHOT_SCHEMA_VERSION,
         logs: col.lines,
         ..Snapshot::default()
-    };
-    crate::snapshot::redact::redact_snapshot(&mut snap);
+    });
     let mut report = analyze_as(&snap, rules, Mode::Scan);
+    if !any {
+        report.notes.push("the input held no text".into());
+    }
     if col.dropped > 0 {
         report.notes.push(format!(
             "{} candidate lines beyond the first {MAX_DISTINCT} distinct ones were not analysed",
@@ -1178,14 +1167,15 @@ fix = ["f"]
         |l| l.replace('s', "\u{17F}").replace('k', "\u{212A}"),
     ];
 
-    /// The messages the engine would match, redacted as the collector keeps them.
+    /// The messages the engine would match, as the collector keeps them (redaction
+    /// comes later, when the snapshot is sealed).
     fn expected(lines: &[String], rules: &RuleSet) -> BTreeSet<String> {
         let pre = Prefilter::new(rules);
         lines
             .iter()
             .map(|l| split_tail_prefix(l.trim_end_matches('\r')).2)
             .filter(|m| pre.pats.iter().any(|p| p.is_match(m)))
-            .map(|m| crate::snapshot::redact::redact_text(m).into_owned())
+            .map(String::from)
             .collect()
     }
 

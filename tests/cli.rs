@@ -191,15 +191,29 @@ fn scan_non_utf8() {
     insta::assert_snapshot!(bad(d.path(), &["scan"], b"fine line\nbad \xff\xfe byte\n"));
 }
 
+/// Empty input is a valid, empty report (exit 0), in every source.
 #[test]
 fn scan_empty_input() {
     let d = tmp();
-    insta::assert_snapshot!(bad(d.path(), &["scan"], b""));
-    insta::assert_snapshot!(bad(
-        d.path(),
-        &["scan", "--source", "stopped-reason"],
-        b"  \n"
-    ));
+    for (args, input) in [
+        (&["scan", "-o", "json"][..], &b""[..]),
+        (
+            &["scan", "-o", "json", "--source", "stopped-reason"][..],
+            &b"  \n"[..],
+        ),
+        (
+            &["scan", "-o", "json", "--source", "service-event"][..],
+            &b""[..],
+        ),
+    ] {
+        let o = sickbay(d.path(), args, input);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(o.stderr.is_empty(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["findings"].as_array().map(Vec::len), Some(0), "{v}");
+    }
+    let o = sickbay(d.path(), &["scan", "-o", "table", "--color", "never"], b"");
+    insta::assert_snapshot!(String::from_utf8_lossy(&o.stdout));
 }
 
 #[test]
@@ -293,4 +307,118 @@ fn piped_output_defaults_to_json() {
     let o = sickbay(d.path(), &["scan"], b"exec /app/run: exec format error\n");
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json when piped");
     assert_eq!(v["schema_version"], 1);
+}
+
+/// Regression (issue: nothing panics): a task id with a multi-byte character across the
+/// 12th byte was cut at a byte offset in the facts code (exit 101).
+#[test]
+fn multibyte_task_id_does_not_panic() {
+    let d = tmp();
+    std::fs::write(
+        d.path().join("s.json"),
+        r#"{"schema_version": 1, "tasks": [{"id": "abcdefghijkéé-ü", "task_definition": "api:1", "last_status": "STOPPED", "stopped_reason": "CannotPullContainerError: pull access denied", "containers": [{"name": "app", "exit_code": 1}]}]}"#,
+    )
+    .unwrap();
+    let o = sickbay(
+        d.path(),
+        &["doctor", "--snapshot", "s.json", "-o", "table"],
+        b"",
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(out.contains("abcdefghijké"), "{out}");
+}
+
+/// A flag that only applies to live collection is a usage error with --snapshot.
+#[test]
+fn live_only_flags_with_snapshot_are_usage_errors() {
+    let d = tmp();
+    for flag in [
+        &["--cluster", "prod"][..],
+        &["--service", "api"],
+        &["--region", "us-east-1"],
+        &["--since", "1h"],
+        &["--endpoint-url", "http://127.0.0.1:1"],
+    ] {
+        let mut args = vec!["doctor", "--snapshot", "s.json"];
+        args.extend_from_slice(flag);
+        let o = sickbay(d.path(), &args, b"");
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+    }
+}
+
+/// An empty --region is named as such, not reported as missing credentials.
+#[test]
+fn empty_region_is_named() {
+    let d = tmp();
+    insta::assert_snapshot!(bad(
+        d.path(),
+        &[
+            "doctor",
+            "--cluster",
+            "prod",
+            "--region",
+            "",
+            "--endpoint-url",
+            "http://127.0.0.1:1"
+        ],
+        b""
+    ));
+}
+
+/// `rules check -o json` prints JSON; a user rule may explain a built-in rule.
+#[test]
+fn rules_check_json_and_builtin_explains() {
+    let d = tmp();
+    let rules = d.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    let rule = GOOD_RULE.replace(
+        "message = \"custom\"",
+        "message = \"custom\"\nexplains = [\"NET001\"]",
+    );
+    assert!(rule.contains("explains"));
+    std::fs::write(rules.join("USR001-custom-thing.toml"), rule).unwrap();
+    let o = sickbay(d.path(), &["rules", "check", "rules", "-o", "json"], b"");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["rules"], 1, "{v}");
+    insta::assert_snapshot!(String::from_utf8_lossy(&o.stdout));
+}
+
+/// Positions on every input error: a snapshot cut off at the end points at its last
+/// character (not column 0), text after the snapshot is an error, a rule file that is
+/// not UTF-8 points at the bad byte, and a TOML message is one line.
+#[test]
+fn input_errors_carry_positions_on_one_line() {
+    let d = tmp();
+    std::fs::write(
+        d.path().join("cut.json"),
+        "{\n  \"schema_version\": 1,\n  \"tasks\": [\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("twice.json"),
+        "{\"schema_version\": 1}\n{\"schema_version\": 1}\n",
+    )
+    .unwrap();
+    std::fs::create_dir(d.path().join("latin1")).unwrap();
+    let mut bytes = GOOD_RULE.replace("custom", "caf\u{0}").into_bytes();
+    let at = bytes.iter().position(|&b| b == 0).unwrap();
+    bytes[at] = 0xe9;
+    std::fs::write(d.path().join("latin1/USR001-custom-thing.toml"), bytes).unwrap();
+    std::fs::create_dir(d.path().join("unclosed")).unwrap();
+    std::fs::write(
+        d.path().join("unclosed/USR001-custom-thing.toml"),
+        GOOD_RULE.replace("fix = [\"fix it\"]", "fix = [\"fix it\""),
+    )
+    .unwrap();
+    let lines = [
+        bad(d.path(), &["doctor", "--snapshot", "cut.json"], b""),
+        bad(d.path(), &["doctor", "--snapshot", "twice.json"], b""),
+        bad(d.path(), &["rules", "check", "latin1"], b""),
+        bad(d.path(), &["rules", "check", "unclosed"], b""),
+    ];
+    insta::assert_snapshot!(lines.concat());
 }

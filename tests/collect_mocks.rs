@@ -591,7 +591,7 @@ fn describe_streams_rule() -> Rule {
     })
 }
 
-fn collect_with_logs(log_rules: &[&Rule]) -> sickbay::Snapshot {
+fn collect_with_logs(log_rules: &[&Rule]) -> sickbay::snapshot::Sealed {
     let (c, s, ltd, dtd) = (
         cluster_rule(),
         services_rule(),

@@ -166,7 +166,9 @@ impl Ctx {
         progress: Option<ProgressBar>,
     ) -> Ctx {
         Ctx {
-            deadline: Instant::now() + overall,
+            deadline: Instant::now()
+                .checked_add(overall)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(86400 * 3650)),
             call_timeout,
             concurrency: concurrency.max(1),
             in_flight: tokio::sync::Semaphore::new(concurrency.max(1)),

@@ -29,7 +29,7 @@ pub mod rds;
 pub use ctx::{Ctx, FailKind, Failure};
 pub use ops::{iam_policy, Op};
 
-use crate::snapshot::{Snapshot, Target, Task, SNAPSHOT_SCHEMA_VERSION};
+use crate::snapshot::{Sealed, Snapshot, Target, Task, SNAPSHOT_SCHEMA_VERSION};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -40,6 +40,8 @@ use std::time::Duration;
 /// Why live collection could not run at all.
 #[derive(Debug, thiserror::Error)]
 pub enum Fatal {
+    #[error("{0} is empty: give a value, or leave the option out")]
+    Empty(&'static str),
     #[error("no AWS region: pass --region, or set AWS_REGION (or a region in your AWS profile)")]
     NoRegion,
     #[error("no AWS credentials found ({0}): run `aws configure` or `aws sso login`, pass --profile, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")]
@@ -163,6 +165,17 @@ impl Clients {
 /// container and instance credentials), `--profile`, `--region` and `--endpoint-url`,
 /// with standard retries and timeouts; then checks that a region and credentials exist.
 pub async fn load_config(s: &AwsSettings, call_timeout: Duration) -> Result<SdkConfig, Fatal> {
+    let given = [
+        ("--region", &s.region),
+        ("--profile", &s.profile),
+        ("--endpoint-url", &s.endpoint_url),
+    ];
+    if let Some((flag, _)) = given
+        .iter()
+        .find(|(_, v)| v.as_deref().is_some_and(|v| v.trim().is_empty()))
+    {
+        return Err(Fatal::Empty(flag));
+    }
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(4))
         .timeout_config(
@@ -182,7 +195,8 @@ pub async fn load_config(s: &AwsSettings, call_timeout: Duration) -> Result<SdkC
         loader = loader.endpoint_url(u);
     }
     let cfg = loader.load().await;
-    if cfg.region().is_none() {
+    // An empty AWS_REGION is no region either.
+    if cfg.region().is_none_or(|r| r.as_ref().trim().is_empty()) {
         return Err(Fatal::NoRegion);
     }
     use aws_credential_types::provider::ProvideCredentials;
@@ -204,7 +218,7 @@ pub async fn load_config(s: &AwsSettings, call_timeout: Duration) -> Result<SdkC
 
 /// What a collection run produced.
 pub struct Collected {
-    pub snapshot: Snapshot,
+    pub snapshot: Sealed,
     /// API calls made per IAM action.
     pub calls: Vec<(&'static str, u64)>,
 }
@@ -245,9 +259,8 @@ pub async fn collect(clients: &Clients, opts: &Options) -> Result<Collected, Fat
     ctx.finish_progress();
     let mut snapshot = result?;
     snapshot.collect_errors = ctx.take_errors();
-    crate::snapshot::redact::redact_snapshot(&mut snapshot);
     Ok(Collected {
-        snapshot,
+        snapshot: Sealed::new(snapshot),
         calls: ctx.counts(),
     })
 }

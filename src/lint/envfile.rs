@@ -71,7 +71,7 @@ fn entries(file: &str, text: &str) -> Result<Vec<Entry>, LintError> {
                 file,
                 line,
                 col,
-                "expected KEY=value (an env file line needs `=`)",
+                "expected NAME=value (an env file line needs `=`)",
             ));
         };
         let name = s[..eq].trim_end();
@@ -80,7 +80,8 @@ fn entries(file: &str, text: &str) -> Result<Vec<Entry>, LintError> {
                 file,
                 line,
                 col,
-                format!("invalid variable name {name:?}"),
+                // Not the name itself: a line without `=` in the right place may be a secret.
+                "invalid variable name (letters, digits, `_`, `.` and `-`, not starting with a digit)".to_string(),
             ));
         }
         let after = &s[eq + sep_len..];

@@ -10,7 +10,7 @@ pub mod interp;
 pub mod json;
 pub mod taskdef;
 
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Sealed, Snapshot};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -294,7 +294,7 @@ fn display(p: &Path) -> String {
 
 /// Reads and parses every file. Env files are read first so compose interpolation
 /// knows their variables.
-pub fn load(paths: &[PathBuf]) -> Result<(Snapshot, LintInputs), LintFailure> {
+pub fn load(paths: &[PathBuf]) -> Result<(Sealed, LintInputs), LintFailure> {
     let files = discover(paths).map_err(LintFailure::Usage)?;
     let mut inputs = LintInputs::default();
     let mut snap = Snapshot {
@@ -381,8 +381,7 @@ pub fn load(paths: &[PathBuf]) -> Result<(Snapshot, LintInputs), LintFailure> {
     }
     inputs.files.sort();
     inputs.files.dedup();
-    crate::snapshot::redact::redact_snapshot(&mut snap);
-    Ok((snap, inputs))
+    Ok((Sealed::new(snap), inputs))
 }
 
 /// What to do with a parsed file: a file named on the command line must parse and be of

@@ -239,28 +239,26 @@ pub async fn schema(
     };
     let mut facts = SchemaFacts::default();
     if let Some(r) = v.first() {
-        facts.server_version = r
-            .get(0)
+        facts.server_version = col(r, 0, "version")?
             .unwrap_or("")
             .split_whitespace()
             .next()
             .unwrap_or("")
             .to_string();
-        facts.in_recovery = r.get(1) == Some("true");
-        facts.replay_lag_ms = r
-            .get(2)
+        facts.in_recovery = col(r, 1, "version")? == Some("true");
+        facts.replay_lag_ms = col(r, 2, "version")?
             .and_then(|s| s.parse::<i64>().ok())
             .map(|ms| ms.max(0) as u64);
     }
     let tables: Vec<(String, String)> = t
         .iter()
         .map(|r| {
-            (
-                r.get(0).unwrap_or("").to_string(),
-                r.get(1).unwrap_or("").to_string(),
-            )
+            Ok::<_, Failure>((
+                col(r, 0, "table list")?.unwrap_or("").to_string(),
+                col(r, 1, "table list")?.unwrap_or("").to_string(),
+            ))
         })
-        .collect();
+        .collect::<Result<_, Failure>>()?;
     facts.migration_tables = tables
         .iter()
         .filter(|(_, name)| {
@@ -329,6 +327,21 @@ pub fn framework_of(table: &str) -> Option<&'static str> {
         .iter()
         .find(|(m, _)| m.eq_ignore_ascii_case(bare))
         .map(|(_, f)| *f)
+}
+
+/// Column `i` of a catalog row. A server (a proxy, a PostgreSQL look-alike) that answers
+/// with another shape makes the stage inconclusive, never a panic.
+fn col<'r>(
+    r: &'r tokio_postgres::SimpleQueryRow,
+    i: usize,
+    query: &str,
+) -> Result<Option<&'r str>, Failure> {
+    r.try_get(i).map_err(|e| {
+        Failure::inconclusive(
+            "unexpected_answer",
+            format!("the server's answer to the {query} query has an unexpected shape ({e}), so the schema was not read"),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -15,21 +15,25 @@ pub struct ExampleFailure {
     pub text: String,
 }
 
-impl std::fmt::Display for ExampleFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl ExampleFailure {
+    /// The problem without file and rule: `example 2 should match but does not: "..."`.
+    pub fn message(&self) -> String {
         let want = if self.expected_match {
             "should match but does not"
         } else {
             "should not match but does"
         };
-        write!(
-            f,
-            "{}: {} example {} {want}: {:?}",
-            self.file,
-            self.rule,
+        format!(
+            "example {} {want}: {:?}",
             self.index + 1,
             crate::engine_excerpt(&self.text)
         )
+    }
+}
+
+impl std::fmt::Display for ExampleFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} {}", self.file, self.rule, self.message())
     }
 }
 

@@ -38,8 +38,10 @@ impl RuleSet {
         let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
         for r in &rules {
             if let Some(prev) = seen.insert(&r.id, &r.file) {
-                return Err(Error::Input {
+                return Err(Error::At {
                     file: r.file.clone(),
+                    line: r.id_at.0,
+                    col: r.id_at.1,
                     message: format!("rule id {} is already defined in {prev}", r.id),
                 });
             }
@@ -81,9 +83,16 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Rule>> {
             source,
         })?;
         let name = path.display().to_string();
-        let text = String::from_utf8(bytes).map_err(|_| Error::Input {
-            file: name.clone(),
-            message: "rule file is not valid UTF-8".into(),
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let upto = e.utf8_error().valid_up_to();
+            let valid = std::str::from_utf8(&e.as_bytes()[..upto]).unwrap_or_default();
+            let (line, col) = line_col(valid, upto);
+            Error::At {
+                file: name.clone(),
+                line,
+                col,
+                message: "rule file is not valid UTF-8".into(),
+            }
         })?;
         rules.push(parse_rule(&text, &name)?);
     }
@@ -118,7 +127,7 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule> {
             file: file.into(),
             line,
             col,
-            message: e.message().trim().to_string(),
+            message: crate::error::join_lines(e.message()),
         }
     })?;
     Rule::compile(raw, text, file)

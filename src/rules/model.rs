@@ -306,6 +306,8 @@ pub struct Rule {
     pub examples: Vec<Example>,
     /// Where the rule came from (path), for messages.
     pub file: String,
+    /// Line and column of the `id` value in `file`, for messages.
+    pub id_at: (usize, usize),
     /// The TOML text, for `rules explain --source`.
     pub text: String,
 }
@@ -585,7 +587,9 @@ impl Rule {
                 expect_match: e.expect_match,
             })
             .collect();
+        let id_at = crate::error::line_col(text, raw.id.span().start);
         Ok(Rule {
+            id_at,
             id: raw.id.into_inner(),
             name: raw.name.into_inner(),
             title: raw.title,

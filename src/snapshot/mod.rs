@@ -5,8 +5,10 @@
 
 mod load;
 pub mod redact;
+mod sealed;
 
 pub use load::{load_snapshot, parse_snapshot};
+pub use sealed::Sealed;
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;

@@ -1,0 +1,258 @@
+//! Unit tests of the redactor: every shape, the contexts, and text that must stay.
+
+use super::*;
+
+#[test]
+fn url_password_is_fingerprinted_and_host_kept() {
+    let out = redact_text("postgres://supabase:d5-Zm>zWS@db.example.com:5432/app");
+    assert!(!out.contains("d5-Zm"), "{out}");
+    assert!(out.contains("@db.example.com:5432/app"), "{out}");
+    assert!(out.contains(MARKER));
+}
+
+#[test]
+fn url_password_runs_to_the_last_at_before_the_host() {
+    for url in [
+        "postgres://a:p@ss/w?rd#x@db.internal:5432/app",
+        "postgres://a:LEAK@/ONE@10.0.0.5/app",
+        "mysql://root:LEAK?TWO@ONE@db:3306",
+        "amqp://guest:x#LEAK@mq.internal",
+    ] {
+        let out = redact_text(url);
+        for frag in ["ss/w", "rd#x", "LEAK", "ONE", "TWO"] {
+            assert!(!out.contains(frag), "{url} -> {out}");
+        }
+        assert!(out.contains(MARKER), "{url} -> {out}");
+    }
+    // host:port/path with an @ later in the query is not userinfo.
+    let plain = "GET http://api.internal:8080/users?email=ops@example.com 200";
+    assert_eq!(redact_text(plain), plain);
+}
+
+#[test]
+fn urls_with_awkward_credentials_are_redacted() {
+    for (name, value, secret) in [
+        (
+            "DATABASE_URL",
+            "postgres://app:Zq9@LEAKONE@10.0.0.5:5432/app",
+            "LEAKONE",
+        ),
+        ("AMQP_URL", "amqp://guest:LEAK/FIVE@10.0.0.9:5672", "FIVE"),
+        (
+            "CALLBACK_URL",
+            "http://10.0.0.8/cb?token=LEAKTWO",
+            "LEAKTWO",
+        ),
+        (
+            "API_URL",
+            "https://x.example/v1?a=1&api_key=LEAKSIX#top",
+            "LEAKSIX",
+        ),
+        ("SENTRY_DSN", "https://LEAKTHREE@10.1.2.3/42", "LEAKTHREE"),
+    ] {
+        let out = redact_env_value(name, value);
+        assert!(!out.contains(secret), "{name}: {out}");
+        assert!(out.contains(MARKER), "{name}: {out}");
+    }
+    let out = redact_env_value(
+        "DATABASE_URL",
+        "postgres://app:Zq9@LEAKONE@db.internal:5432/app",
+    );
+    assert!(out.ends_with("@db.internal:5432/app"), "{out}");
+    for v in [
+        "http://10.0.100.6:8080",
+        "https://api.example.com/v1?page=2",
+        "http://host:8080/a/b",
+    ] {
+        assert_eq!(redact_env_value("UPSTREAM_URL", v), v);
+    }
+}
+
+/// Each shape of free text, planted in a line: the secret goes, the words around stay.
+#[test]
+fn every_text_shape_is_caught() {
+    let cases = [
+        ("PGPASSWORD=Xq7fLeak1 psql -h db", "Xq7fLeak1"),
+        ("export DB_PASS=hunter2leak", "hunter2leak"),
+        ("\"password\": \"two words leak\"", "two words leak"),
+        ("SECRET_KEY_BASE=abcLEAKdef", "abcLEAKdef"),
+        ("Authorization: Bearer abc.LEAK.def", "abc.LEAK.def"),
+        (
+            "authorization=Basic dXNlcjpwYXNzTEVBSw==",
+            "dXNlcjpwYXNzTEVBSw==",
+        ),
+        ("curl -H 'Bearer 9fLEAKz81kq'", "9fLEAKz81kq"),
+        (
+            "key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY end",
+            "wJalrXUtnFEMI",
+        ),
+        (
+            "token ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 used",
+            "ghp_ABCDEF",
+        ),
+        (
+            "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuv",
+            "11ABCDEFG0",
+        ),
+        ("charge with sk_live_51LEAKabcdefghij", "sk_live_51"),
+        ("slack xoxb-1234567890-LEAKabcdef", "xoxb-12345"),
+        (
+            "posting to https://hooks.slack.com/services/T000/B000/LEAKxyz",
+            "LEAKxyz",
+        ),
+        (
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEowLEAKbody\n-----END RSA PRIVATE KEY-----",
+            "MIIEowLEAKbody",
+        ),
+        (
+            "key=-----BEGIN PRIVATE KEY-----\\nMIIEvQLEAK (cut)",
+            "MIIEvQLEAK",
+        ),
+        ("pg_dump --password Sup3rLeak db", "Sup3rLeak"),
+        ("app --api-key=Sup3rLeak2 --verbose", "Sup3rLeak2"),
+        ("mysql -u root -pLeakyPw9 shop", "LeakyPw9"),
+        ("keytool -storepass LeakStore1 -list", "LeakStore1"),
+        (
+            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.LEAKsig ok",
+            "LEAKsig",
+        ),
+        (
+            "AccessDenied for AKIAIOSFODNN7LEAKXYZ",
+            "AKIAIOSFODNN7LEAKXYZ",
+        ),
+        ("GET /x?X-Amz-Signature=LEAKsig123&a=1", "LEAKsig123"),
+        ("GET /cb?access_token=LEAKtok", "LEAKtok"),
+        ("AIzaSyLEAK0123456789abcdefghijklmnopqrs", "AIzaSyLEAK"),
+        ("sk-proj-LEAKabcdefghijklmnopqrst", "LEAKabcdefg"),
+    ];
+    for (line, secret) in cases {
+        let out = redact_text(line);
+        assert!(!out.contains(secret), "{line:?} -> {out}");
+        assert!(out.contains(MARKER), "{line:?} -> {out}");
+    }
+}
+
+#[test]
+fn ordinary_log_text_is_left_alone() {
+    for line in [
+        "FATAL: password authentication failed for user \"app\"",
+        "using basic authentication against the proxy",
+        "Bearer token expired",
+        "commit 3f786850e387550fdab836ed7e6dc881de23001b deployed",
+        "--password-stdin was given",
+        "aws secretsmanager describe-secret --secret-id prod/api/db",
+        "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed",
+        "task arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef stopped",
+        "connect ECONNREFUSED 10.0.1.5:5432",
+        "monkey=banana",
+        "to test the login, run `PGPASSWORD=... sickbay db probe`",
+        "export PGPASSWORD=$DB_PASSWORD",
+        "image supabase-inst-7f3e9d-auth:1 stopped",
+    ] {
+        assert_eq!(redact_text(line), line);
+    }
+}
+
+#[test]
+fn env_values_by_name_and_by_entropy() {
+    for (name, value) in [
+        ("DB_PASS", "plainwords"),
+        ("REDIS_AUTH", "hello"),
+        ("SECRET_KEY_BASE", "abc"),
+        ("AWS_SECRET", "x"),
+        ("SOME_SETTING", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+        ("UPSTREAM", "q8Zr2LkP0vN5xT7mW3yB6cHd"),
+    ] {
+        let out = redact_env_value(name, value);
+        assert!(out.starts_with(MARKER), "{name}={value} -> {out}");
+    }
+    for (name, value) in [
+        ("PORT", "5432"),
+        ("DB_HOST", "db.internal.example.com"),
+        ("SUBNET", "subnet-0123456789abcdef0"),
+        ("APP_DIR", "/usr/local/lib/app/current/bin"),
+        ("ROLE_ARN", "arn:aws:iam::123456789012:role/app"),
+        ("MODE", "production_environment_name"),
+        ("DATABASE_HOST_PORT", "db:5432"),
+    ] {
+        assert_eq!(redact_env_value(name, value), value, "{name}");
+    }
+}
+
+#[test]
+fn argv_flags_and_tokens() {
+    let mut argv: Vec<String> = [
+        "sh",
+        "-c",
+        "PGPASSWORD=LeakOne psql -h db",
+        "--password",
+        "LeakTwo",
+        "--token=LeakThree",
+        "q8Zr2LkP0vN5xT7mW3yB6cHd",
+        "--port",
+        "5432",
+    ]
+    .map(String::from)
+    .to_vec();
+    redact_argv(&mut argv);
+    let joined = argv.join(" ");
+    for leak in ["LeakOne", "LeakTwo", "LeakThree", "q8Zr2LkP0"] {
+        assert!(!joined.contains(leak), "{joined}");
+    }
+    assert!(joined.contains("--port 5432"), "{joined}");
+    let mut mysql: Vec<String> = ["mysqladmin", "-h", "db", "-pLeakPw", "ping"]
+        .map(String::from)
+        .to_vec();
+    redact_argv(&mut mysql);
+    assert!(!mysql.join(" ").contains("LeakPw"));
+    assert_eq!(mysql[4], "ping");
+}
+
+#[test]
+fn same_secret_same_fingerprint() {
+    assert_eq!(
+        redact_env_value("JWT_SECRET", "abc"),
+        redact_env_value("GOTRUE_JWT_SECRET", "abc")
+    );
+    assert_ne!(
+        redact_env_value("JWT_SECRET", "abc"),
+        redact_env_value("JWT_SECRET", "abd")
+    );
+}
+
+#[test]
+fn redaction_is_idempotent() {
+    let once = redact_text(
+        "password=hunter2 token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig AKIAABCDEFGHIJKLMNOP Authorization: Bearer abc123def PGPASSWORD=x1",
+    );
+    let twice = redact_text(&once).into_owned();
+    assert_eq!(once, twice);
+    assert!(!once.contains("hunter2") && !once.contains("AKIAABCD") && !once.contains("eyJzdWIi"));
+}
+
+#[test]
+fn location_names_are_not_secret() {
+    assert!(!is_secret_name("SUPABASE_AUTH_URL"));
+    assert!(is_secret_name("SERVICE_ROLE_KEY"));
+    assert!(is_secret_name("PG_META_DB_PASSWORD"));
+    assert!(is_secret_name("DB_PASS"));
+    assert!(!is_secret_name("PG_META_DB_HOST"));
+    assert!(!is_secret_name("monkey"));
+}
+
+#[test]
+fn walk_covers_unknown_fields_env_pairs_maps_and_argv() {
+    let mut v = serde_json::json!({
+        "some_future_field": "postgres://u:LeakA@h/db",
+        "environment": [{"name": "DB_PASS", "value": "LeakB"}],
+        "options": {"splunk-token": "LeakC", "awslogs-group": "/ecs/api"},
+        "command": ["app", "--password", "LeakD"],
+        "nested": [["Authorization: Bearer LeakE123"]],
+    });
+    walk::redact_value(&mut v);
+    let text = v.to_string();
+    for leak in ["LeakA", "LeakB", "LeakC", "LeakD", "LeakE"] {
+        assert!(!text.contains(leak), "{text}");
+    }
+    assert!(text.contains("/ecs/api"), "{text}");
+}

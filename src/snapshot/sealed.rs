@@ -1,0 +1,104 @@
+//! [`Sealed`]: a snapshot every string of which has passed the redactor. It is the only
+//! form analysis, `--save` and the renderers accept, and [`Sealed::new`] (which redacts)
+//! is the only way to make one, so raw text cannot reach an output by any path, present
+//! or future: the collectors, `lint`, `scan`, snapshot loading and database probes all
+//! go through it, and the redactor walks the whole tree rather than a list of fields.
+
+use super::redact::walk::redact_value;
+use super::{CollectError, DbProbe, Snapshot, SNAPSHOT_SCHEMA_VERSION};
+use serde::Serialize;
+use std::ops::Deref;
+
+/// A redacted snapshot. Read it through `Deref`; change it only through methods that
+/// redact what they add.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(transparent)]
+pub struct Sealed(Snapshot);
+
+impl Sealed {
+    /// Redacts every string of the snapshot.
+    pub fn new(snap: Snapshot) -> Sealed {
+        Sealed(redacted(&snap).unwrap_or_else(|| unsealable(&snap)))
+    }
+
+    /// Adds database probes, redacted like the rest.
+    pub fn add_db_probes(&mut self, probes: Vec<DbProbe>) {
+        for p in probes {
+            if let Some(p) = redacted(&p) {
+                self.0.db_probes.push(p);
+            }
+        }
+    }
+
+    /// The (redacted) snapshot, to change and seal again.
+    pub fn into_inner(self) -> Snapshot {
+        self.0
+    }
+}
+
+impl Deref for Sealed {
+    type Target = Snapshot;
+    fn deref(&self) -> &Snapshot {
+        &self.0
+    }
+}
+
+/// The value with every string redacted. Redaction only ever replaces a string with a
+/// string, and no non-string field is written as a string that a secret shape could
+/// match (timestamps are digits and punctuation), so the round trip cannot fail; should
+/// it, the caller drops the value rather than keep it raw.
+fn redacted<T: Serialize + serde::de::DeserializeOwned>(v: &T) -> Option<T> {
+    let mut tree = serde_json::to_value(v).ok()?;
+    redact_value(&mut tree);
+    serde_json::from_value(tree).ok()
+}
+
+/// What is left when a snapshot cannot be redacted: its target and a note, no text.
+fn unsealable(snap: &Snapshot) -> Snapshot {
+    Snapshot {
+        schema_version: SNAPSHOT_SCHEMA_VERSION,
+        target: redacted(&snap.target).unwrap_or_default(),
+        collect_errors: vec![CollectError {
+            action: "sickbay:Redact".into(),
+            code: None,
+            message: "the snapshot could not be redacted, so its contents were dropped".into(),
+            check: None,
+        }],
+        ..Snapshot::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{LogLine, ProbeStage};
+
+    #[test]
+    fn new_redacts_and_added_probes_are_redacted() {
+        let snap = Snapshot {
+            schema_version: SNAPSHOT_SCHEMA_VERSION,
+            logs: vec![LogLine {
+                message: "PGPASSWORD=LeakOne9 psql".into(),
+                ..LogLine::default()
+            }],
+            ..Snapshot::default()
+        };
+        let mut sealed = Sealed::new(snap);
+        sealed.add_db_probes(vec![DbProbe {
+            target: "db:5432/app".into(),
+            origin: Some("DATABASE_URL=postgres://u:LeakTwo9@db/app of api:3/app".into()),
+            stages: vec![ProbeStage {
+                stage: "auth".into(),
+                status: "fail".into(),
+                detail: Some("password=LeakThree9 rejected".into()),
+                ..ProbeStage::default()
+            }],
+            ..DbProbe::default()
+        }]);
+        let json = serde_json::to_string(&sealed).unwrap();
+        for leak in ["LeakOne", "LeakTwo", "LeakThree"] {
+            assert!(!json.contains(leak), "{json}");
+        }
+        assert_eq!(sealed.db_probes.len(), 1);
+    }
+}
