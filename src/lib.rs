@@ -5,11 +5,14 @@
 //! data under `rules/`, embedded in the binary; see [`rules`].
 
 pub mod cli;
+#[cfg(feature = "aws")]
 pub mod collect;
 pub mod config_facts;
 pub mod engine;
 pub mod error;
 pub mod facts;
+#[doc(hidden)]
+pub mod harness;
 pub mod lint;
 pub mod probe;
 pub mod render;

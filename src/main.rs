@@ -93,8 +93,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Doctor(args) => doctor(args, &cli, &out),
         Command::Scan(args) => {
             let rules = rule_set(&cli)?;
-            let report = sickbay::scan::scan_inputs(&args.files, args.source, &rules)?;
-            finish(&report, &cli, &out)
+            let scanned = sickbay::scan::scan_inputs(&args.files, args.source, &rules)?;
+            // Imperfect input is read anyway; say so once per input, as grep would.
+            for note in &scanned.input_notes {
+                eprintln!("note: {note}");
+            }
+            finish(&scanned.report, &cli, &out)
         }
         Command::Lint(args) => {
             let rules = rule_set(&cli)?;

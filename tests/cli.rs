@@ -188,7 +188,18 @@ fn rule_example_failure_exits_1() {
 #[test]
 fn scan_non_utf8() {
     let d = tmp();
-    insta::assert_snapshot!(bad(d.path(), &["scan"], b"fine line\nbad \xff\xfe byte\n"));
+    // Read anyway, as grep would: one note on stderr, the report on stdout.
+    let o = sickbay(
+        d.path(),
+        &["scan", "-o", "table", "--color", "never"],
+        b"fine line\nbad \xff\xfe byte: connect ECONNREFUSED 10.0.0.7:5432\n",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    insta::assert_snapshot!(format!(
+        "stderr: {}stdout:\n{}",
+        stderr(&o),
+        String::from_utf8_lossy(&o.stdout)
+    ));
 }
 
 /// Empty input is a valid, empty report (exit 0), in every source.
@@ -219,8 +230,24 @@ fn scan_empty_input() {
 #[test]
 fn scan_ten_megabyte_single_line() {
     let d = tmp();
-    let line = vec![b'a'; 10 << 20];
-    insta::assert_snapshot!(bad(d.path(), &["scan"], &line));
+    let mut line = b"Error: connect ECONNREFUSED 10.0.0.7:5432 ".to_vec();
+    line.extend(vec![b'a'; 10 << 20]);
+    line.extend(b"\nnext: getaddrinfo ENOTFOUND db\n");
+    let o = sickbay(d.path(), &["scan", "-o", "json"], &line);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    insta::assert_snapshot!(stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    // The refusal at the start of the long line, and the line after it.
+    assert!(
+        rules.contains(&"NET004") && rules.contains(&"NET002"),
+        "{rules:?}"
+    );
 }
 
 #[test]

@@ -104,27 +104,11 @@ pub fn scan_text(text: &str, source: ScanSource, rules: &RuleSet) -> Report {
     analyze_as(&snapshot_of(source, records), rules, Mode::Scan)
 }
 
-/// Checks that input is UTF-8 text; `name` is used in messages. Empty input is fine: it
-/// gives an empty report.
-pub fn validate_input(bytes: &[u8], name: &str) -> Result<()> {
-    if let Err(e) = std::str::from_utf8(bytes) {
-        let (line, col) = crate::error::line_col(
-            std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
-            e.valid_up_to(),
-        );
-        return Err(Error::At {
-            file: name.into(),
-            line,
-            col,
-            message: "input is not valid UTF-8".into(),
-        });
-    }
-    Ok(())
-}
+mod input;
 
 /// Bytes read per block.
 const CHUNK: usize = 2 << 20;
-/// Longest line `scan` accepts.
+/// Longest line `scan` matches whole; longer ones are matched on their first part.
 pub const MAX_LINE: usize = 1 << 20;
 /// Distinct candidate lines kept; further repeats of kept lines are still counted.
 const MAX_DISTINCT: usize = 20_000;
@@ -677,38 +661,16 @@ fn split_tail_prefix(line: &str) -> (Option<chrono::DateTime<Utc>>, Option<&str>
     (None, None, line)
 }
 
-fn utf8_error(name: &str, block: &[u8], lines_before: u64, e: std::str::Utf8Error) -> Error {
-    let upto = &block[..e.valid_up_to()];
-    let line = lines_before + memchr::memchr_iter(b'\n', upto).count() as u64 + 1;
-    let start = memchr::memrchr(b'\n', upto).map_or(0, |p| p + 1);
-    let col = String::from_utf8_lossy(&upto[start..]).chars().count() + 1;
-    Error::At {
-        file: name.into(),
-        line: line as usize,
-        col,
-        message: "input is not valid UTF-8 (sickbay scan reads UTF-8 text)".into(),
-    }
-}
-
-fn too_long(name: &str, line: u64) -> Error {
-    Error::At {
-        file: name.into(),
-        line: line as usize,
-        col: 1,
-        message: format!(
-            "line {line} is longer than {} MiB; sickbay scan reads line-oriented text",
-            MAX_LINE >> 20
-        ),
-    }
-}
-
-/// Streams one input through the prefilter, collecting candidate lines. Returns 0 when
-/// the input held nothing but whitespace.
+/// Streams one input through the prefilter, collecting candidate lines. Imperfect text
+/// is read anyway and noted in `quality`: invalid UTF-8 lossily, NUL bytes as spaces, and
+/// a line longer than [`MAX_LINE`] on its first part. Returns 0 when the input held
+/// nothing but whitespace.
 fn stream_log(
     mut input: impl std::io::Read,
     name: &str,
     pre: &Prefilter,
     col: &mut Collector,
+    quality: &mut input::Quality,
 ) -> Result<u64> {
     let io = |source| Error::Io {
         path: name.into(),
@@ -724,6 +686,8 @@ fn stream_log(
     let mut seen = Seen::default();
     let mut lines_before: u64 = 0;
     let mut content: u64 = 0;
+    let mut offset: u64 = 0; // bytes of the input read so far
+    let mut skipping = false; // inside a too-long line, after its first part
     let mut eof = false;
     while !eof {
         let start = len;
@@ -740,6 +704,23 @@ fn stream_log(
             }
             len += n;
         }
+        quality.clear_nuls(&mut buf[1 + start..1 + len], offset);
+        offset += (len - start) as u64;
+        if skipping {
+            // Drop the rest of the too-long line, through its line break.
+            match memchr::memchr(b'\n', &buf[1 + start..1 + len]) {
+                Some(p) => {
+                    let keep_from = start + p + 1;
+                    buf.copy_within(1 + keep_from..1 + len, 1 + start);
+                    len -= keep_from - start;
+                    skipping = false;
+                }
+                None => {
+                    len = start;
+                    continue;
+                }
+            }
+        }
         if content == 0
             && buf[1 + start..1 + len]
                 .iter()
@@ -750,59 +731,68 @@ fn stream_log(
         let cut = if eof {
             len
         } else {
-            match memchr::memrchr(b'\n', &buf[1 + start..1 + len]) {
-                Some(p) => start + p + 1,
-                None if len > MAX_LINE => return Err(too_long(name, lines_before + 1)),
-                None => continue,
-            }
+            memchr::memrchr(b'\n', &buf[1 + start..1 + len]).map_or(0, |p| start + p + 1)
         };
         if cut > 0 {
-            let block = &buf[1..1 + cut];
-            if let Err(e) = std::str::from_utf8(block) {
-                // Cuts are always after a line break, so no character straddles one:
-                // this is a real encoding error.
-                return Err(utf8_error(name, block, lines_before, e));
-            }
-            check_line_lengths(block, name, lines_before)?;
-            let mut end = 1 + cut;
-            if buf[cut] != b'\n' {
-                buf[end] = b'\n';
-                end += 1;
-            }
-            lines_before = scan_block(
-                &buf[..end],
+            lines_before = scan_whole_lines(
+                &mut buf,
+                cut,
                 name,
                 lines_before,
                 pre,
                 &mut parts,
                 &mut seen,
                 col,
+                quality,
             );
         }
         buf.copy_within(1 + cut..1 + len, 1);
         len -= cut;
         if len > MAX_LINE {
-            return Err(too_long(name, lines_before + 1));
+            // A line longer than the buffer: match its first part, skip the rest.
+            quality.long_line(lines_before + 1);
+            let first = input::char_prefix(&buf[1..1 + len], MAX_LINE);
+            lines_before = scan_whole_lines(
+                &mut buf,
+                first,
+                name,
+                lines_before,
+                pre,
+                &mut parts,
+                &mut seen,
+                col,
+                quality,
+            );
+            skipping = true;
+            len = 0;
         }
     }
     Ok(content)
 }
 
-/// Fails on the first line of `block` longer than `MAX_LINE`.
-fn check_line_lengths(block: &[u8], name: &str, lines_before: u64) -> Result<()> {
-    if block.len() <= MAX_LINE {
-        return Ok(());
+/// Scans `buf[1..1 + cut]`, which ends at a line break or at the end of the input (a
+/// line break is added after it), and returns the line count after it.
+#[allow(clippy::too_many_arguments)]
+fn scan_whole_lines(
+    buf: &mut [u8],
+    cut: usize,
+    name: &str,
+    lines_before: u64,
+    pre: &Prefilter,
+    parts: &mut [Part],
+    seen: &mut Seen,
+    col: &mut Collector,
+    quality: &mut input::Quality,
+) -> u64 {
+    let block = &buf[1..1 + cut];
+    quality.check_utf8(block, lines_before);
+    quality.check_lengths(block, lines_before);
+    let mut end = 1 + cut;
+    if buf[cut] != b'\n' {
+        buf[end] = b'\n';
+        end += 1;
     }
-    let mut line_start = 0;
-    let mut line_no = lines_before;
-    for p in memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len())) {
-        line_no += 1;
-        if p - line_start > MAX_LINE {
-            return Err(too_long(name, line_no));
-        }
-        line_start = p + 1;
-    }
-    Ok(())
+    scan_block(&buf[..end], name, lines_before, pre, parts, seen, col)
 }
 
 /// A line a scanner hit: its number within the part searched (1-based), where it is
@@ -886,8 +876,10 @@ fn scan_block(
         for c in part.cands.drain(..) {
             // With the line breaks around it (the hay has one before and after each line).
             let raw = &hay[c.start - 1..=c.end];
-            // Validated by the caller, and cut at line breaks.
-            let text = std::str::from_utf8(&hay[c.start..c.end]).expect("validated");
+            // Imperfect bytes are read lossily (and noted by the caller); a line over
+            // the limit is matched on its first part.
+            let line = &hay[c.start..c.end];
+            let text = String::from_utf8_lossy(&line[..input::char_prefix(line, MAX_LINE)]);
             let text = text.trim_end_matches('\r');
             if pre.confirm(raw, text, c.why, seen) {
                 col.add(name, line_no + c.line, text);
@@ -958,12 +950,20 @@ fn hits(hay: &[u8], offset: usize, pre: &Prefilter, part: &mut Part) {
     part.lines = line_no + memchr::memchr_iter(b'\n', &hay[counted_to..]).count() as u64;
 }
 
-/// Scans files (or standard input for none or `-`).
+/// A scan's report, and what it noticed about imperfect input (also in the report's
+/// notes), for the binary to say on stderr.
+pub struct Scanned {
+    pub report: Report,
+    pub input_notes: Vec<String>,
+}
+
+/// Scans files (or standard input for none or `-`). Only input that cannot be read at
+/// all is an error: imperfect text is read and noted.
 pub fn scan_inputs(
     files: &[std::path::PathBuf],
     source: ScanSource,
     rules: &RuleSet,
-) -> Result<Report> {
+) -> Result<Scanned> {
     let stdin_only = files.is_empty();
     let names: Vec<Option<&std::path::Path>> = if stdin_only {
         vec![None]
@@ -991,6 +991,7 @@ pub fn scan_inputs(
             }
         }
     };
+    let mut notes = Vec::new();
     if source != ScanSource::Log {
         let mut text = String::new();
         for p in names {
@@ -1000,18 +1001,28 @@ pub fn scan_inputs(
                 path: name.clone().into(),
                 source,
             })?;
-            validate_input(&bytes, &name)?;
-            text.push_str(std::str::from_utf8(&bytes).expect("validated"));
+            let mut quality = input::Quality::default();
+            quality.clear_nuls(&mut bytes, 0);
+            quality.check_utf8(&bytes, 0);
+            notes.extend(quality.notes(&name));
+            text.push_str(&String::from_utf8_lossy(&bytes));
             text.push_str("\n\n");
         }
-        return Ok(scan_text(&text, source, rules));
+        let mut report = scan_text(&text, source, rules);
+        report.notes.extend(notes.iter().cloned());
+        return Ok(Scanned {
+            report,
+            input_notes: notes,
+        });
     }
     let pre = Prefilter::new(rules);
     let mut col = Collector::default();
     let mut any = false;
     for p in names {
         let (r, name) = open(p)?;
-        any |= stream_log(r, &name, &pre, &mut col)? > 0;
+        let mut quality = input::Quality::default();
+        any |= stream_log(r, &name, &pre, &mut col, &mut quality)? > 0;
+        notes.extend(quality.notes(&name));
     }
     let snap = Sealed::new(Snapshot {
         schema_version: SNAPSHOT_SCHEMA_VERSION,
@@ -1022,13 +1033,17 @@ pub fn scan_inputs(
     if !any {
         report.notes.push("the input held no text".into());
     }
+    report.notes.extend(notes.iter().cloned());
     if col.dropped > 0 {
         report.notes.push(format!(
             "{} candidate lines beyond the first {MAX_DISTINCT} distinct ones were not analysed",
             col.dropped
         ));
     }
-    Ok(report)
+    Ok(Scanned {
+        report,
+        input_notes: notes,
+    })
 }
 
 use std::io::Read as _;
@@ -1114,9 +1129,15 @@ fix = ["f"]
         let pre = Prefilter::new(rules);
         let mut col = Collector::default();
         if dribble {
-            stream_log(Dribble(input, 0), "t", &pre, &mut col)?;
+            stream_log(
+                Dribble(input, 0),
+                "t",
+                &pre,
+                &mut col,
+                &mut Default::default(),
+            )?;
         } else {
-            stream_log(input, "t", &pre, &mut col)?;
+            stream_log(input, "t", &pre, &mut col, &mut Default::default())?;
         }
         Ok(col)
     }
@@ -1129,7 +1150,7 @@ fix = ["f"]
             .flat_map(|r| r.examples.iter())
             .flat_map(|e| e.text.lines().map(String::from).collect::<Vec<_>>())
             .collect();
-        let corpus = include_str!("../tests/corpus/dev.jsonl");
+        let corpus = include_str!("../../tests/corpus/dev.jsonl");
         for l in corpus.lines() {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(l) {
                 if let Some(t) = v["text"].as_str() {
@@ -1277,42 +1298,79 @@ fix = ["f"]
         assert_eq!(l.stream.as_deref(), Some("t:1 ecs/api/abc123"));
     }
 
+    /// Streams `input` (in one piece or dribbled) and returns the messages collected, with
+    /// their line numbers, and the notes about imperfect text.
+    fn read(input: &[u8], rules: &RuleSet, dribble: bool) -> (Vec<(u64, String)>, Vec<String>) {
+        let pre = Prefilter::new(rules);
+        let mut col = Collector::default();
+        let mut q = input::Quality::default();
+        if dribble {
+            stream_log(Dribble(input, 0), "t", &pre, &mut col, &mut q).unwrap();
+        } else {
+            stream_log(input, "t", &pre, &mut col, &mut q).unwrap();
+        }
+        let lines = col
+            .lines
+            .iter()
+            .map(|l| (l.line.unwrap_or(0), l.message.clone()))
+            .collect();
+        (lines, q.notes("t"))
+    }
+
     #[test]
-    fn errors_name_the_line() {
+    fn imperfect_text_is_read_and_noted() {
         let rules = rules();
-        let err = |input: &[u8]| {
-            collect(input, &rules, false)
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default()
-        };
-        // A long line that no pattern matches still fails, wherever it falls.
+        // A line longer than the limit is matched on its first part; the rest of it is
+        // skipped and the lines after it are read with the right numbers.
         let mut input = "ok\n".repeat(1000).into_bytes();
-        input.extend(vec![b'a'; MAX_LINE + 1]);
-        input.extend(b"\nok\n");
-        assert!(
-            err(&input).contains("t:1001:1: line 1001 is longer than 1 MiB"),
-            "{}",
-            err(&input)
-        );
-        let mut input = "ok\n".repeat(700_000).into_bytes();
-        input.extend(vec![b'a'; 3 * MAX_LINE]);
-        assert!(
-            err(&input).contains("line 700001 is longer"),
-            "{}",
-            err(&input)
-        );
-        // Exactly MAX_LINE is fine.
+        input.extend(b"widget exploded ");
+        input.extend(vec![b'a'; 2 * MAX_LINE]);
+        input.extend(b" widget exploded at the end\nthe widget exploded again\n");
+        for dribble in [false, true] {
+            if dribble && input.len() > 4 * MAX_LINE {
+                continue;
+            }
+            let (lines, notes) = read(&input, &rules, dribble);
+            assert_eq!(lines.len(), 2, "{:?}", notes);
+            assert_eq!(lines[0].0, 1001);
+            assert!(lines[0].1.starts_with("widget exploded aaa"));
+            assert!(lines[0].1.len() <= MAX_LINE);
+            assert_eq!(lines[1], (1002, "the widget exploded again".to_string()));
+            assert_eq!(
+                notes,
+                ["t: 1 line longer than 1 MiB (first: line 1001), matched on their first 1 MiB"]
+            );
+        }
+        // Past the first part, a signature is not seen (the documented cost).
+        let mut input = vec![b'a'; MAX_LINE + 10];
+        input.extend(b" widget exploded\n");
+        assert!(read(&input, &rules, false).0.is_empty());
+        // Exactly MAX_LINE is a whole line: no note.
         let mut input = vec![b'a'; MAX_LINE];
         input.extend(b"\nwidget exploded\n");
-        assert_eq!(collect(&input, &rules, false).unwrap().lines.len(), 1);
-        // Non-UTF-8 in a later block.
+        let (lines, notes) = read(&input, &rules, false);
+        assert_eq!((lines.len(), notes.len()), (1, 0));
+        // Invalid UTF-8 in a later block is read as U+FFFD, and its first place is named.
         let mut input = "ok\n".repeat(1_000_000).into_bytes();
-        input.extend(b"fine \xff\n");
-        assert!(
-            err(&input).contains("t:1000001:6: input is not valid UTF-8"),
-            "{}",
-            err(&input)
+        input.extend(b"fine \xff widget exploded \xfe\n");
+        let (lines, notes) = read(&input, &rules, false);
+        assert_eq!(
+            lines,
+            [(
+                1_000_001,
+                "fine \u{FFFD} widget exploded \u{FFFD}".to_string()
+            )]
+        );
+        assert_eq!(
+            notes,
+            ["t: 2 invalid UTF-8 sequences (first at 1000001:6), read as U+FFFD"]
+        );
+        // NUL bytes: binary, said once, read as spaces.
+        let (lines, notes) = read(b"\x00\x00bin\nwidget\x00exploded\n", &rules, true);
+        assert_eq!(lines, [(2, "widget exploded".to_string())]);
+        assert_eq!(
+            notes,
+            ["t: looks binary: 3 NUL bytes (first at byte 0), read as spaces"]
         );
     }
 
