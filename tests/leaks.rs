@@ -17,7 +17,7 @@ struct Shape {
 
 /// The planted shapes; `text` holds `secret` in context.
 fn shapes() -> Vec<Shape> {
-    let table: [(&str, &str); 20] = [
+    let table: &[(&str, &str)] = &[
         ("PGPASSWORD=Pg7wQz4LmR2s psql -h db.internal", "Pg7wQz4LmR2s"),
         ("DB_PASS=Dp3xVb8NtK1q", "Dp3xVb8NtK1q"),
         ("Authorization: Bearer Br5.yTq9-Wz2Hj6Kd", "Br5.yTq9-Wz2Hj6Kd"),
@@ -38,6 +38,10 @@ fn shapes() -> Vec<Shape> {
         ("{\"password\": \"Js0nP4ss W0rd\"}", "Js0nP4ss W0rd"),
         ("redis://:R3d1sAuthPw@cache.internal:6379/0", "R3d1sAuthPw"),
         ("X-Amz-Security-Token: ?X-Amz-Security-Token=FwoGZXIvYXdzEKzToken9", "FwoGZXIvYXdzEKzToken9"),
+        (r#"config={\"host\":\"db\",\"password\":\"Esc4pedJs0nPw\"}"#, "Esc4pedJs0nPw"),
+        ("cfg: &{Host:db User:app Password:G0PlusVLeak9 DBName:app}", "G0PlusVLeak9"),
+        ("DB_PASSWORD=k3J9,vP2mQ8xLr7TzW4nB", "vP2mQ8xLr7TzW4nB"),
+        (r#"env=[{"name":"DB_PASSWORD","value":"NamedPa1rLeak"}]"#, "NamedPa1rLeak"),
     ];
     table
         .iter()
@@ -371,6 +375,9 @@ fn probe_urls_and_error_paths_never_leak() {
         "postgres://app:Pr0bePassw0rd9@/app".to_string(),
         "postgres://app:Pr0bePassw0rd9@127.0.0.1:notaport/app".to_string(),
     ] {
+        // A usage error quotes the argument it could not take.
+        let out = run(p, &["db", "probe", &url, &url], None);
+        assert!(out.contains("unexpected argument"), "{out}");
         for f in FORMATS {
             let out = run(
                 p,

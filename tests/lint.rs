@@ -30,6 +30,7 @@ fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sickbay"));
     c.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS")
         .env("AWS_EC2_METADATA_DISABLED", "true");
     c
 }
@@ -46,6 +47,52 @@ fn seed_fixtures_golden() {
         insta::assert_snapshot!(format!("lint_{dir}.json"), render::json::render(&report));
         insta::assert_snapshot!(format!("lint_{dir}.md"), render::markdown::render(&report));
     }
+}
+
+/// What CI sees: SARIF for code scanning and GitHub annotations, golden for seed 000.
+#[test]
+fn seed_000_sarif_and_github_golden() {
+    let rules = RuleSet::builtin().unwrap();
+    let report = lint(&["fixtures/lint/000-supabase-ecs"]);
+    let sarif = render::sarif::render(&report, &rules);
+    insta::assert_snapshot!("lint_000-supabase-ecs.sarif", sarif);
+    insta::assert_snapshot!(
+        "lint_000-supabase-ecs.github",
+        render::github::render(&report)
+    );
+    // One result per finding and file position, each with a region and a fingerprint
+    // that does not depend on the line.
+    let v: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    let placed: usize = report
+        .findings
+        .iter()
+        .map(|f| f.evidence.iter().filter(|e| e.file.is_some()).count())
+        .sum();
+    assert_eq!(results.len(), placed);
+    for r in results {
+        let region = &r["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().unwrap() >= 1, "{r}");
+        assert!(r["partialFingerprints"]["sickbay/v1"].is_string(), "{r}");
+    }
+}
+
+/// GITHUB_ACTIONS=true makes lint print annotations unless --output says otherwise.
+#[test]
+fn github_actions_defaults_lint_to_annotations() {
+    let out = bin()
+        .env("GITHUB_ACTIONS", "true")
+        .args(["lint", "fixtures/lint/000-supabase-ecs"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("::error file="), "{text}");
+    let out = bin()
+        .env("GITHUB_ACTIONS", "true")
+        .args(["lint", "fixtures/lint/000-supabase-ecs", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with('{'));
 }
 
 #[test]

@@ -133,6 +133,27 @@ pub struct LintInputs {
     pub notes: Vec<String>,
 }
 
+impl LintInputs {
+    /// Redacts what compose interpolation filled in from env files (image, ports) and
+    /// the names read from them: like the snapshot, nothing here may hold raw text.
+    fn redact(&mut self) {
+        use crate::snapshot::redact::redact_message as r;
+        for c in &mut self.configs {
+            for s in &mut c.services {
+                s.image = s.image.as_deref().map(r);
+            }
+            for p in &mut c.ports {
+                p.host_ip = r(&p.host_ip);
+                p.host_port = r(&p.host_port);
+                p.container_port = r(&p.container_port);
+            }
+            for e in &mut c.env {
+                e.name = r(&e.name);
+            }
+        }
+    }
+}
+
 /// Key of a task-definition part: `family:rev`, plus `/container`, plus `/what[/name]`.
 pub fn part_key(td: &str, container: Option<&str>, what: Option<&str>) -> String {
     let mut k = td.to_string();
@@ -381,6 +402,7 @@ pub fn load(paths: &[PathBuf]) -> Result<(Sealed, LintInputs), LintFailure> {
     }
     inputs.files.sort();
     inputs.files.dedup();
+    inputs.redact();
     Ok((Sealed::new(snap), inputs))
 }
 

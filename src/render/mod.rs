@@ -1,10 +1,13 @@
-//! Renderers: table (comfy-table + colored), JSON and Markdown. They only read a
-//! [`Report`](crate::report::Report); nothing here computes findings.
+//! Renderers: table (comfy-table + colored), JSON, Markdown, SARIF and GitHub workflow
+//! commands. They only read a [`Report`](crate::report::Report) (SARIF also the rule
+//! pack's documentation); nothing here computes findings.
 
+pub mod github;
 pub mod json;
 pub mod markdown;
 pub mod probe;
 pub mod rules;
+pub mod sarif;
 pub mod table;
 
 /// Output format.
@@ -13,6 +16,17 @@ pub enum Format {
     Table,
     Json,
     Markdown,
+    /// SARIF 2.1.0, for code scanning (doctor, scan, lint)
+    Sarif,
+    /// GitHub Actions annotations (doctor, scan, lint)
+    Github,
+}
+
+impl Format {
+    /// True for the formats only finding reports have (not rules, probes or policies).
+    pub fn findings_only(self) -> bool {
+        matches!(self, Format::Sarif | Format::Github)
+    }
 }
 
 /// Text for a count with a noun, e.g. "1 finding", "3 findings".

@@ -28,7 +28,8 @@ pub struct ProbeOutput<'a> {
 /// Renders a finished probe and the report `analyze` made of it.
 pub fn render(p: &DbProbe, report: &Report, format: Format, width: u16) -> String {
     match format {
-        Format::Json => json(p, report),
+        // The binary refuses the findings-only formats here; JSON is the safe reading.
+        Format::Json | Format::Sarif | Format::Github => json(p, report),
         Format::Table => table(p, report, width),
         Format::Markdown => markdown(p, report),
     }

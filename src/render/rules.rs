@@ -17,7 +17,8 @@ struct RuleRow<'a> {
 
 pub fn list(rules: &RuleSet, format: Format, width: u16) -> String {
     match format {
-        Format::Json => {
+        // The binary refuses the findings-only formats here; JSON is the safe reading.
+        Format::Json | Format::Sarif | Format::Github => {
             let rows: Vec<RuleRow> = rules
                 .rules
                 .iter()

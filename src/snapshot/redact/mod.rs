@@ -12,10 +12,11 @@
 //! the only way a snapshot reaches analysis or output. docs/redaction.md says what this
 //! catches and what it cannot.
 
+mod checks;
 mod shapes;
 pub mod walk;
 
-pub use shapes::is_secret_name;
+pub use checks::is_secret_name;
 
 use regex::{Captures, Regex};
 use sha2::{Digest, Sha256};
@@ -128,7 +129,11 @@ pub fn redact_env_value(name: &str, value: &str) -> String {
     if value.is_empty() || value.starts_with(MARKER) {
         return value.to_string();
     }
-    if is_secret_name(name) && !value.contains("://") {
+    // Under a secret name every value is secret, except what plainly is not one: a URL
+    // (its password is redacted below), an ARN, a key alias, a path, a reference, a
+    // public key.
+    let public = value.starts_with("-----BEGIN PUBLIC KEY") || value.starts_with("ssh-");
+    if is_secret_name(name) && !value.contains("://") && !checks::is_not_a_value(value) && !public {
         return fingerprint(value);
     }
     let text = redact_text(value);

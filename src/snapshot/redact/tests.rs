@@ -159,7 +159,7 @@ fn env_values_by_name_and_by_entropy() {
         ("DB_PASS", "plainwords"),
         ("REDIS_AUTH", "hello"),
         ("SECRET_KEY_BASE", "abc"),
-        ("AWS_SECRET", "x"),
+        ("AWS_SECRET", "y"),
         ("SOME_SETTING", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
         ("UPSTREAM", "q8Zr2LkP0vN5xT7mW3yB6cHd"),
     ] {
@@ -255,4 +255,76 @@ fn walk_covers_unknown_fields_env_pairs_maps_and_argv() {
         assert!(!text.contains(leak), "{text}");
     }
     assert!(text.contains("/ecs/api"), "{text}");
+}
+
+/// Shapes a review found leaking: escaped JSON, punctuation in passwords, dumps of Go,
+/// Ruby, XML and .NET, name/value pairs in text, cookies, bot URLs, more providers.
+#[test]
+fn reviewed_leaks_are_caught() {
+    let cases = [
+        (r#"config={\"host\":\"db\",\"password\":\"Zq8LeakXy7\"}"#, "Zq8LeakXy7"),
+        (r#""SecretString": "{\"username\":\"app\",\"password\":\"Zq8LeakXy7\"}""#, "Zq8LeakXy7"),
+        ("DB_PASSWORD=k3J9,vP2mQ8xLr7TzW4nB", "vP2mQ8xLr7TzW4nB"),
+        ("PGPASSWORD=k3J9;vP2mQ8xLr7TzW4nB psql", "vP2mQ8xLr7TzW4nB"),
+        ("cfg: &{Host:db User:app Password:Zq8LeakXy7 DBName:app}", "Zq8LeakXy7"),
+        (r#"{"user"=>"app", "password"=>"Zq8LeakXy7"}"#, "Zq8LeakXy7"),
+        ("<password>Zq8LeakXy7</password>", "Zq8LeakXy7"),
+        (r#"<add key="DbPassword" value="Zq8LeakXy7"/>"#, "Zq8LeakXy7"),
+        (r#"env=[{"name":"DB_PASSWORD","value":"Zq8LeakXy7"}]"#, "Zq8LeakXy7"),
+        ("environment: [{name=DB_PASSWORD, value=Zq8LeakXy7}]", "Zq8LeakXy7"),
+        ("Cookie: JSESSIONID=Zq8LeakXy7abc", "Zq8LeakXy7"),
+        ("POST https://api.telegram.org/bot7412345678:AAHZq8LeakXy7abcdefghijklmnopqrstu/getUpdates", "Zq8LeakXy7"),
+        ("DefaultEndpointsProtocol=https;AccountKey=Zq8LeakXy7abc==;EndpointSuffix=core", "Zq8LeakXy7"),
+        ("VAULT_TOKEN hvs.CAESIZq8LeakXy7abcdefghijkl", "Zq8LeakXy7"),
+        ("postgresql://app:Zq8LeakXy7@/db?host=/var/run/postgresql", "Zq8LeakXy7"),
+        ("Authorization: Bearer Zq8Leak,Xy7", "Xy7"),
+    ];
+    for (line, secret) in cases {
+        let out = redact_text(line);
+        assert!(!out.contains(secret), "{line:?} -> {out}");
+    }
+}
+
+/// Evidence a review found destroyed: it must survive redaction unchanged.
+#[test]
+fn reviewed_evidence_is_kept() {
+    for line in [
+        "Access denied for user ''@'172.21.0.7' (using password: NO)",
+        "Access denied for user 'app'@'10.0.1.5' (using password: YES)",
+        "unexpected status from GET request to https://ghcr.io/token: 401 Unauthorized",
+        "may require authorization: server message: insufficient_scope: authorization failed",
+        "Primary key: 42",
+        "secret: 3 retries left",
+        "api_key: 12 characters",
+        "max_tokens=4096",
+        "token_expires_in: 3600",
+        "redis key=session:1234",
+        "ssl_key=/etc/ssl/private/key.pem",
+        "public_key=ssh-rsa AAAAB3NzaC1yc2E",
+        "token_endpoint=https://auth.example.com/oauth/token",
+        "api-token:3 failed to start",
+    ] {
+        assert_eq!(redact_text(line), line);
+    }
+    for (name, value) in [
+        (
+            "DB_SECRET",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf",
+        ),
+        ("KMS_KEY", "arn:aws:kms:us-east-1:123456789012:key/abc"),
+        ("MAX_TOKENS", "4096"),
+        ("SSL_KEY", "/etc/ssl/private/server.key"),
+        ("CACHE_KEY", "v2"),
+        ("PWD", "/home/app"),
+        ("TOKEN_EXPIRES_IN", "3600"),
+    ] {
+        assert_eq!(redact_env_value(name, value), value, "{name}");
+    }
+    for (name, value) in [
+        ("DB_PW", "Zq8LeakXy7"),
+        ("PGPASS", "short"),
+        ("ADMIN_CREDS", "admin:pw"),
+    ] {
+        assert!(redact_env_value(name, value).starts_with(MARKER), "{name}");
+    }
 }
