@@ -2,7 +2,7 @@
 //! outcome to fixed exit codes (0 clean, 1 findings at or above `--fail-on`, 2 error).
 
 use anyhow::{bail, Context, Result};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use sickbay::cli::{Cli, ColorChoice, Command, RulesCommand};
 use sickbay::render::{self, Format};
 use sickbay::rules::{check_examples, RuleSet};
@@ -138,6 +138,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Db(sickbay::cli::DbCommand::Probe(args)) => db_probe(args, &cli, &out),
         Command::IamPolicy => {
             print(&sickbay::collect::iam_policy())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            // Into a buffer first: `generate` panics when it cannot write (a closed pipe).
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "sickbay", &mut buf);
+            print(&String::from_utf8_lossy(&buf))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut buf)
+                .context("rendering the man page")?;
+            print(&String::from_utf8_lossy(&buf))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema { which } => {

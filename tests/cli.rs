@@ -450,3 +450,48 @@ fn input_errors_carry_positions_on_one_line() {
     ];
     insta::assert_snapshot!(lines.concat());
 }
+
+/// Completion scripts for every shell, and the bash one parses (`bash -n`).
+#[test]
+fn completions_for_every_shell() {
+    let d = tmp();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let o = sickbay(d.path(), &["completions", shell], b"");
+        assert_eq!(o.status.code(), Some(0), "{shell}: {}", stderr(&o));
+        let script = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            script.contains("doctor") && script.contains("fail-on"),
+            "{shell}"
+        );
+    }
+    let o = sickbay(d.path(), &["completions", "bash"], b"");
+    std::fs::write(d.path().join("sickbay.bash"), &o.stdout).unwrap();
+    let check = std::process::Command::new("bash")
+        .args(["-n", "sickbay.bash"])
+        .current_dir(d.path())
+        .output()
+        .expect("bash is installed");
+    assert!(check.status.success(), "{}", stderr(&check));
+}
+
+/// The man page is roff that `man -l` renders (where man is installed).
+#[test]
+fn man_page_renders() {
+    let d = tmp();
+    let o = sickbay(d.path(), &["man"], b"");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let roff = String::from_utf8_lossy(&o.stdout);
+    assert!(roff.contains(".TH sickbay"), "{roff}");
+    std::fs::write(d.path().join("sickbay.1"), &o.stdout).unwrap();
+    if let Ok(out) = std::process::Command::new("man")
+        .args(["-l", "sickbay.1"])
+        .current_dir(d.path())
+        .env("MANPAGER", "cat")
+        .env("PAGER", "cat")
+        .output()
+    {
+        let page = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && page.contains("NAME"), "{page}");
+        assert!(page.contains("doctor"), "{page}");
+    }
+}
