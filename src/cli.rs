@@ -95,6 +95,9 @@ pub enum Command {
     },
     /// Print the man page (roff): `sickbay man | man -l -`
     Man,
+    /// Serve the commands as MCP tools over stdio, for AI agents (doctor, scan, lint,
+    /// explain_rule, db_probe, iam_policy)
+    Mcp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

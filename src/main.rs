@@ -10,6 +10,8 @@ use sickbay::{analyze, Report};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
+mod mcp;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -147,6 +149,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print(&String::from_utf8_lossy(&buf))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Mcp => {
+            mcp::serve(rule_set(&cli)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Man => {
             let mut buf = Vec::new();
             clap_mangen::Man::new(Cli::command())
@@ -162,20 +168,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// `sickbay doctor`: replay a snapshot or collect one live, optionally probe the
-/// databases it names, save it, analyse and print.
+/// `sickbay doctor`: the report, printed.
 fn doctor(args: &sickbay::cli::DoctorArgs, cli: &Cli, out: &Out) -> Result<ExitCode> {
-    use sickbay::cli::DbMode;
     let rules = rule_set(cli)?;
-    // A bad --ca-bundle is a usage error, found before any AWS call.
-    let db_opts = sickbay::probe::doctor_options(args.ca_bundle.as_deref())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let report = runtime.block_on(doctor_report(args, &rules))?;
+    finish(&report, &rules, cli, out)
+}
+
+/// Replays a snapshot or collects one live, optionally probes the databases it names,
+/// saves it, and analyses it. Shared by the command line and the MCP server.
+async fn doctor_report(args: &sickbay::cli::DoctorArgs, rules: &RuleSet) -> Result<Report> {
+    use sickbay::cli::DbMode;
+    // A bad --ca-bundle is a usage error, found before any AWS call.
+    let db_opts = sickbay::probe::doctor_options(args.ca_bundle.as_deref())?;
     let (mut snap, live) = match (&args.snapshot, &args.cluster) {
         (Some(path), _) => (sickbay::snapshot::load_snapshot(path)?, false),
-        (None, Some(cluster)) => (runtime.block_on(collect_live(args, cluster))?, true),
+        (None, Some(cluster)) => (collect_live(args, cluster).await?, true),
         (None, None) => bail!(
             "nothing to diagnose: pass --cluster NAME to collect from AWS, or --snapshot FILE to replay a recorded incident"
         ),
@@ -186,7 +198,7 @@ fn doctor(args: &sickbay::cli::DoctorArgs, cli: &Cli, out: &Out) -> Result<ExitC
         DbMode::Off => false,
     };
     if probe {
-        let probes = runtime.block_on(sickbay::probe::probe_discovered(&snap, &db_opts));
+        let probes = sickbay::probe::probe_discovered(&snap, &db_opts).await;
         snap.add_db_probes(probes);
     }
     if let Some(path) = &args.save {
@@ -194,8 +206,7 @@ fn doctor(args: &sickbay::cli::DoctorArgs, cli: &Cli, out: &Out) -> Result<ExitC
         text.push('\n');
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let report = analyze(&snap, &rules);
-    finish(&report, &rules, cli, out)
+    Ok(analyze(&snap, rules))
 }
 
 /// Live collection for `doctor --cluster`.

@@ -58,8 +58,8 @@ pub struct TargetSummary {
     pub note: Option<String>,
     pub services: Vec<ServiceSummary>,
     pub families: Vec<String>,
-    /// Files read by `lint`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Files read by `lint`. (`default` tells the schema it may be absent.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
 }
 
