@@ -16,9 +16,13 @@ use std::ops::Deref;
 pub struct Sealed(Snapshot);
 
 impl Sealed {
-    /// Redacts every string of the snapshot.
-    pub fn new(snap: Snapshot) -> Sealed {
-        Sealed(redacted(&snap).unwrap_or_else(|| unsealable(&snap)))
+    /// Redacts every string of the snapshot. Log lines, by far the most numerous part,
+    /// are redacted one at a time, so the JSON tree of the walk never holds them all.
+    pub fn new(mut snap: Snapshot) -> Sealed {
+        let logs = std::mem::take(&mut snap.logs);
+        let mut sealed = redacted(&snap).unwrap_or_else(|| unsealable(&snap));
+        sealed.logs = logs.iter().filter_map(redacted).collect();
+        Sealed(sealed)
     }
 
     /// Adds database probes, redacted like the rest.
