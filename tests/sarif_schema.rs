@@ -45,7 +45,8 @@ fn sickbay(args: &[&str], stdin: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn assert_valid(what: &str, sarif: &str) {
+/// Runs the validator on a log; its output lists the first errors.
+fn validate(sarif: &str) -> std::process::Output {
     let mut child = Command::new(python())
         .args(["-c", VALIDATE])
         .stdin(Stdio::piped())
@@ -58,7 +59,11 @@ fn assert_valid(what: &str, sarif: &str) {
         .unwrap()
         .write_all(sarif.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn assert_valid(what: &str, sarif: &str) {
+    let out = validate(sarif);
     assert!(
         out.status.success(),
         "{what}: SARIF does not validate:\n{}",
@@ -96,17 +101,5 @@ fn sarif_validates_for_lint_doctor_and_scan() {
 /// The validator is able to fail: a log without `version` is rejected.
 #[test]
 fn the_validator_rejects_a_broken_log() {
-    let mut child = Command::new(python())
-        .args(["-c", VALIDATE])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(br#"{"runs": []}"#)
-        .unwrap();
-    assert!(!child.wait_with_output().unwrap().status.success());
+    assert!(!validate(r#"{"runs": []}"#).status.success());
 }
