@@ -21,10 +21,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // Errors quote what they could not take, which may hold a secret.
-            // One line, whatever a dependency's message looks like.
-            let message = sickbay::error::join_lines(&sickbay::snapshot::redact::redact_message(
-                &format!("{e:#}"),
-            ));
+            let message = sickbay::snapshot::redact::error_line(&format!("{e:#}"));
             let _ = writeln!(std::io::stderr(), "error: {message}");
             ExitCode::from(2)
         }
@@ -379,6 +376,24 @@ fn rules_check(dir: Option<&std::path::Path>, cli: &Cli) -> Result<ExitCode> {
     Ok(code)
 }
 
+/// A finished probe, sealed like every snapshot (so `db_probes[0]` exists), and the
+/// report analysis makes of it. Shared by the command line and the MCP server.
+fn probe_report(
+    probe: sickbay::snapshot::DbProbe,
+    rules: &RuleSet,
+) -> Result<(sickbay::snapshot::Sealed, Report)> {
+    let snap = sickbay::snapshot::Sealed::new(sickbay::Snapshot {
+        schema_version: sickbay::snapshot::SNAPSHOT_SCHEMA_VERSION,
+        db_probes: vec![probe],
+        ..Default::default()
+    });
+    if snap.db_probes.is_empty() {
+        bail!("the probe's result could not be redacted, so it is not shown");
+    }
+    let report = analyze(&snap, rules);
+    Ok((snap, report))
+}
+
 /// `sickbay db probe`: run the stages, analyse a snapshot holding just this probe,
 /// print, and exit 1 when findings reach `--fail-on`, a failed stage counting as high
 /// and an inconclusive one as low.
@@ -397,15 +412,8 @@ fn db_probe(args: &sickbay::cli::DbProbeArgs, cli: &Cli, out: &Out) -> Result<Ex
             probe = runtime.block_on(sickbay::probe::probe(&target, &opts));
         }
     }
-    let snap = sickbay::snapshot::Sealed::new(sickbay::Snapshot {
-        schema_version: sickbay::snapshot::SNAPSHOT_SCHEMA_VERSION,
-        db_probes: vec![probe],
-        ..Default::default()
-    });
-    let Some(probe) = snap.db_probes.first() else {
-        bail!("the probe's result could not be redacted, so it is not shown");
-    };
-    let report = analyze(&snap, &rules);
+    let (snap, report) = probe_report(probe, &rules)?;
+    let probe = &snap.db_probes[0];
     print(&render::probe::render(
         probe, &report, out.format, out.width,
     ))?;

@@ -6,7 +6,7 @@
 //! as text; a failure is a tool error with the command's one-line message, redacted.
 //! Read-only, like the CLI. Part of the binary: it drives the command-line layer.
 
-use crate::doctor_report;
+use crate::{doctor_report, probe_report};
 use anyhow::{anyhow, Result};
 use clap::Parser;
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
@@ -168,9 +168,7 @@ fn answer(result: Result<(serde_json::Value, String)>) -> Result<CallToolResult,
             Ok(r)
         }
         Err(e) => {
-            let msg = sickbay::error::join_lines(&sickbay::snapshot::redact::redact_message(
-                &format!("{e:#}"),
-            ));
+            let msg = sickbay::snapshot::redact::error_line(&format!("{e:#}"));
             Ok(CallToolResult::error(vec![ContentBlock::text(msg)]))
         }
     }
@@ -322,16 +320,8 @@ impl Sickbay {
             };
             let (target, opts) = sickbay::probe::from_args(&args)?;
             let probe = sickbay::probe::probe(&target, &opts).await;
-            let snap = sickbay::snapshot::Sealed::new(sickbay::Snapshot {
-                schema_version: sickbay::snapshot::SNAPSHOT_SCHEMA_VERSION,
-                db_probes: vec![probe],
-                ..Default::default()
-            });
-            let probe = snap
-                .db_probes
-                .first()
-                .ok_or_else(|| anyhow!("the probe's result could not be redacted"))?;
-            let report = sickbay::analyze(&snap, &self.rules);
+            let (snap, report) = probe_report(probe, &self.rules)?;
+            let probe = &snap.db_probes[0];
             let json = render::probe::render(probe, &report, render::Format::Json, 100);
             Ok((
                 serde_json::from_str(&json)?,

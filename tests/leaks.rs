@@ -133,7 +133,7 @@ fn run(dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
     text
 }
 
-const FORMATS: [&str; 3] = ["table", "json", "markdown"];
+const FORMATS: [&str; 5] = ["table", "json", "markdown", "sarif", "github"];
 
 /// Seed 001 with every shape planted in free-text fields, environments and commands.
 fn planted_snapshot() -> Value {

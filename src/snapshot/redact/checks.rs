@@ -20,7 +20,14 @@ static NOT_SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
 
 /// True when a variable's, key's or flag's name says its value is a secret.
 pub fn is_secret_name(name: &str) -> bool {
-    let name = name.trim_start_matches('-').replace(['-', '.'], "_");
+    // Called for every keyed string of a snapshot: allocate only when there is something
+    // to spell with underscores.
+    let name = name.trim_start_matches('-');
+    let name: std::borrow::Cow<str> = if name.contains(['-', '.']) {
+        name.replace(['-', '.'], "_").into()
+    } else {
+        name.into()
+    };
     SECRET_NAME.is_match(&name) && !NOT_SECRET_NAME.is_match(&name)
 }
 

@@ -33,11 +33,6 @@ pub fn fingerprint(secret: &str) -> String {
     format!("{MARKER}{hex}>")
 }
 
-/// Names of the shapes free text is searched for, in order (for docs and tests).
-pub fn shape_names() -> Vec<&'static str> {
-    shapes::SHAPES.iter().map(|s| s.name).collect()
-}
-
 /// Redacts secrets inside free text.
 pub fn redact_text(text: &str) -> Cow<'_, str> {
     let hits = shapes::SET.matches(text);
@@ -55,6 +50,19 @@ pub fn redact_text(text: &str) -> Cow<'_, str> {
         }
     }
     out
+}
+
+/// Names of the shapes that redact something in `text`, for tests.
+#[cfg(test)]
+fn shapes_hit(text: &str) -> Vec<&'static str> {
+    shapes::SHAPES
+        .iter()
+        .filter(|s| {
+            s.re.captures_iter(text)
+                .any(|c| replace_one(s, &c) != c.get(0).map_or("", |m| m.as_str()))
+        })
+        .map(|s| s.name)
+        .collect()
 }
 
 fn replace_one(shape: &shapes::Shape, c: &Captures) -> String {
@@ -201,6 +209,11 @@ pub fn redact_argv(argv: &mut [String]) {
 /// Redacts an error message before it is printed: the same shapes as free text.
 pub fn redact_message(message: &str) -> String {
     redact_text(message).into_owned()
+}
+
+/// An error as the binary and the MCP server report it: redacted, on one line.
+pub fn error_line(message: &str) -> String {
+    crate::error::join_lines(&redact_text(message))
 }
 
 #[cfg(test)]

@@ -71,66 +71,82 @@ fn urls_with_awkward_credentials_are_redacted() {
 /// Each shape of free text, planted in a line: the secret goes, the words around stay.
 #[test]
 fn every_text_shape_is_caught() {
-    let cases = [
-        ("PGPASSWORD=Xq7fLeak1 psql -h db", "Xq7fLeak1"),
-        ("export DB_PASS=hunter2leak", "hunter2leak"),
-        ("\"password\": \"two words leak\"", "two words leak"),
-        ("SECRET_KEY_BASE=abcLEAKdef", "abcLEAKdef"),
-        ("Authorization: Bearer abc.LEAK.def", "abc.LEAK.def"),
-        (
-            "authorization=Basic dXNlcjpwYXNzTEVBSw==",
-            "dXNlcjpwYXNzTEVBSw==",
-        ),
-        ("curl -H 'Bearer 9fLEAKz81kq'", "9fLEAKz81kq"),
-        (
-            "key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY end",
-            "wJalrXUtnFEMI",
-        ),
-        (
-            "token ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 used",
-            "ghp_ABCDEF",
-        ),
-        (
-            "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuv",
-            "11ABCDEFG0",
-        ),
-        ("charge with sk_live_51LEAKabcdefghij", "sk_live_51"),
-        ("slack xoxb-1234567890-LEAKabcdef", "xoxb-12345"),
-        (
-            "posting to https://hooks.slack.com/services/T000/B000/LEAKxyz",
-            "LEAKxyz",
-        ),
-        (
-            "-----BEGIN RSA PRIVATE KEY-----\nMIIEowLEAKbody\n-----END RSA PRIVATE KEY-----",
-            "MIIEowLEAKbody",
-        ),
-        (
-            "key=-----BEGIN PRIVATE KEY-----\\nMIIEvQLEAK (cut)",
-            "MIIEvQLEAK",
-        ),
-        ("pg_dump --password Sup3rLeak db", "Sup3rLeak"),
-        ("app --api-key=Sup3rLeak2 --verbose", "Sup3rLeak2"),
-        ("mysql -u root -pLeakyPw9 shop", "LeakyPw9"),
-        ("keytool -storepass LeakStore1 -list", "LeakStore1"),
-        (
-            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.LEAKsig ok",
-            "LEAKsig",
-        ),
-        (
-            "AccessDenied for AKIAIOSFODNN7LEAKXYZ",
-            "AKIAIOSFODNN7LEAKXYZ",
-        ),
-        ("GET /x?X-Amz-Signature=LEAKsig123&a=1", "LEAKsig123"),
-        ("GET /cb?access_token=LEAKtok", "LEAKtok"),
-        ("AIzaSyLEAK0123456789abcdefghijklmnopqrs", "AIzaSyLEAK"),
-        ("sk-proj-LEAKabcdefghijklmnopqrst", "LEAKabcdefg"),
-    ];
-    for (line, secret) in cases {
+    for (line, secret) in TEXT_CASES {
         let out = redact_text(line);
         assert!(!out.contains(secret), "{line:?} -> {out}");
         assert!(out.contains(MARKER), "{line:?} -> {out}");
     }
 }
+
+/// The cases exercise every shape of the table, so a shape added without a case fails.
+#[test]
+fn every_shape_has_a_case() {
+    let mut hit: Vec<&str> = TEXT_CASES
+        .iter()
+        .chain(REVIEWED_CASES.iter())
+        .flat_map(|(line, _)| shapes_hit(line))
+        .collect();
+    hit.sort_unstable();
+    hit.dedup();
+    for s in shapes::SHAPES.iter() {
+        assert!(hit.contains(&s.name), "no case for shape {:?}", s.name);
+    }
+}
+
+const TEXT_CASES: [(&str, &str); 25] = [
+    ("PGPASSWORD=Xq7fLeak1 psql -h db", "Xq7fLeak1"),
+    ("export DB_PASS=hunter2leak", "hunter2leak"),
+    ("\"password\": \"two words leak\"", "two words leak"),
+    ("SECRET_KEY_BASE=abcLEAKdef", "abcLEAKdef"),
+    ("Authorization: Bearer abc.LEAK.def", "abc.LEAK.def"),
+    (
+        "authorization=Basic dXNlcjpwYXNzTEVBSw==",
+        "dXNlcjpwYXNzTEVBSw==",
+    ),
+    ("curl -H 'Bearer 9fLEAKz81kq'", "9fLEAKz81kq"),
+    (
+        "key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY end",
+        "wJalrXUtnFEMI",
+    ),
+    (
+        "token ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 used",
+        "ghp_ABCDEF",
+    ),
+    (
+        "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuv",
+        "11ABCDEFG0",
+    ),
+    ("charge with sk_live_51LEAKabcdefghij", "sk_live_51"),
+    ("slack xoxb-1234567890-LEAKabcdef", "xoxb-12345"),
+    (
+        "posting to https://hooks.slack.com/services/T000/B000/LEAKxyz",
+        "LEAKxyz",
+    ),
+    (
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowLEAKbody\n-----END RSA PRIVATE KEY-----",
+        "MIIEowLEAKbody",
+    ),
+    (
+        "key=-----BEGIN PRIVATE KEY-----\\nMIIEvQLEAK (cut)",
+        "MIIEvQLEAK",
+    ),
+    ("pg_dump --password Sup3rLeak db", "Sup3rLeak"),
+    ("app --api-key=Sup3rLeak2 --verbose", "Sup3rLeak2"),
+    ("mysql -u root -pLeakyPw9 shop", "LeakyPw9"),
+    ("keytool -storepass LeakStore1 -list", "LeakStore1"),
+    (
+        "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.LEAKsig ok",
+        "LEAKsig",
+    ),
+    (
+        "AccessDenied for AKIAIOSFODNN7LEAKXYZ",
+        "AKIAIOSFODNN7LEAKXYZ",
+    ),
+    ("GET /x?X-Amz-Signature=LEAKsig123&a=1", "LEAKsig123"),
+    ("GET /cb?access_token=LEAKtok", "LEAKtok"),
+    ("AIzaSyLEAK0123456789abcdefghijklmnopqrs", "AIzaSyLEAK"),
+    ("sk-proj-LEAKabcdefghijklmnopqrst", "LEAKabcdefg"),
+];
 
 #[test]
 fn ordinary_log_text_is_left_alone() {
@@ -261,29 +277,57 @@ fn walk_covers_unknown_fields_env_pairs_maps_and_argv() {
 /// Ruby, XML and .NET, name/value pairs in text, cookies, bot URLs, more providers.
 #[test]
 fn reviewed_leaks_are_caught() {
-    let cases = [
-        (r#"config={\"host\":\"db\",\"password\":\"Zq8LeakXy7\"}"#, "Zq8LeakXy7"),
-        (r#""SecretString": "{\"username\":\"app\",\"password\":\"Zq8LeakXy7\"}""#, "Zq8LeakXy7"),
-        ("DB_PASSWORD=k3J9,vP2mQ8xLr7TzW4nB", "vP2mQ8xLr7TzW4nB"),
-        ("PGPASSWORD=k3J9;vP2mQ8xLr7TzW4nB psql", "vP2mQ8xLr7TzW4nB"),
-        ("cfg: &{Host:db User:app Password:Zq8LeakXy7 DBName:app}", "Zq8LeakXy7"),
-        (r#"{"user"=>"app", "password"=>"Zq8LeakXy7"}"#, "Zq8LeakXy7"),
-        ("<password>Zq8LeakXy7</password>", "Zq8LeakXy7"),
-        (r#"<add key="DbPassword" value="Zq8LeakXy7"/>"#, "Zq8LeakXy7"),
-        (r#"env=[{"name":"DB_PASSWORD","value":"Zq8LeakXy7"}]"#, "Zq8LeakXy7"),
-        ("environment: [{name=DB_PASSWORD, value=Zq8LeakXy7}]", "Zq8LeakXy7"),
-        ("Cookie: JSESSIONID=Zq8LeakXy7abc", "Zq8LeakXy7"),
-        ("POST https://api.telegram.org/bot7412345678:AAHZq8LeakXy7abcdefghijklmnopqrstu/getUpdates", "Zq8LeakXy7"),
-        ("DefaultEndpointsProtocol=https;AccountKey=Zq8LeakXy7abc==;EndpointSuffix=core", "Zq8LeakXy7"),
-        ("VAULT_TOKEN hvs.CAESIZq8LeakXy7abcdefghijkl", "Zq8LeakXy7"),
-        ("postgresql://app:Zq8LeakXy7@/db?host=/var/run/postgresql", "Zq8LeakXy7"),
-        ("Authorization: Bearer Zq8Leak,Xy7", "Xy7"),
-    ];
-    for (line, secret) in cases {
+    for (line, secret) in REVIEWED_CASES {
         let out = redact_text(line);
         assert!(!out.contains(secret), "{line:?} -> {out}");
     }
 }
+
+const REVIEWED_CASES: [(&str, &str); 16] = [
+    (
+        r#"config={\"host\":\"db\",\"password\":\"Zq8LeakXy7\"}"#,
+        "Zq8LeakXy7",
+    ),
+    (
+        r#""SecretString": "{\"username\":\"app\",\"password\":\"Zq8LeakXy7\"}""#,
+        "Zq8LeakXy7",
+    ),
+    ("DB_PASSWORD=k3J9,vP2mQ8xLr7TzW4nB", "vP2mQ8xLr7TzW4nB"),
+    ("PGPASSWORD=k3J9;vP2mQ8xLr7TzW4nB psql", "vP2mQ8xLr7TzW4nB"),
+    (
+        "cfg: &{Host:db User:app Password:Zq8LeakXy7 DBName:app}",
+        "Zq8LeakXy7",
+    ),
+    (r#"{"user"=>"app", "password"=>"Zq8LeakXy7"}"#, "Zq8LeakXy7"),
+    ("<password>Zq8LeakXy7</password>", "Zq8LeakXy7"),
+    (
+        r#"<add key="DbPassword" value="Zq8LeakXy7"/>"#,
+        "Zq8LeakXy7",
+    ),
+    (
+        r#"env=[{"name":"DB_PASSWORD","value":"Zq8LeakXy7"}]"#,
+        "Zq8LeakXy7",
+    ),
+    (
+        "environment: [{name=DB_PASSWORD, value=Zq8LeakXy7}]",
+        "Zq8LeakXy7",
+    ),
+    ("Cookie: JSESSIONID=Zq8LeakXy7abc", "Zq8LeakXy7"),
+    (
+        "POST https://api.telegram.org/bot7412345678:AAHZq8LeakXy7abcdefghijklmnopqrstu/getUpdates",
+        "Zq8LeakXy7",
+    ),
+    (
+        "DefaultEndpointsProtocol=https;AccountKey=Zq8LeakXy7abc==;EndpointSuffix=core",
+        "Zq8LeakXy7",
+    ),
+    ("VAULT_TOKEN hvs.CAESIZq8LeakXy7abcdefghijkl", "Zq8LeakXy7"),
+    (
+        "postgresql://app:Zq8LeakXy7@/db?host=/var/run/postgresql",
+        "Zq8LeakXy7",
+    ),
+    ("Authorization: Bearer Zq8Leak,Xy7", "Xy7"),
+];
 
 /// Evidence a review found destroyed: it must survive redaction unchanged.
 #[test]
