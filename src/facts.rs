@@ -957,29 +957,6 @@ fn lb_paths(ix: &mut Index, snap: &Snapshot) {
     }
 }
 
-/// Names of per-field host variables (`PG_META_DB_HOST`, `POSTGRES_HOST`, `PGHOST` ...).
-fn is_db_host_var(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    (n.ends_with("HOST") || n.ends_with("HOSTNAME"))
-        && ["DB", "PG", "POSTGRES", "DATABASE", "MYSQL", "SQL"]
-            .iter()
-            .any(|k| n.contains(k))
-}
-
-fn is_db_url(value: &str) -> bool {
-    let v = value.to_ascii_lowercase();
-    [
-        "postgres://",
-        "postgresql://",
-        "mysql://",
-        "mariadb://",
-        "jdbc:postgresql://",
-        "jdbc:mysql://",
-    ]
-    .iter()
-    .any(|p| v.starts_with(p))
-}
-
 /// A connection URI and per-field host variables in the same container (or compose
 /// service, or env file).
 fn db_config(ix: &mut Index, snap: &Snapshot, lint: Option<&crate::lint::LintInputs>) {
@@ -1023,13 +1000,13 @@ fn db_config(ix: &mut Index, snap: &Snapshot, lint: Option<&crate::lint::LintInp
         let uris: Vec<_> = bag
             .vars
             .iter()
-            .filter(|(_, v, _)| is_db_url(v))
+            .filter(|(_, v, _)| crate::dbenv::db_url_scheme(v).is_some())
             .filter_map(|(n, v, l)| host_of(v.trim_start_matches("jdbc:")).map(|h| (*n, h, l)))
             .collect();
         let fields: Vec<_> = bag
             .vars
             .iter()
-            .filter(|(n, _, _)| is_db_host_var(n))
+            .filter(|(n, _, _)| crate::dbenv::is_db_host_var(n))
             .collect();
         for (uname, uh, uloc) in &uris {
             for (fname, fval, floc) in &fields {

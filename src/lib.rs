@@ -8,6 +8,7 @@ pub mod cli;
 #[cfg(feature = "aws")]
 pub mod collect;
 pub mod config_facts;
+pub mod dbenv;
 pub mod engine;
 pub mod error;
 pub mod facts;

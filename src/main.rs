@@ -330,6 +330,14 @@ fn rules_check(dir: Option<&std::path::Path>, cli: &Cli) -> Result<ExitCode> {
             rule: f.rule,
         })
         .collect();
+    for r in rules.rules.iter().filter(|r| r.class.is_none()) {
+        problems.push(Problem {
+            file: r.file.clone(),
+            rule: r.id.clone(),
+            message: "has no `class` (the root-cause class reports and the corpus tests use)"
+                .into(),
+        });
+    }
     for r in &rules.rules {
         for e in r.explains.iter().filter(|e| known.get(e).is_none()) {
             problems.push(Problem {

@@ -99,6 +99,9 @@ pub struct Finding {
     pub rank: usize,
     pub rule: String,
     pub name: String,
+    /// Root-cause class (`dns_not_found`): rules that name the same failure share it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
     pub title: String,
     pub severity: Severity,
     /// 0..1: the signature's specificity plus corroboration from independent sources.

@@ -91,6 +91,7 @@ fn missing_snapshot_file() {
 
 const GOOD_RULE: &str = r#"id = "USR001"
 name = "custom-thing"
+class = "widget_failure"
 title = "Custom thing"
 severity = "high"
 message = "custom"
@@ -166,6 +167,36 @@ fn user_rules_extend_the_pack() {
     let o = sickbay(d.path(), &["rules", "check", "rules"], b"");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     insta::assert_snapshot!(String::from_utf8_lossy(&o.stdout));
+}
+
+/// A rule without a root-cause class still loads (a user's pack keeps working), but
+/// `rules check` reports it; a class that is not snake_case is a load error with a position.
+#[test]
+fn rules_check_reports_a_rule_without_class() {
+    let d = tmp();
+    std::fs::create_dir(d.path().join("rules")).unwrap();
+    let no_class = GOOD_RULE.replace("class = \"widget_failure\"\n", "");
+    assert!(!no_class.contains("class"));
+    std::fs::write(d.path().join("rules/USR001-custom-thing.toml"), &no_class).unwrap();
+    let o = sickbay(
+        d.path(),
+        &["--rules", "rules", "scan"],
+        b"the widget exploded\n",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = sickbay(d.path(), &["rules", "check", "rules"], b"");
+    assert_eq!(o.status.code(), Some(1));
+    insta::assert_snapshot!(format!(
+        "{}{}",
+        stderr(&o),
+        String::from_utf8_lossy(&o.stdout)
+    ));
+    std::fs::write(
+        d.path().join("rules/USR001-custom-thing.toml"),
+        GOOD_RULE.replace("widget_failure", "Widget Failure"),
+    )
+    .unwrap();
+    insta::assert_snapshot!(bad(d.path(), &["rules", "check", "rules"], b""));
 }
 
 #[test]

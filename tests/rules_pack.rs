@@ -46,3 +46,19 @@ fn explains_point_at_existing_rules() {
         }
     }
 }
+
+#[test]
+fn every_builtin_rule_has_a_snake_case_class() {
+    let set = RuleSet::builtin().unwrap();
+    for r in &set.rules {
+        let class = r
+            .class
+            .as_deref()
+            .unwrap_or_else(|| panic!("{} has no class", r.id));
+        assert!(
+            class.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+            "{}: class {class:?}",
+            r.id
+        );
+    }
+}

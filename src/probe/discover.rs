@@ -10,6 +10,7 @@
 //! (`<redacted:...>`) count as unknown.
 
 use super::target::{ProbeTarget, SslMode};
+use crate::dbenv::{db_field, is_pg_url, DbField};
 use crate::snapshot::redact::MARKER;
 use crate::snapshot::{ContainerDefinition, Snapshot, TaskDefinition};
 use std::collections::BTreeMap;
@@ -60,73 +61,6 @@ fn is_redacted(v: &str) -> bool {
     v.contains(MARKER)
 }
 
-fn is_pg_url(v: &str) -> bool {
-    let l = v.trim().to_ascii_lowercase();
-    let l = l.strip_prefix("jdbc:").unwrap_or(&l);
-    l.starts_with("postgres://") || l.starts_with("postgresql://")
-}
-
-/// Field of a per-field variable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Field {
-    Host,
-    HostAddr,
-    Port,
-    Name,
-    User,
-    Password,
-    SslMode,
-    Url,
-}
-
-const SUFFIXES: &[(&str, Field)] = &[
-    ("HOSTADDR", Field::HostAddr),
-    ("HOSTNAME", Field::Host),
-    ("HOST", Field::Host),
-    ("SERVER", Field::Host),
-    ("PORT", Field::Port),
-    ("DATABASE", Field::Name),
-    ("DBNAME", Field::Name),
-    ("NAME", Field::Name),
-    ("DB", Field::Name),
-    ("USERNAME", Field::User),
-    ("USER", Field::User),
-    ("PASSWORD", Field::Password),
-    ("PASS", Field::Password),
-    ("PWD", Field::Password),
-    ("SSLMODE", Field::SslMode),
-    ("URL", Field::Url),
-    ("URI", Field::Url),
-];
-
-/// Splits a variable name into (group key, field) when it is a database setting.
-fn field_of(name: &str) -> Option<(String, Field)> {
-    let upper = name.to_ascii_uppercase();
-    for (suffix, field) in SUFFIXES {
-        let Some(prefix) = upper.strip_suffix(suffix) else {
-            continue;
-        };
-        let known = matches!(
-            prefix,
-            "PG" | "PG_" | "POSTGRES_" | "POSTGRESQL_" | "DATABASE_" | "DB_" | "RDS_" | "RDS_DB_"
-        ) || prefix.ends_with("_DB_")
-            || prefix.ends_with("_DATABASE_")
-            || prefix.ends_with("_PG_")
-            || prefix.ends_with("_POSTGRES_");
-        if !known {
-            continue;
-        }
-        // `DB_HOST` and `DATABASE_HOST`, `RDS_DB_NAME` and `RDS_HOSTNAME` belong together.
-        let key = prefix
-            .strip_suffix("DB_")
-            .or_else(|| prefix.strip_suffix("DATABASE_"))
-            .unwrap_or(prefix)
-            .to_string();
-        return Some((key, *field));
-    }
-    None
-}
-
 #[derive(Debug, Default)]
 struct Group {
     vars: Vec<String>,
@@ -138,7 +72,7 @@ struct Group {
     password: Option<String>,
     password_var: Option<String>,
     sslmode: Option<String>,
-    secrets: Vec<(String, String, Field)>,
+    secrets: Vec<(String, String, DbField)>,
 }
 
 fn origin(var: &str, td: &TaskDefinition, c: &ContainerDefinition) -> String {
@@ -177,22 +111,22 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
     // URL-valued variables.
     for e in &c.environment {
         if !is_pg_url(&e.value) {
-            if let Some((key, field)) = field_of(&e.name) {
+            if let Some((key, field)) = db_field(&e.name) {
                 let g = groups.entry(key).or_default();
                 g.vars.push(e.name.clone());
                 let v = Some(e.value.clone());
                 match field {
-                    Field::Host => g.host = v,
-                    Field::HostAddr => g.hostaddr = v,
-                    Field::Port => g.port = v,
-                    Field::Name => g.name = v,
-                    Field::User => g.user = v,
-                    Field::Password => {
+                    DbField::Host => g.host = v,
+                    DbField::HostAddr => g.hostaddr = v,
+                    DbField::Port => g.port = v,
+                    DbField::Name => g.name = v,
+                    DbField::User => g.user = v,
+                    DbField::Password => {
                         g.password = v;
                         g.password_var = Some(e.name.clone());
                     }
-                    Field::SslMode => g.sslmode = v,
-                    Field::Url => {}
+                    DbField::SslMode => g.sslmode = v,
+                    DbField::Url => {}
                 }
             }
             continue;
@@ -242,8 +176,8 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
     for s in &c.secrets {
         let url_like = s.name.to_ascii_uppercase().ends_with("_URL")
             || s.name.to_ascii_uppercase().ends_with("_URI");
-        if let Some((key, field)) = field_of(&s.name) {
-            if field == Field::Url || url_like {
+        if let Some((key, field)) = db_field(&s.name) {
+            if field == DbField::Url || url_like {
                 out.push(Candidate {
                     target: None,
                     endpoint: "(in a secret)".to_string(),
@@ -280,7 +214,7 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
         .filter_map(|(i, c)| c.target.clone().map(|t| (i, t)))
         .collect();
     for (key, g) in groups {
-        let host_from_secret = g.secrets.iter().any(|(_, _, f)| *f == Field::Host);
+        let host_from_secret = g.secrets.iter().any(|(_, _, f)| *f == DbField::Host);
         let Some(host) = g.host.clone().filter(|h| !h.is_empty()) else {
             if host_from_secret || (!g.secrets.is_empty() && !g.vars.is_empty()) {
                 let (n, vf, _) = &g.secrets[0];
@@ -318,7 +252,7 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
         let dbname = g.name.clone().filter(|s| !s.is_empty());
         let user = g.user.clone().filter(|s| !s.is_empty());
         let mut notes = Vec::new();
-        let pw_secret = g.secrets.iter().find(|(_, _, f)| *f == Field::Password);
+        let pw_secret = g.secrets.iter().find(|(_, _, f)| *f == DbField::Password);
         let password = match (&g.password, pw_secret) {
             (Some(p), _) if is_redacted(p) => PasswordState::Redacted,
             (Some(p), _) if !p.is_empty() => PasswordState::Known,
@@ -331,7 +265,7 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
         let user_known = user.clone().or_else(|| {
             g.secrets
                 .iter()
-                .any(|(_, _, f)| *f == Field::User)
+                .any(|(_, _, f)| *f == DbField::User)
                 .then(|| "<from secret>".to_string())
         });
         if user.is_none() {
@@ -368,7 +302,7 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
         let first_var = g
             .vars
             .iter()
-            .find(|v| field_of(v).is_some_and(|(_, f)| f == Field::Host))
+            .find(|v| db_field(v).is_some_and(|(_, f)| f == DbField::Host))
             .cloned()
             .unwrap_or_else(|| format!("{key}HOST"));
         let org = origin(&first_var, td, c);
@@ -448,7 +382,7 @@ fn from_container(td: &TaskDefinition, c: &ContainerDefinition) -> Vec<Candidate
             if let Some(s) = c
                 .secrets
                 .iter()
-                .find(|s| field_of(&s.name).is_some_and(|(_, f)| f == Field::Password))
+                .find(|s| db_field(&s.name).is_some_and(|(_, f)| f == DbField::Password))
             {
                 cand.password = PasswordState::Secret {
                     name: s.name.clone(),
@@ -570,33 +504,6 @@ mod tests {
         )]))[0];
         let t = c.target.as_ref().unwrap();
         assert_eq!((t.dbname.as_str(), t.dbname_defaulted), ("app", true));
-    }
-
-    #[test]
-    fn field_names() {
-        assert_eq!(field_of("DB_HOST"), Some((String::new(), Field::Host)));
-        assert_eq!(
-            field_of("DATABASE_NAME"),
-            Some((String::new(), Field::Name))
-        );
-        assert_eq!(field_of("PGHOST"), Some(("PG".into(), Field::Host)));
-        assert_eq!(field_of("PGDATABASE"), Some(("PG".into(), Field::Name)));
-        assert_eq!(
-            field_of("POSTGRES_DB"),
-            Some(("POSTGRES_".into(), Field::Name))
-        );
-        assert_eq!(
-            field_of("PG_META_DB_HOST"),
-            Some(("PG_META_".into(), Field::Host))
-        );
-        assert_eq!(
-            field_of("PG_META_DB_NAME"),
-            Some(("PG_META_".into(), Field::Name))
-        );
-        assert_eq!(field_of("RDS_HOSTNAME"), Some(("RDS_".into(), Field::Host)));
-        assert_eq!(field_of("RDS_DB_NAME"), Some(("RDS_".into(), Field::Name)));
-        assert_eq!(field_of("APP_HOST"), None);
-        assert_eq!(field_of("REDIS_HOST"), None);
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub fn explain(rule: &Rule, format: Format) -> String {
         struct Explain<'a> {
             id: &'a str,
             name: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            class: Option<&'a str>,
             title: &'a str,
             severity: &'a str,
             confidence: f64,
@@ -85,6 +87,7 @@ pub fn explain(rule: &Rule, format: Format) -> String {
         let e = Explain {
             id: &rule.id,
             name: &rule.name,
+            class: rule.class.as_deref(),
             title: &rule.title,
             severity: rule.severity.as_str(),
             confidence: rule.confidence,
@@ -101,9 +104,13 @@ pub fn explain(rule: &Rule, format: Format) -> String {
     let _ = writeln!(o, "{}\n", rule.title);
     let _ = writeln!(
         o,
-        "Severity: {} · confidence {:.2}",
+        "Severity: {} · confidence {:.2}{}",
         rule.severity.as_str(),
-        rule.confidence
+        rule.confidence,
+        rule.class
+            .as_deref()
+            .map(|c| format!(" · class {c}"))
+            .unwrap_or_default()
     );
     if !rule.explains.is_empty() {
         let _ = writeln!(o, "Explains: {}", rule.explains.join(", "));

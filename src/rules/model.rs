@@ -201,6 +201,9 @@ pub const FACT_SETS: &[&str] = &[
 pub(crate) struct RawRule {
     id: Spanned<String>,
     name: Spanned<String>,
+    /// Root-cause class (`dns_not_found`); optional to load, reported by `rules check`.
+    #[serde(default)]
+    class: Option<Spanned<String>>,
     title: String,
     severity: Severity,
     #[serde(default)]
@@ -293,6 +296,9 @@ pub struct Docs {
 pub struct Rule {
     pub id: String,
     pub name: String,
+    /// Root-cause class shared by rules that name the same failure (`dns_not_found`), used
+    /// by reports and the corpus tests; `None` only in packs `rules check` complains about.
+    pub class: Option<String>,
     pub title: String,
     pub severity: Severity,
     /// Specificity of the signature, 0..1.
@@ -396,6 +402,18 @@ impl Rule {
                 raw.name.span(),
                 format!("field `name`: {:?} must be kebab-case", raw.name.get_ref()),
             ));
+        }
+        if let Some(c) = &raw.class {
+            let ok = c.get_ref().starts_with(|ch: char| ch.is_ascii_lowercase())
+                && c.get_ref()
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_');
+            if !ok {
+                return Err(at(
+                    c.span(),
+                    format!("field `class`: {:?} must be snake_case", c.get_ref()),
+                ));
+            }
         }
         let confidence = match &raw.confidence {
             Some(c) if !(0.0..=1.0).contains(c.get_ref()) => {
@@ -592,6 +610,7 @@ impl Rule {
             id_at,
             id: raw.id.into_inner(),
             name: raw.name.into_inner(),
+            class: raw.class.map(Spanned::into_inner),
             title: raw.title,
             severity: raw.severity,
             confidence,

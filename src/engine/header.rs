@@ -1,0 +1,84 @@
+//! The report header: target summary, severity counts and notes.
+
+use super::*;
+
+pub(super) fn target_summary(snap: &Snapshot, mode: Mode) -> TargetSummary {
+    let services = snap
+        .services
+        .iter()
+        .map(|s| {
+            let rollout = s
+                .deployments
+                .iter()
+                .find(|d| d.status == "PRIMARY")
+                .and_then(|d| d.rollout_state.clone());
+            let health = if s.desired_count > 0 && s.running_count == 0 {
+                "down"
+            } else if s.running_count < s.desired_count || rollout.as_deref() == Some("FAILED") {
+                "degraded"
+            } else {
+                "healthy"
+            };
+            ServiceSummary {
+                name: s.name.clone(),
+                status: s.status.clone().unwrap_or_else(|| "UNKNOWN".into()),
+                desired: s.desired_count,
+                running: s.running_count,
+                pending: s.pending_count,
+                task_definition: s.task_definition.clone(),
+                rollout_state: rollout,
+                health: health.into(),
+            }
+        })
+        .collect();
+    TargetSummary {
+        mode: mode.as_str().into(),
+        cluster: snap.target.cluster.clone(),
+        region: snap.target.region.clone(),
+        captured_at: snap.captured_at,
+        note: snap.target.note.clone(),
+        services,
+        families: snap.target.families.clone(),
+        files: Vec::new(),
+    }
+}
+
+pub(super) fn summarize(findings: &[Finding]) -> Summary {
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    Summary {
+        findings: findings.len(),
+        critical: count(Severity::Critical),
+        high: count(Severity::High),
+        medium: count(Severity::Medium),
+        low: count(Severity::Low),
+        info: count(Severity::Info),
+        top: findings.first().map(|f| f.rule.clone()),
+        max_severity: findings.iter().map(|f| f.severity).max(),
+    }
+}
+
+pub(super) fn notes(snap: &Snapshot, mode: Mode) -> Vec<String> {
+    let mut notes = Vec::new();
+    if mode != Mode::Scan
+        && !snap.services.is_empty()
+        && !snap.tasks.iter().any(|t| t.last_status == "STOPPED")
+    {
+        notes.push(
+            "No stopped tasks were found. ECS keeps stopped tasks for about an hour, so earlier failures may not be visible."
+                .into(),
+        );
+    }
+    for s in snap
+        .log_streams
+        .iter()
+        .filter(|s| s.exists && s.note.is_some())
+    {
+        notes.push(format!(
+            "{} {}: {}",
+            s.group,
+            s.stream,
+            s.note.as_deref().unwrap_or("")
+        ));
+    }
+    notes
+}
