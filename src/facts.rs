@@ -238,7 +238,16 @@ fn tasks(ix: &mut Index, snap: &Snapshot) -> HashMap<String, Loc> {
         };
         by_id.insert(t.id.clone(), base.clone());
         if let Some(r) = &t.stopped_reason {
-            ix.push(Source::StoppedReason, None, r.clone(), base.clone(), 1);
+            // A batch or one-off task ends with "Essential container in task exited" too;
+            // say so when every container exited 0, so rules can tell completion from failure.
+            let completed =
+                !t.containers.is_empty() && t.containers.iter().all(|c| c.exit_code == Some(0));
+            let text = if completed {
+                format!("{r} (every container exited 0)")
+            } else {
+                r.clone()
+            };
+            ix.push(Source::StoppedReason, None, text, base.clone(), 1);
         }
         if let Some(c) = &t.stop_code {
             ix.push(Source::StopCode, None, c.clone(), base.clone(), 1);
