@@ -110,7 +110,7 @@ pub enum SchemaKind {
 pub struct DoctorArgs {
     /// Replay a recorded snapshot instead of collecting from AWS
     #[arg(long, value_name = "FILE", conflicts_with_all = [
-        "cluster", "service", "family", "since", "log_lines", "timeout",
+        "cluster", "service", "family", "since", "log_lines", "logs", "timeout",
         "profile", "region", "endpoint_url", "concurrency", "call_stats",
     ])]
     pub snapshot: Option<PathBuf>,
@@ -137,9 +137,15 @@ pub struct DoctorArgs {
     /// Write the collected (redacted) snapshot here, for replay with --snapshot
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
-    /// Log lines kept per log stream
+    /// Log lines kept per log stream (the last ones; with --logs window, lines a rule
+    /// matches are kept from anywhere in the window besides)
     #[arg(long, value_name = "N", default_value_t = 200)]
     pub log_lines: usize,
+    /// How logs are read: `window` tests every line of the --since window against the
+    /// rules and keeps the matches with counts and first/last seen; `tail` keeps only the
+    /// last --log-lines of each stream
+    #[arg(long, value_enum, default_value_t = LogMode::Window)]
+    pub logs: LogMode,
     /// Overall deadline for live collection: 60s, 2m
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
@@ -184,6 +190,12 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         return Err("a duration must be more than zero".into());
     }
     Ok(std::time::Duration::from_secs(secs))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogMode {
+    Window,
+    Tail,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

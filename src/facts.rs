@@ -20,6 +20,8 @@ pub struct Loc {
     pub container: Option<String>,
     pub log_group: Option<String>,
     pub time: Option<DateTime<Utc>>,
+    /// Last time, for a record that folds lines spanning a period (`time` is the first).
+    pub last_time: Option<DateTime<Utc>>,
     /// Human-readable locator, e.g. `/ecs/api ecs/app/3f9c…` or `stdin:12`.
     pub locator: String,
     /// File position, for records read from files by `lint`.
@@ -458,6 +460,7 @@ fn logs(ix: &mut Index, snap: &Snapshot, tasks: &HashMap<String, Loc>) {
             container: l.container.clone(),
             log_group: l.group.clone(),
             time: l.timestamp,
+            last_time: l.last_timestamp,
             locator,
             origin: None,
         };
@@ -489,7 +492,7 @@ fn logs(ix: &mut Index, snap: &Snapshot, tasks: &HashMap<String, Loc>) {
             log_group: Some(s.group.clone()),
             time: task.and_then(|t| t.time),
             locator: format!("{} {}", s.group, s.stream),
-            origin: None,
+            ..Loc::default()
         };
         ix.push(Source::LogStream, None, text, loc, 1);
     }

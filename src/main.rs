@@ -184,7 +184,7 @@ async fn doctor_report(args: &sickbay::cli::DoctorArgs, rules: &RuleSet) -> Resu
     let db_opts = sickbay::probe::doctor_options(args.ca_bundle.as_deref())?;
     let (mut snap, live) = match (&args.snapshot, &args.cluster) {
         (Some(path), _) => (sickbay::snapshot::load_snapshot(path)?, false),
-        (None, Some(cluster)) => (collect_live(args, cluster).await?, true),
+        (None, Some(cluster)) => (collect_live(args, cluster, rules).await?, true),
         (None, None) => bail!(
             "nothing to diagnose: pass --cluster NAME to collect from AWS, or --snapshot FILE to replay a recorded incident"
         ),
@@ -210,6 +210,7 @@ async fn doctor_report(args: &sickbay::cli::DoctorArgs, rules: &RuleSet) -> Resu
 async fn collect_live(
     args: &sickbay::cli::DoctorArgs,
     cluster: &str,
+    rules: &RuleSet,
 ) -> Result<sickbay::snapshot::Sealed> {
     use sickbay::collect::{self, AwsSettings, Clients, Options};
     let started = std::time::Instant::now();
@@ -221,6 +222,9 @@ async fn collect_live(
     opts.services = args.service.clone();
     opts.families = args.family.clone();
     opts.log_lines = args.log_lines;
+    if args.logs == sickbay::cli::LogMode::Window {
+        opts.window = Some(std::sync::Arc::new(sickbay::scan::Prefilter::new(rules)));
+    }
     opts.timeout = args.timeout;
     opts.call_timeout = args.timeout.min(std::time::Duration::from_secs(20));
     opts.concurrency = args.concurrency.max(1);

@@ -118,6 +118,11 @@ pub struct Finding {
     /// Distinct evidence sources (log, service-event ...).
     pub sources: Vec<String>,
     pub occurrences: u64,
+    /// Earliest and latest time of the evidence (log lines, stopped tasks, events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<DateTime<Utc>>,
     pub evidence: Vec<Evidence>,
     /// Evidence items not shown.
     pub more_evidence: usize,

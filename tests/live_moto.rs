@@ -643,3 +643,73 @@ fn unknown_cluster_exits_2() {
         "error: cluster no-such-cluster-anywhere not found in us-east-1; check --cluster and --region"
     );
 }
+
+/// A service that keeps running but degrades: three running tasks each log 3,000 lines
+/// over 50 minutes, and the only failure (a refused connection to the database host) is
+/// in each stream's first five lines. `--logs tail` keeps the last 200 lines of each
+/// stream and misses it; the default window mode finds it, counts all 15 lines across
+/// the three streams, and says when it was first and last seen.
+#[test]
+fn window_finds_an_early_failure_that_the_tail_misses() {
+    let cluster = unique("degrading");
+    let group = format!("/ecs/{cluster}");
+    rt().block_on(async {
+        let aws = Aws::new().await;
+        let net = aws.network(36).await;
+        aws.cluster(&cluster).await;
+        aws.log_group(&group).await;
+        let rev = aws
+            .task_def("degrading-api", "api", "nginx:latest", &[], &group)
+            .await;
+        let td = format!("degrading-api:{rev}");
+        aws.service(&cluster, "api", &td, &net).await;
+        for _ in 0..3 {
+            let t = aws.run_task(&cluster, &td, "service:api", &net).await;
+            let mut lines = vec!["Error: connect ECONNREFUSED 10.36.9.9:5432"; 5];
+            lines.extend(std::iter::repeat_n("GET /health 200 1ms", 2995));
+            aws.put_logs(&group, &format!("ecs/api/{t}"), 55, &lines)
+                .await;
+        }
+    });
+    let tail = report(&doctor(&["--cluster", &cluster, "--logs", "tail"]));
+    assert!(
+        !all_rules(&tail).contains(&"NET004".to_string()),
+        "{:?}",
+        all_rules(&tail)
+    );
+    let note = tail["notes"].as_array().unwrap().iter().find(|n| {
+        n.as_str()
+            .unwrap()
+            .starts_with(&format!("Logs of {group}: only the last lines"))
+    });
+    assert!(note.is_some(), "{:#}", tail["notes"]);
+
+    let started = chrono::Utc::now();
+    let r = report(&doctor(&["--cluster", &cluster]));
+    let f = finding(&r, "NET004");
+    assert_eq!(f["occurrences"], 15, "{f:#}");
+    let at = |k: &str| {
+        chrono::DateTime::parse_from_rfc3339(f[k].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let (first, last) = (at("first_seen"), at("last_seen"));
+    assert!(first < last, "{first} {last}");
+    assert!(
+        last - first < chrono::Duration::minutes(2),
+        "{first} {last}"
+    );
+    assert!(started - first > chrono::Duration::minutes(54), "{first}");
+    assert!(started - last < chrono::Duration::minutes(56), "{last}");
+    let note = format!(
+        "Logs of {group}: every line of the window tested against the rules (9000 lines in 3 streams; 3 matching lines kept, repeats within a stream folded)."
+    );
+    assert!(
+        r["notes"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(note)),
+        "{:#}",
+        r["notes"]
+    );
+}

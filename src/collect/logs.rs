@@ -2,11 +2,16 @@
 //! region) derive the stream names of the tasks in scope (`prefix/container/task-id`),
 //! read them with FilterLogEvents (up to 100 stream names per call, from the window's
 //! start, paginated) keeping a bounded tail per stream, and record which streams do not
-//! exist: a stopped task without a stream died before it could log.
+//! exist: a stopped task without a stream died before it could log. In window mode every
+//! line of the window is also tested against the rule pack's log patterns (the same
+//! prefilter `scan` uses), and the lines that match are kept wherever they are, folded
+//! per stream with their count and first and last time: a failure that came early in a
+//! busy stream is not lost behind the last lines.
 
 use super::ctx::{Ctx, Failure};
 use super::ops::Op;
-use crate::snapshot::{LogLine, LogStream, Task, TaskDefinition};
+use crate::scan::Prefilter;
+use crate::snapshot::{LogLine, LogRead, LogStream, Task, TaskDefinition};
 use aws_sdk_cloudwatchlogs::Client;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -14,6 +19,10 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 /// Pages of FilterLogEvents read per batch of streams at most (bounds time and memory
 /// on very chatty streams; the tail kept is from the pages read).
 const MAX_PAGES: usize = 20;
+/// Pages read per batch of streams in window mode (a page holds up to 10,000 lines).
+const MAX_WINDOW_PAGES: usize = 100;
+/// Distinct matched lines kept per batch of streams in window mode.
+const MAX_MATCHED: usize = 5_000;
 /// Streams without events whose existence is checked one by one, at most.
 const MAX_EXISTENCE_CHECKS: usize = 60;
 /// Stream names per FilterLogEvents call (the API maximum).
@@ -83,6 +92,7 @@ pub fn plan(tasks: &[Task], tds: &[TaskDefinition]) -> (Vec<Wanted>, Vec<LogStre
 pub struct Collected {
     pub lines: Vec<LogLine>,
     pub streams: Vec<LogStream>,
+    pub reads: Vec<LogRead>,
 }
 
 /// Reads the wanted streams. `client_for` gives the Logs client for a region (`None`: the
@@ -93,6 +103,7 @@ pub async fn collect<'a, F>(
     wanted: &[Wanted],
     since: DateTime<Utc>,
     tail: usize,
+    window: Option<&Prefilter>,
 ) -> Collected
 where
     F: Fn(Option<&str>) -> &'a Client,
@@ -113,14 +124,36 @@ where
     let start_ms = since.timestamp_millis();
     let results = ctx
         .each(jobs, |(client, group, chunk)| async move {
-            read_chunk(ctx, client, &group, &chunk, start_ms, tail).await
+            let how = How {
+                start_ms,
+                tail,
+                window,
+            };
+            read_chunk(ctx, client, &group, &chunk, &how).await
         })
         .await;
     let mut out = Collected::default();
     let mut silent: Vec<(&Client, Wanted)> = Vec::new();
+    let mut reads: BTreeMap<String, LogRead> = BTreeMap::new();
     for (client, r) in results {
         out.lines.extend(r.lines);
         out.streams.extend(r.streams);
+        if let Some(s) = r.read {
+            let e = reads.entry(s.group.clone()).or_insert_with(|| LogRead {
+                group: s.group.clone(),
+                mode: s.mode.clone(),
+                complete: true,
+                ..LogRead::default()
+            });
+            e.streams += s.streams;
+            e.events += s.events;
+            e.matched += s.matched;
+            e.complete &= s.complete;
+            e.read_until = match (e.read_until, s.read_until) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
         silent.extend(r.silent.into_iter().map(|w| (client, w)));
     }
     // A stream with no events in the window may still exist (a quiet running task) or
@@ -139,13 +172,22 @@ where
     });
     out.streams
         .sort_by(|a, b| (&a.group, &a.stream).cmp(&(&b.group, &b.stream)));
+    out.reads = reads.into_values().collect();
     out
+}
+
+/// How streams are read: from when, how many last lines, and the window's line test.
+struct How<'p> {
+    start_ms: i64,
+    tail: usize,
+    window: Option<&'p Prefilter>,
 }
 
 struct ChunkResult {
     lines: Vec<LogLine>,
     streams: Vec<LogStream>,
     silent: Vec<Wanted>,
+    read: Option<LogRead>,
 }
 
 /// A stream as a [`LogStream`] entry.
@@ -177,39 +219,56 @@ async fn read_chunk<'c>(
     client: &'c Client,
     group: &str,
     chunk: &[&Wanted],
-    start_ms: i64,
-    tail: usize,
+    how: &How<'_>,
 ) -> (&'c Client, ChunkResult) {
     let mut res = ChunkResult {
         lines: Vec::new(),
         streams: Vec::new(),
         silent: Vec::new(),
+        read: None,
     };
     let mut names: Vec<&Wanted> = chunk.to_vec();
     // Streams a check found (a silent one needs no second check).
     let mut known: Vec<&Wanted> = Vec::new();
     for attempt in 0.. {
-        let rejected = match filter(ctx, client, group, &names, start_ms, tail).await {
-            Filtered::Read(tails) => {
+        let rejected = match filter(ctx, client, group, &names, how).await {
+            Filtered::Read(read) => {
+                res.read = Some(read.summary(group, how, names.len()));
                 for w in names {
-                    match tails.get(&w.stream) {
-                        Some(q) => {
+                    let tail = read.tails.get(&w.stream);
+                    let matched = read.matched.get(&w.stream);
+                    if tail.is_none() && matched.is_none() {
+                        if known.contains(&w) {
                             res.streams.push(stream_entry(w, true, None));
-                            res.lines.extend(q.iter().map(|(ts, msg)| LogLine {
-                                group: Some(w.group.clone()),
-                                stream: Some(w.stream.clone()),
-                                timestamp: DateTime::from_timestamp_millis(*ts),
-                                message: msg.clone(),
-                                task_id: Some(w.task_id.clone()),
-                                container: Some(w.container.clone()),
-                                line: None,
-                                count: 1,
-                            }));
+                        } else {
+                            res.silent.push((*w).clone());
                         }
-                        None if known.contains(&w) => {
-                            res.streams.push(stream_entry(w, true, None));
+                        continue;
+                    }
+                    res.streams.push(stream_entry(w, true, None));
+                    // Matched lines come from the whole window, folded; the tail keeps
+                    // the other lines, for context.
+                    let line = |first: i64, last: i64, count: u64, msg: &str| LogLine {
+                        group: Some(w.group.clone()),
+                        stream: Some(w.stream.clone()),
+                        timestamp: DateTime::from_timestamp_millis(first),
+                        message: msg.to_string(),
+                        task_id: Some(w.task_id.clone()),
+                        container: Some(w.container.clone()),
+                        line: None,
+                        count,
+                        last_timestamp: (last > first)
+                            .then(|| DateTime::from_timestamp_millis(last))
+                            .flatten(),
+                    };
+                    let kept = matched.map_or(0, |m| m.len());
+                    for (msg, f) in matched.into_iter().flatten() {
+                        res.lines.push(line(f.first, f.last, f.count, msg));
+                    }
+                    for (ts, msg) in tail.into_iter().flatten() {
+                        if kept == 0 || !matched.is_some_and(|m| m.contains_key(msg)) {
+                            res.lines.push(line(*ts, *ts, 1, msg));
                         }
-                        None => res.silent.push((*w).clone()),
                     }
                 }
                 return (client, res);
@@ -281,11 +340,82 @@ async fn existence<'w>(
 }
 
 enum Filtered {
-    /// Stream name → its last lines (timestamp in ms, message).
-    Read(HashMap<String, VecDeque<(i64, String)>>),
+    Read(Read),
     /// ResourceNotFoundException: a named stream, or the group, does not exist.
     NotFound(Failure),
     Failed,
+}
+
+/// First and last time (ms) and count of one distinct line.
+#[derive(Debug, Clone, Copy)]
+struct Fold {
+    first: i64,
+    last: i64,
+    count: u64,
+}
+
+/// What one FilterLogEvents pass over a batch of streams gave.
+#[derive(Default)]
+struct Read {
+    /// Stream name → its last lines (timestamp in ms, message).
+    tails: HashMap<String, VecDeque<(i64, String)>>,
+    /// Stream name → lines a rule's log pattern matches, anywhere in the window.
+    matched: HashMap<String, BTreeMap<String, Fold>>,
+    distinct: usize,
+    events: u64,
+    complete: bool,
+    last_ms: Option<i64>,
+}
+
+impl Read {
+    fn add(&mut self, stream: &str, ts: i64, msg: String, how: &How<'_>) {
+        self.events += 1;
+        self.last_ms = Some(self.last_ms.map_or(ts, |l| l.max(ts)));
+        if let Some(pre) = how.window {
+            if pre.matches(&msg) {
+                let m = self.matched.entry(stream.to_string()).or_default();
+                if let Some(f) = m.get_mut(&msg) {
+                    f.first = f.first.min(ts);
+                    f.last = f.last.max(ts);
+                    f.count += 1;
+                } else if self.distinct < MAX_MATCHED {
+                    self.distinct += 1;
+                    m.insert(
+                        msg.clone(),
+                        Fold {
+                            first: ts,
+                            last: ts,
+                            count: 1,
+                        },
+                    );
+                }
+            }
+        }
+        let q = self.tails.entry(stream.to_string()).or_default();
+        q.push_back((ts, msg));
+        if q.len() > how.tail {
+            q.pop_front();
+        }
+    }
+
+    fn summary(&self, group: &str, how: &How<'_>, streams: usize) -> LogRead {
+        LogRead {
+            group: group.to_string(),
+            mode: if how.window.is_some() {
+                "window"
+            } else {
+                "tail"
+            }
+            .into(),
+            streams,
+            events: self.events,
+            matched: self.distinct,
+            complete: self.complete,
+            read_until: (!self.complete)
+                .then(|| self.last_ms.and_then(DateTime::from_timestamp_millis))
+                .flatten(),
+        }
+    }
 }
 
 async fn filter(
@@ -293,18 +423,22 @@ async fn filter(
     client: &Client,
     group: &str,
     names: &[&Wanted],
-    start_ms: i64,
-    tail: usize,
+    how: &How<'_>,
 ) -> Filtered {
     let stream_names: Vec<String> = names.iter().map(|w| w.stream.clone()).collect();
-    let mut tails: HashMap<String, VecDeque<(i64, String)>> = HashMap::new();
+    let mut read = Read::default();
     let mut token: Option<String> = None;
-    for _page in 0..MAX_PAGES {
+    let pages = if how.window.is_some() {
+        MAX_WINDOW_PAGES
+    } else {
+        MAX_PAGES
+    };
+    for _page in 0..pages {
         let req = client
             .filter_log_events()
             .log_group_name(group)
             .set_log_stream_names(Some(stream_names.clone()))
-            .start_time(start_ms)
+            .start_time(how.start_ms)
             .set_next_token(token.clone());
         match ctx.call(Op::LogsFilterLogEvents, req.send()).await {
             Ok(o) => {
@@ -312,29 +446,26 @@ async fn filter(
                     let Some(s) = e.log_stream_name() else {
                         continue;
                     };
-                    let q = tails.entry(s.to_string()).or_default();
                     let msg = e.message().unwrap_or_default().trim_end().to_string();
-                    q.push_back((e.timestamp().unwrap_or_default(), msg));
-                    if q.len() > tail {
-                        q.pop_front();
-                    }
+                    read.add(s, e.timestamp().unwrap_or_default(), msg, how);
                 }
                 token = o.next_token().map(String::from);
                 if token.is_none() {
+                    read.complete = true;
                     break;
                 }
             }
             Err(f) if f.code == "ResourceNotFoundException" => return Filtered::NotFound(f),
             Err(f) => {
                 ctx.record(Op::LogsFilterLogEvents, &f, None);
-                if tails.is_empty() {
+                if read.tails.is_empty() {
                     return Filtered::Failed;
                 }
                 break;
             }
         }
     }
-    Filtered::Read(tails)
+    Filtered::Read(read)
 }
 
 /// What DescribeLogStreams said about a stream.

@@ -74,6 +74,10 @@ pub struct Options {
     pub since: DateTime<Utc>,
     /// Log lines kept per stream.
     pub log_lines: usize,
+    /// Window mode: every line of the window is tested with this prefilter (built from
+    /// the rule pack) and the lines it matches are kept wherever they are. `None`: only
+    /// the last `log_lines` of each stream.
+    pub window: Option<std::sync::Arc<crate::scan::Prefilter>>,
     /// Overall deadline.
     pub timeout: Duration,
     /// Bound on one call, retries included.
@@ -94,6 +98,7 @@ impl Options {
             families: Vec::new(),
             since,
             log_lines: 200,
+            window: None,
             timeout: Duration::from_secs(60),
             call_timeout: Duration::from_secs(20),
             concurrency: 8,
@@ -372,6 +377,7 @@ async fn run(ctx: &Ctx, clients: &Clients, opts: &Options) -> Result<Snapshot, F
             &wanted,
             opts.since,
             opts.log_lines,
+            opts.window.as_deref(),
         );
         let rest_fut = async {
             let older = ecs::describe_task_definitions(ctx, &clients.ecs, &history).await;
@@ -426,6 +432,7 @@ async fn run(ctx: &Ctx, clients: &Clients, opts: &Options) -> Result<Snapshot, F
         task_definitions,
         logs: log_data.lines,
         log_streams: log_data.streams,
+        log_reads: log_data.reads,
         network,
         load_balancers: lb.load_balancers,
         target_health: lb.target_health,

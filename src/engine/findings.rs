@@ -244,6 +244,8 @@ pub(super) fn build_findings(
                 .collect(),
             sources: f.sources.iter().map(|s| s.as_str().to_string()).collect(),
             occurrences: f.occurrences,
+            first_seen: seen(f, ix).map(|s| s.0),
+            last_seen: seen(f, ix).map(|s| s.1),
             evidence: ordered
                 .iter()
                 .take(MAX_EVIDENCE)
@@ -263,4 +265,16 @@ pub(super) fn build_findings(
         });
     }
     out
+}
+
+/// Earliest and latest time of a finding's required evidence: when the failure was first
+/// and last seen (a folded log record spans its first to its last line).
+pub(super) fn seen(
+    f: &RawFinding,
+    ix: &Index,
+) -> Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
+    let locs = f.required_records.iter().map(|&ri| &ix.records[ri].loc);
+    let first = locs.clone().filter_map(|l| l.time).min()?;
+    let last = locs.filter_map(|l| l.last_time.or(l.time)).max()?;
+    Some((first, last.max(first)))
 }

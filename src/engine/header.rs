@@ -68,6 +68,9 @@ pub(super) fn notes(snap: &Snapshot, mode: Mode) -> Vec<String> {
                 .into(),
         );
     }
+    for r in &snap.log_reads {
+        notes.push(log_read_note(r));
+    }
     for s in snap
         .log_streams
         .iter()
@@ -81,4 +84,31 @@ pub(super) fn notes(snap: &Snapshot, mode: Mode) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// How a log group was read, in words: which lines, and whether the whole window.
+fn log_read_note(r: &crate::snapshot::LogRead) -> String {
+    let how = if r.mode == "window" {
+        format!(
+            "every line of the window tested against the rules ({} lines in {} streams; {} matching lines kept, repeats within a stream folded)",
+            r.events, r.streams, r.matched
+        )
+    } else {
+        format!(
+            "only the last lines of each stream kept ({} lines read in {} streams; `--logs window` keeps matches from the whole window)",
+            r.events, r.streams
+        )
+    };
+    match (r.complete, r.read_until) {
+        (true, _) => format!("Logs of {}: {how}.", r.group),
+        (false, Some(t)) => format!(
+            "Logs of {}: {how}; the page limit stopped the read at {}, so later lines were not seen.",
+            r.group,
+            t.format("%Y-%m-%d %H:%M:%SZ")
+        ),
+        (false, None) => format!(
+            "Logs of {}: {how}; the read stopped before the end of the window.",
+            r.group
+        ),
+    }
 }

@@ -114,10 +114,13 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(o, "{}\n", f.message);
         let _ = writeln!(
             o,
-            "Confidence {:.2}, seen {} times in {}.",
+            "Confidence {:.2}, seen {} times in {}{}.",
             f.confidence,
             f.occurrences,
-            f.sources.join(", ")
+            f.sources.join(", "),
+            super::seen_span(f)
+                .map(|s| format!(", {s}"))
+                .unwrap_or_default()
         );
         if let Some(n) = &f.superseded_note {
             let _ = writeln!(o, "\n_Superseded: {n}._");

@@ -42,3 +42,21 @@ pub(crate) fn plural(n: usize, noun: &str) -> String {
 pub(crate) fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%SZ").to_string()
 }
+
+/// When a finding was seen, in words: `between 2025-11-03 09:50:59Z and 10:12:00Z` (the
+/// date once when both fall on one day), `at ...` for a single time, `None` without times.
+pub fn seen_span(f: &crate::report::Finding) -> Option<String> {
+    let full = "%Y-%m-%d %H:%M:%SZ";
+    match (f.first_seen, f.last_seen) {
+        (Some(a), Some(b)) if a != b => {
+            let end = if a.date_naive() == b.date_naive() {
+                b.format("%H:%M:%SZ")
+            } else {
+                b.format(full)
+            };
+            Some(format!("between {} and {end}", a.format(full)))
+        }
+        (Some(a), _) => Some(format!("at {}", a.format(full))),
+        _ => None,
+    }
+}

@@ -199,6 +199,15 @@ fn finding(out: &mut String, f: &Finding) {
         f.confidence
     );
     let _ = writeln!(out, "   {}", f.message);
+    if let Some(span) = super::seen_span(f) {
+        let times = if f.occurrences == 1 { "once" } else { "times" };
+        let n = if f.occurrences == 1 {
+            String::new()
+        } else {
+            format!("{} ", f.occurrences)
+        };
+        let _ = writeln!(out, "   {} {n}{times} {span}", "seen".dimmed());
+    }
     if let Some(n) = &f.superseded_note {
         let _ = writeln!(out, "   {} {n}", "superseded:".dimmed());
     }

@@ -128,9 +128,10 @@ const FOLD_EXOTIC: [char; 2] = ['\u{17F}', '\u{212A}'];
 /// will see). Patterns without a usable literal are joined into one regex with line
 /// anchors dropped (so it can only match more), which scans the blocks too. Candidate
 /// lines are therefore exactly the lines some log pattern matches.
-pub struct Prefilter<'r> {
+pub struct Prefilter {
     /// Every log-reading pattern, as compiled by the rule loader.
-    pats: Vec<&'r regex::Regex>,
+    /// (Clones of the loader's: a `Regex` clone shares its compiled program.)
+    pats: Vec<regex::Regex>,
     /// Literal automaton and, per automaton pattern, the indexes into `pats` it serves.
     lits: Option<aho_corasick::AhoCorasick>,
     lit_pats: Vec<Vec<u32>>,
@@ -141,15 +142,21 @@ pub struct Prefilter<'r> {
     exotic: Vec<memchr::memmem::Finder<'static>>,
 }
 
-impl<'r> Prefilter<'r> {
+impl std::fmt::Debug for Prefilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Prefilter({} patterns)", self.pats.len())
+    }
+}
+
+impl Prefilter {
     /// Builds the prefilter from every signal that reads logs.
-    pub fn new(rules: &'r RuleSet) -> Prefilter<'r> {
-        let pats: Vec<&regex::Regex> = rules
+    pub fn new(rules: &RuleSet) -> Prefilter {
+        let pats: Vec<regex::Regex> = rules
             .rules
             .iter()
             .flat_map(|r| r.signals.iter())
             .filter(|s| s.reads(Source::Log))
-            .flat_map(|s| s.patterns.iter())
+            .flat_map(|s| s.patterns.iter().cloned())
             .collect();
         let mut lit_ids: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut lit_list: Vec<Vec<u8>> = Vec::new();
@@ -223,6 +230,36 @@ impl<'r> Prefilter<'r> {
             rest_pats,
             exotic,
         }
+    }
+
+    /// True when some log-reading pattern matches `message`: the test `doctor` applies to
+    /// every line of a log window it reads, so that only lines a rule can use are kept.
+    pub fn matches(&self, message: &str) -> bool {
+        let exotic = self
+            .exotic
+            .iter()
+            .any(|f| f.find(message.as_bytes()).is_some());
+        if exotic {
+            return self.pats.iter().any(|p| p.is_match(message));
+        }
+        if let Some(ac) = &self.lits {
+            for m in ac.find_overlapping_iter(message.as_bytes()) {
+                let pats = &self.lit_pats[m.pattern().as_usize()];
+                if pats
+                    .iter()
+                    .any(|&p| self.pats[p as usize].is_match(message))
+                {
+                    return true;
+                }
+            }
+        }
+        self.rest
+            .as_ref()
+            .is_some_and(|r| r.is_match(message.as_bytes()))
+            && self
+                .rest_pats
+                .iter()
+                .any(|&p| self.pats[p as usize].is_match(message))
     }
 
     /// True when some log pattern matches the message of a line. `raw` is the line
@@ -619,7 +656,11 @@ impl Collector {
     fn add(&mut self, name: &str, line_no: u64, line: &str) {
         let (timestamp, stream, message) = split_tail_prefix(line);
         if let Some(&p) = self.pos.get(message) {
-            self.lines[p].count += 1;
+            let l = &mut self.lines[p];
+            l.count += 1;
+            if timestamp.is_some() && timestamp > l.last_timestamp.or(l.timestamp) {
+                l.last_timestamp = timestamp;
+            }
             return;
         }
         if self.lines.len() >= MAX_DISTINCT {
@@ -644,6 +685,7 @@ impl Collector {
             container,
             line: Some(line_no),
             count: 1,
+            last_timestamp: None,
         });
     }
 }

@@ -40,6 +40,9 @@ pub struct Snapshot {
     /// before it could log.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log_streams: Vec<LogStream>,
+    /// How each log group was read (`doctor --logs`), and how much of the window it covered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_reads: Vec<LogRead>,
     #[serde(default, skip_serializing_if = "Network::is_empty")]
     pub network: Network,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -395,9 +398,33 @@ pub struct LogLine {
     /// 1-based line number in the scanned input (for `scan`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
-    /// How many identical lines this entry stands for (`scan` folds repeats).
+    /// How many identical lines this entry stands for (`scan` folds repeats; `doctor
+    /// --logs window` folds a stream's repeats across the window).
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub count: u64,
+    /// Time of the last of the `count` lines, when they span a period (`timestamp` is
+    /// the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_timestamp: Option<DateTime<Utc>>,
+}
+
+/// How one log group's streams were read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct LogRead {
+    pub group: String,
+    /// `tail` (the last lines of each stream) or `window` (every line of the window,
+    /// keeping those some rule's log pattern matches, plus the tail).
+    pub mode: String,
+    pub streams: usize,
+    /// Lines read from CloudWatch.
+    pub events: u64,
+    /// Distinct lines kept because a rule's log pattern matches them (`window`).
+    pub matched: usize,
+    /// False when the page limit stopped the read before the end of the window.
+    pub complete: bool,
+    /// Time of the last line read, when the read stopped early.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_until: Option<DateTime<Utc>>,
 }
 
 fn one() -> u64 {
