@@ -88,6 +88,17 @@ pub enum Command {
         #[arg(value_enum)]
         which: SchemaKind,
     },
+    /// What changed between two task definitions (JSON files, as for lint): image,
+    /// environment, secrets, command, ports, cpu and memory, roles, health check,
+    /// platform, logging. Secret values show only as fingerprints.
+    Diff {
+        /// The earlier task definition (the last one that worked)
+        #[arg(value_name = "BEFORE")]
+        before: PathBuf,
+        /// The later task definition (the one that fails)
+        #[arg(value_name = "AFTER")]
+        after: PathBuf,
+    },
     /// Print a shell completion script: `sickbay completions bash > ~/.local/share/bash-completion/completions/sickbay`
     Completions {
         #[arg(value_enum)]

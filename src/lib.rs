@@ -9,6 +9,7 @@ pub mod cli;
 pub mod collect;
 pub mod config_facts;
 pub mod dbenv;
+pub mod diff;
 pub mod engine;
 pub mod error;
 pub mod facts;

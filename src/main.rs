@@ -135,6 +135,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Rules(cmd) => rules_command(cmd, &cli, &out),
         Command::Db(sickbay::cli::DbCommand::Probe(args)) => db_probe(args, &cli, &out),
+        Command::Diff { before, after } => {
+            let d = diff_files(before, after)?;
+            print(&render::diff::render(&d, out.format, out.width))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::IamPolicy => {
             print(&sickbay::collect::iam_policy())?;
             Ok(ExitCode::SUCCESS)
@@ -163,6 +168,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `sickbay diff BEFORE AFTER`: each file is read and sealed as `lint` reads it (so
+/// secrets are redacted on the way in), then compared.
+fn diff_files(
+    before: &std::path::Path,
+    after: &std::path::Path,
+) -> Result<sickbay::diff::RevisionDiff> {
+    let one = |p: &std::path::Path| -> Result<(sickbay::snapshot::TaskDefinition, String)> {
+        let (snap, _) = sickbay::lint::load(&[p.to_path_buf()])?;
+        let name = p.display().to_string();
+        match snap.task_definitions.as_slice() {
+            [td] => Ok((td.clone(), name)),
+            _ => bail!("{name}: not a task definition (expected register-task-definition input, describe-task-definition output, or an array of container definitions)"),
+        }
+    };
+    let (a, an) = one(before)?;
+    let (b, bn) = one(after)?;
+    Ok(sickbay::diff::diff(&a, &b, &an, &bn))
 }
 
 /// `sickbay doctor`: the report, printed.

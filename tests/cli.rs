@@ -526,3 +526,53 @@ fn man_page_renders() {
         assert!(page.contains("doctor"), "{page}");
     }
 }
+
+/// `sickbay diff`: every changed field of two task-definition files, in table, JSON and
+/// Markdown; unchanged fields are not listed, and no secret value (the passwords inside
+/// the URLs, the signing key, the same in both files) appears in any format, only
+/// fingerprints, while the host change next to the redacted password stays visible.
+#[test]
+fn diff_two_task_definitions_in_every_format_without_secrets() {
+    let d = tmp();
+    for f in ["api-4.json", "api-5.json"] {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/diff")
+            .join(f);
+        std::fs::copy(src, d.path().join(f)).unwrap();
+    }
+    let mut all = String::new();
+    for format in ["table", "json", "markdown"] {
+        let o = sickbay(
+            d.path(),
+            &["diff", "api-4.json", "api-5.json", "-o", format],
+            b"",
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        insta::assert_snapshot!(format!("diff_{format}"), out);
+        all.push_str(&out);
+        all.push_str(&stderr(&o));
+    }
+    for secret in [
+        "Wint3r-Is-Coming-42",
+        "Summer-Is-Here-77",
+        "f3Kq9Zr2Lm8Xv4Np7Ty1Bw6Hd0Js5Gc",
+    ] {
+        for w in secret.as_bytes().windows(8) {
+            let w = std::str::from_utf8(w).unwrap();
+            assert!(!all.contains(w), "{w:?} of a secret leaked");
+        }
+    }
+    assert!(all.contains("db-b.cluster-abc"), "the host change is shown");
+    assert!(
+        !all.contains("SESSION_SIGNING_KEY"),
+        "an unchanged secret is not listed"
+    );
+    let o = sickbay(
+        d.path(),
+        &["diff", "api-4.json", "api-4.json", "-o", "table"],
+        b"",
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("No differences."));
+    insta::assert_snapshot!(bad(d.path(), &["diff", "api-4.json", "missing.json"], b""));
+}

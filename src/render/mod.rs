@@ -2,6 +2,7 @@
 //! commands. They only read a [`Report`](crate::report::Report) (SARIF also the rule
 //! pack's documentation); nothing here computes findings.
 
+pub mod diff;
 pub mod github;
 pub mod json;
 pub mod markdown;

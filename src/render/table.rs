@@ -20,7 +20,7 @@ pub fn severity_label(s: Severity) -> ColoredString {
     }
 }
 
-fn new_table(width: u16) -> Table {
+pub(crate) fn new_table(width: u16) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
