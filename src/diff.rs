@@ -33,7 +33,7 @@ pub struct Change {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// The value is a secret: only whether it changed is known.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub secret: bool,
 }
 

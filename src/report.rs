@@ -24,6 +24,9 @@ pub struct Report {
     pub timeline: Vec<FamilyTimeline>,
     /// Families redeployed many times in a short window while the same failure stayed.
     pub churn: Vec<Churn>,
+    /// Per family: the failing revision against the last good one, field by field.
+    #[serde(default)]
+    pub what_changed: Vec<WhatChanged>,
     /// Database reachability probes: DNS → TCP → TLS → auth → schema.
     pub db_probes: Vec<crate::snapshot::DbProbe>,
     /// Checks that could not run, and the IAM action that would allow them.
@@ -193,6 +196,28 @@ pub struct RevisionRow {
     pub findings: Vec<String>,
     /// Rule ids seen at the previous revision and not at this one, where this one ran.
     pub cleared: Vec<String>,
+}
+
+/// What changed between a family's last good revision (or the previous one that ran)
+/// and its newest failing revision.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct WhatChanged {
+    pub family: String,
+    /// `family:revision` of the newest revision with a failure finding.
+    pub failing: String,
+    /// The revision compared against; `None` when no earlier revision ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// True when `base` is a last good revision, false when it only ran before.
+    pub last_good: bool,
+    /// How `base` was chosen, in words.
+    pub decided_by: String,
+    /// Rule ids seen at the failing revision and not at the base, and the reverse.
+    pub appeared: Vec<String>,
+    pub cleared: Vec<String>,
+    /// Field-by-field changes from the base to the failing revision (secrets as
+    /// fingerprints).
+    pub changes: Vec<crate::diff::Change>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]

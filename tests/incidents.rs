@@ -111,3 +111,33 @@ fn seed_004_docker_host_shared_jwt() {
         .iter()
         .all(|e| !e.excerpt.contains("9f878Nhjk3TJ")));
 }
+
+/// What changed, on the seeds: revision 11 of the medusa backend added the CA bundle
+/// setting, which cleared TLS001 (and DB001 appeared); supabase-studio's
+/// STUDIO_PG_META_URL moved to another task IP between revisions 11 and 12.
+#[test]
+fn seeds_say_what_changed() {
+    let r = report("001-medusa-rds-ca-then-migrations");
+    let w = &r.what_changed[0];
+    assert_eq!(w.failing, "ysh-b2b-backend:11");
+    assert_eq!(w.cleared, ["TLS001"]);
+    assert_eq!(w.appeared, ["DB001"]);
+    assert!(w
+        .changes
+        .iter()
+        .any(|c| c.field == "env NODE_EXTRA_CA_CERTS" && c.before.is_none()));
+
+    let r = report("000-supabase-stale-task-ip");
+    let w = r
+        .what_changed
+        .iter()
+        .find(|w| w.family == "supabase-studio")
+        .expect("studio entry");
+    let c = w
+        .changes
+        .iter()
+        .find(|c| c.field == "env STUDIO_PG_META_URL")
+        .expect("STUDIO_PG_META_URL changed");
+    assert_eq!(c.before.as_deref(), Some("http://10.0.100.6:8080"));
+    assert_eq!(c.after.as_deref(), Some("http://10.0.101.151:8080"));
+}

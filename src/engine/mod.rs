@@ -13,6 +13,7 @@ use crate::rules::{ConditionTest, Rule, RuleSet, Severity, Source};
 use crate::snapshot::{split_td, Sealed, Snapshot};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+mod changes;
 mod eval;
 mod findings;
 mod fold;
@@ -22,6 +23,7 @@ mod score;
 #[cfg(test)]
 mod tests;
 
+use changes::*;
 use eval::*;
 pub use findings::fill_template;
 use findings::*;
@@ -85,6 +87,7 @@ pub fn analyze_lint(snap: &Sealed, inputs: &crate::lint::LintInputs, rules: &Rul
     // Revision history means nothing for files.
     report.timeline.clear();
     report.churn.clear();
+    report.what_changed.clear();
     report
 }
 
@@ -101,6 +104,7 @@ fn analyze_index(snap: &Snapshot, ix: Index, rules: &RuleSet, mode: Mode) -> Rep
     let findings = build_findings(snap, &ix, &raws, &top, &folded_into);
     let timeline = timeline(snap, &ix, &raws);
     let churn = churn(snap, &ix, &raws);
+    let what_changed = what_changed(snap, &findings, &timeline);
     let incomplete: Vec<MissingCheck> = snap
         .collect_errors
         .iter()
@@ -132,6 +136,7 @@ fn analyze_index(snap: &Snapshot, ix: Index, rules: &RuleSet, mode: Mode) -> Rep
         findings,
         timeline,
         churn,
+        what_changed,
         db_probes: snap.db_probes.clone(),
         incomplete,
         notes: notes(snap, mode),

@@ -277,3 +277,48 @@ fn five_revisions_in_a_short_window_with_the_same_failure_is_churn() {
         "four revisions are not churn"
     );
 }
+
+/// Revision 1 ran cleanly; revision 2 moved DB_HOST and fails. The report names 1 as last
+/// good, says how, and lists the one changed field and the finding that appeared. Without
+/// a clean revision it says so plainly and compares with the previous one that ran.
+#[test]
+fn what_changed_compares_the_failing_revision_with_the_last_good_one() {
+    let r = rules(&[&simple_rule("TST040", "cannot connect", "critical", &[])]);
+    let snap = |first_fails: bool| {
+        let first = if first_fails {
+            "cannot connect"
+        } else {
+            "listening on :8080"
+        };
+        world(serde_json::json!({
+            "tasks": [task("t1", 1, "STOPPED", &[]), task("t2", 2, "RUNNING", &[])],
+            "task_definitions": [td(1, &[("DB_HOST", "db-a")]), td(2, &[("DB_HOST", "db-b")])],
+            "logs": [log("t1", 1, first), log("t2", 5, "cannot connect")],
+        }))
+    };
+    let report = analyze(&snap(false), &r);
+    let w = &report.what_changed[..];
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(
+        (w[0].failing.as_str(), w[0].base.as_deref()),
+        ("app:2", Some("app:1"))
+    );
+    assert!(w[0].last_good);
+    assert_eq!(
+        w[0].decided_by,
+        "it ran (0 running, 1 stopped tasks, with logs) without a failure finding"
+    );
+    assert_eq!(w[0].appeared, ["TST040"]);
+    let fields: Vec<(&str, Option<&str>, Option<&str>)> = w[0]
+        .changes
+        .iter()
+        .map(|c| (c.field.as_str(), c.before.as_deref(), c.after.as_deref()))
+        .collect();
+    assert_eq!(fields, [("env DB_HOST", Some("db-a"), Some("db-b"))]);
+
+    let report = analyze(&snap(true), &r);
+    let w = &report.what_changed[0];
+    assert!(!w.last_good);
+    assert_eq!(w.base.as_deref(), Some("app:1"));
+    assert_eq!(w.decided_by, "no last good revision in the window");
+}

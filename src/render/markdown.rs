@@ -217,6 +217,34 @@ pub fn render(r: &Report) -> String {
             }
         }
     }
+    if !r.what_changed.is_empty() {
+        let _ = writeln!(o, "## What changed\n");
+        for w in &r.what_changed {
+            let _ = writeln!(o, "**{}**: {}\n", w.family, super::what_changed_heading(w));
+            if !w.appeared.is_empty() || !w.cleared.is_empty() {
+                let code = |v: &[String]| {
+                    if v.is_empty() {
+                        "none".to_string()
+                    } else {
+                        v.iter()
+                            .map(|x| format!("`{x}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                };
+                let _ = writeln!(
+                    o,
+                    "- findings appeared: {}; cleared: {}",
+                    code(&w.appeared),
+                    code(&w.cleared)
+                );
+            }
+            for c in &w.changes {
+                let _ = writeln!(o, "- {}", super::change_line(c, "→").replace('|', "\\|"));
+            }
+            let _ = writeln!(o);
+        }
+    }
     if !r.churn.is_empty() {
         let _ = writeln!(o, "## Churn\n");
         for c in &r.churn {

@@ -61,3 +61,34 @@ pub fn seen_span(f: &crate::report::Finding) -> Option<String> {
         _ => None,
     }
 }
+
+/// The heading line of a "what changed" entry: `api:12 fails; compared with api:11, the
+/// last good revision (how it was decided)`.
+pub fn what_changed_heading(w: &crate::report::WhatChanged) -> String {
+    match &w.base {
+        Some(b) if w.last_good => format!(
+            "{} fails; compared with {b}, the last good revision ({})",
+            w.failing, w.decided_by
+        ),
+        Some(b) => format!(
+            "{} fails; compared with {b}, the previous revision that ran ({})",
+            w.failing, w.decided_by
+        ),
+        None => format!("{} fails: {}", w.failing, w.decided_by),
+    }
+}
+
+/// One change as a line: `app env DB_HOST: db-a -> db-b` (`added`/`removed` for one side).
+pub fn change_line(c: &crate::diff::Change, arrow: &str) -> String {
+    let secret = if c.secret {
+        " (secret: fingerprints)"
+    } else {
+        ""
+    };
+    match (&c.before, &c.after) {
+        (Some(a), Some(b)) => format!("{} {}{secret}: {a} {arrow} {b}", c.scope, c.field),
+        (None, Some(b)) => format!("{} {} added{secret}: {b}", c.scope, c.field),
+        (Some(a), None) => format!("{} {} removed{secret} (was {a})", c.scope, c.field),
+        (None, None) => format!("{} {}", c.scope, c.field),
+    }
+}

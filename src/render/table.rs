@@ -102,6 +102,35 @@ pub fn render(report: &Report, width: u16) -> String {
     for c in &report.churn {
         let _ = writeln!(out, "\n{} {}", "Churn:".yellow().bold(), c.message);
     }
+    for w in &report.what_changed {
+        let _ = writeln!(
+            out,
+            "\n{} {}",
+            "What changed:".bold(),
+            super::what_changed_heading(w)
+        );
+        if !w.appeared.is_empty() || !w.cleared.is_empty() {
+            let list = |v: &[String]| {
+                if v.is_empty() {
+                    "-".to_string()
+                } else {
+                    v.join(", ")
+                }
+            };
+            let _ = writeln!(
+                out,
+                "  findings appeared: {}; cleared: {}",
+                list(&w.appeared),
+                list(&w.cleared)
+            );
+        }
+        for c in &w.changes {
+            let _ = writeln!(out, "  - {}", super::change_line(c, "->"));
+        }
+        if w.base.is_some() && w.changes.is_empty() {
+            let _ = writeln!(out, "  - no difference in the task definitions");
+        }
+    }
     if !report.incomplete.is_empty() {
         let _ = writeln!(out, "\n{}", "Checks that could not run".yellow().bold());
         for m in &report.incomplete {

@@ -1,0 +1,108 @@
+//! What changed: per family, the newest failing revision against the last good one
+//! (or, when none was good, the previous revision that ran), read off the revision
+//! timeline and diffed field by field. A revision fails when it shows a failure finding:
+//! high or critical, with evidence from what ran (logs, tasks, events, probes), not only
+//! from configuration. It is good when it ran (tasks or logs) without one, or when a
+//! service deployment of it completed.
+
+use super::*;
+use crate::diff::diff;
+
+/// Rule ids whose findings are failures: high or critical, seen in what ran.
+fn failure_rules(findings: &[Finding]) -> BTreeSet<String> {
+    let config = ["task-definition", "compose", "env-file"];
+    let mut out = BTreeSet::new();
+    for f in findings {
+        let ran = f
+            .sources
+            .iter()
+            .any(|s| !config.iter().any(|c| s.starts_with(c)));
+        if f.severity >= Severity::High && ran {
+            out.insert(f.rule.clone());
+        }
+        for c in &f.explains {
+            if c.severity >= Severity::High {
+                out.insert(c.rule.clone());
+            }
+        }
+    }
+    out
+}
+
+pub(super) fn what_changed(
+    snap: &Snapshot,
+    findings: &[Finding],
+    timeline: &[FamilyTimeline],
+) -> Vec<WhatChanged> {
+    let failures = failure_rules(findings);
+    let fails = |r: &RevisionRow| r.findings.iter().any(|id| failures.contains(id));
+    let ran = |r: &RevisionRow| r.running_tasks + r.stopped_tasks > 0 || r.has_logs;
+    let completed = |fam: &str, rev: i64| {
+        snap.services.iter().flat_map(|s| &s.deployments).any(|d| {
+            d.rollout_state.as_deref() == Some("COMPLETED")
+                && split_td(&d.task_definition).is_some_and(|(f, r)| f == fam && r == rev)
+        })
+    };
+    let mut out = Vec::new();
+    // A family seen at one revision has nothing to compare.
+    for fam in timeline.iter().filter(|f| f.revisions.len() > 1) {
+        let Some(failing) = fam.revisions.iter().rev().find(|r| fails(r)) else {
+            continue;
+        };
+        let older = fam
+            .revisions
+            .iter()
+            .rev()
+            .filter(|r| r.revision < failing.revision);
+        let good = older
+            .clone()
+            .find(|r| completed(&fam.family, r.revision) || (ran(r) && !fails(r)));
+        let (base, decided_by) = match good {
+            Some(g) if completed(&fam.family, g.revision) => {
+                (Some(g), "its service deployment completed".to_string())
+            }
+            Some(g) => (
+                Some(g),
+                format!(
+                    "it ran ({} running, {} stopped tasks{}) without a failure finding",
+                    g.running_tasks,
+                    g.stopped_tasks,
+                    if g.has_logs { ", with logs" } else { "" }
+                ),
+            ),
+            None => match older.clone().find(|r| ran(r)) {
+                Some(r) => (Some(r), "no last good revision in the window".to_string()),
+                None => (
+                    None,
+                    "no last good revision in the window, and no earlier revision ran".to_string(),
+                ),
+            },
+        };
+        let td = |rev: i64| {
+            snap.task_definitions
+                .iter()
+                .find(|t| t.family == fam.family && t.revision == rev)
+        };
+        let name = |rev: i64| format!("{}:{rev}", fam.family);
+        let changes = match base.map(|b| (td(b.revision), td(failing.revision))) {
+            Some((Some(a), Some(b))) => diff(a, b, &name(a.revision), &name(b.revision)).changes,
+            _ => Vec::new(),
+        };
+        let set = |r: Option<&RevisionRow>| -> BTreeSet<String> {
+            r.map(|r| r.findings.iter().cloned().collect())
+                .unwrap_or_default()
+        };
+        let (now, before) = (set(Some(failing)), set(base));
+        out.push(WhatChanged {
+            family: fam.family.clone(),
+            failing: name(failing.revision),
+            base: base.map(|b| name(b.revision)),
+            last_good: good.is_some(),
+            decided_by,
+            appeared: now.difference(&before).cloned().collect(),
+            cleared: before.difference(&now).cloned().collect(),
+            changes,
+        });
+    }
+    out
+}
