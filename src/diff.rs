@@ -37,6 +37,25 @@ pub struct Change {
     pub secret: bool,
 }
 
+impl Change {
+    /// The change as a line: `app env DB_HOST: db-a -> db-b`, `added`/`removed` for one
+    /// side; shared by the renderers and the likely-trigger text.
+    pub fn describe(&self, arrow: &str) -> String {
+        let secret = if self.secret {
+            " (secret: fingerprints)"
+        } else {
+            ""
+        };
+        let (s, f) = (&self.scope, &self.field);
+        match (&self.before, &self.after) {
+            (Some(a), Some(b)) => format!("{s} {f}{secret}: {a} {arrow} {b}"),
+            (None, Some(b)) => format!("{s} {f} added{secret}: {b}"),
+            (Some(a), None) => format!("{s} {f} removed{secret} (was {a})"),
+            (None, None) => format!("{s} {f}"),
+        }
+    }
+}
+
 /// The changes from one revision to another.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
 pub struct RevisionDiff {

@@ -115,6 +115,9 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub superseded_note: Option<String>,
     pub message: String,
+    /// The task-definition change this failure most likely began with, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub likely_trigger: Option<String>,
     pub services: Vec<String>,
     /// `family:revision` values the evidence comes from.
     pub revisions: Vec<String>,

@@ -106,3 +106,61 @@ pub(super) fn what_changed(
     }
     out
 }
+
+/// The kind of a diff field, as rules name it in `triggered_by` (`env DB_HOST` → `env`).
+fn kind_of(field: &str) -> String {
+    let head = field.split(' ').next().unwrap_or(field);
+    match head {
+        "env" | "secret" => head.to_string(),
+        _ => field.replace(' ', "-"),
+    }
+}
+
+/// Names, on each finding that appeared at a failing revision, the change of that
+/// revision its rule says it can be triggered by. A change whose name or values occur in
+/// the finding's message or evidence is preferred (the `DATABASE_URL` of a DNS failure
+/// for that host), else the first change of a listed kind.
+pub(super) fn triggers(findings: &mut [Finding], rules: &RuleSet, changed: &[WhatChanged]) {
+    for f in findings.iter_mut() {
+        let Some(rule) = rules.get(&f.rule) else {
+            continue;
+        };
+        if rule.triggered_by.is_empty() {
+            continue;
+        }
+        let text: String = std::iter::once(f.message.as_str())
+            .chain(f.evidence.iter().map(|e| e.excerpt.as_str()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for w in changed {
+            if !w.appeared.contains(&f.rule) || !f.revisions.contains(&w.failing) {
+                continue;
+            }
+            let candidates: Vec<&crate::diff::Change> = w
+                .changes
+                .iter()
+                .filter(|c| rule.triggered_by.contains(&kind_of(&c.field)))
+                .collect();
+            let mentioned = |c: &&crate::diff::Change| {
+                let name = c.field.split(' ').nth(1).unwrap_or("");
+                (!name.is_empty() && text.contains(name))
+                    || [&c.before, &c.after]
+                        .iter()
+                        .filter_map(|v| v.as_deref())
+                        .any(|v| v.len() >= 4 && text.contains(v))
+            };
+            let pick = candidates
+                .iter()
+                .find(|c| mentioned(c))
+                .or(candidates.first());
+            if let Some(c) = pick {
+                f.likely_trigger = Some(format!(
+                    "began with {}, which changed {}",
+                    w.failing,
+                    c.describe("->")
+                ));
+                break;
+            }
+        }
+    }
+}

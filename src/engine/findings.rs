@@ -237,6 +237,7 @@ pub(super) fn build_findings(
             },
             superseded_note: f.superseded_note.clone(),
             message: fill_template(&f.rule.message, &vars),
+            likely_trigger: None,
             services: services.into_iter().collect(),
             revisions: revisions
                 .into_iter()

@@ -101,10 +101,11 @@ fn analyze_index(snap: &Snapshot, ix: Index, rules: &RuleSet, mode: Mode) -> Rep
         score(f, &ix);
     }
     let (top, folded_into) = fold(&raws, rules);
-    let findings = build_findings(snap, &ix, &raws, &top, &folded_into);
+    let mut findings = build_findings(snap, &ix, &raws, &top, &folded_into);
     let timeline = timeline(snap, &ix, &raws);
     let churn = churn(snap, &ix, &raws);
     let what_changed = what_changed(snap, &findings, &timeline);
+    triggers(&mut findings, rules, &what_changed);
     let incomplete: Vec<MissingCheck> = snap
         .collect_errors
         .iter()

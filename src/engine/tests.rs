@@ -322,3 +322,37 @@ fn what_changed_compares_the_failing_revision_with_the_last_good_one() {
     assert_eq!(w.base.as_deref(), Some("app:1"));
     assert_eq!(w.decided_by, "no last good revision in the window");
 }
+
+/// A DNS failure that appeared with revision 2 names, of that revision's changes, the
+/// one its evidence mentions (DB_HOST's new value), not merely the first listed (A_FLAG).
+#[test]
+fn likely_trigger_names_the_change_the_evidence_mentions() {
+    let r = rules(&[&format!(
+        r#"id = "TST050"
+name = "dns"
+title = "t"
+severity = "critical"
+message = "cannot resolve {{host}}"
+triggered_by = ["env", "image"]
+[[signal]]
+source = "log"
+pattern = 'cannot resolve (?P<host>[a-z0-9.-]+)'
+{DOCS}"#
+    )]);
+    let snap = world(serde_json::json!({
+        "tasks": [task("t1", 1, "STOPPED", &[]), task("t2", 2, "RUNNING", &[])],
+        "task_definitions": [
+            td(1, &[("A_FLAG", "1"), ("DB_HOST", "db-a.internal")]),
+            td(2, &[("A_FLAG", "2"), ("DB_HOST", "db-b.internal")]),
+        ],
+        "logs": [log("t1", 1, "listening"), log("t2", 5, "cannot resolve db-b.internal")],
+    }));
+    let report = analyze(&snap, &r);
+    assert_eq!(
+        report.findings[0].likely_trigger.as_deref(),
+        Some("began with app:2, which changed app env DB_HOST: db-a.internal -> db-b.internal")
+    );
+    // A rule that lists no trigger kinds gets none.
+    let plain = rules(&[&simple_rule("TST051", "cannot resolve", "critical", &[])]);
+    assert_eq!(analyze(&snap, &plain).findings[0].likely_trigger, None);
+}

@@ -111,6 +111,9 @@ pub fn render(r: &Report) -> String {
             f.rule,
             f.title
         );
+        if let Some(t) = &f.likely_trigger {
+            let _ = writeln!(o, "**Likely trigger:** {t}\n");
+        }
         let _ = writeln!(o, "{}\n", f.message);
         let _ = writeln!(
             o,
@@ -240,7 +243,7 @@ pub fn render(r: &Report) -> String {
                 );
             }
             for c in &w.changes {
-                let _ = writeln!(o, "- {}", super::change_line(c, "→").replace('|', "\\|"));
+                let _ = writeln!(o, "- {}", c.describe("→").replace('|', "\\|"));
             }
             let _ = writeln!(o);
         }

@@ -77,18 +77,3 @@ pub fn what_changed_heading(w: &crate::report::WhatChanged) -> String {
         None => format!("{} fails: {}", w.failing, w.decided_by),
     }
 }
-
-/// One change as a line: `app env DB_HOST: db-a -> db-b` (`added`/`removed` for one side).
-pub fn change_line(c: &crate::diff::Change, arrow: &str) -> String {
-    let secret = if c.secret {
-        " (secret: fingerprints)"
-    } else {
-        ""
-    };
-    match (&c.before, &c.after) {
-        (Some(a), Some(b)) => format!("{} {}{secret}: {a} {arrow} {b}", c.scope, c.field),
-        (None, Some(b)) => format!("{} {} added{secret}: {b}", c.scope, c.field),
-        (Some(a), None) => format!("{} {} removed{secret} (was {a})", c.scope, c.field),
-        (None, None) => format!("{} {}", c.scope, c.field),
-    }
-}

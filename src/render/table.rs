@@ -125,7 +125,7 @@ pub fn render(report: &Report, width: u16) -> String {
             );
         }
         for c in &w.changes {
-            let _ = writeln!(out, "  - {}", super::change_line(c, "->"));
+            let _ = writeln!(out, "  - {}", c.describe("->"));
         }
         if w.base.is_some() && w.changes.is_empty() {
             let _ = writeln!(out, "  - no difference in the task definitions");
@@ -228,6 +228,9 @@ fn finding(out: &mut String, f: &Finding) {
         f.confidence
     );
     let _ = writeln!(out, "   {}", f.message);
+    if let Some(t) = &f.likely_trigger {
+        let _ = writeln!(out, "   {} {t}", "likely trigger:".bold());
+    }
     if let Some(span) = super::seen_span(f) {
         let times = if f.occurrences == 1 { "once" } else { "times" };
         let n = if f.occurrences == 1 {

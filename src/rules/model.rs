@@ -182,6 +182,25 @@ pub fn fields_of(source: Source) -> Option<&'static [&'static str]> {
     }
 }
 
+/// Kinds of task-definition change a rule's `triggered_by` can name; each is the field of
+/// a revision diff (`env DB_HOST` is kind `env`, `health check` is `health-check`).
+pub const TRIGGER_KINDS: &[&str] = &[
+    "env",
+    "secret",
+    "image",
+    "command",
+    "entry-point",
+    "ports",
+    "health-check",
+    "log-configuration",
+    "memory",
+    "cpu",
+    "task-role",
+    "execution-role",
+    "runtime-platform",
+    "network-mode",
+];
+
 /// Named string sets a condition can test a capture against.
 pub const FACT_SETS: &[&str] = &[
     "running_task_ips",
@@ -213,6 +232,8 @@ pub(crate) struct RawRule {
     tags: Vec<String>,
     #[serde(default)]
     explains: Vec<Spanned<String>>,
+    #[serde(default)]
+    triggered_by: Vec<Spanned<String>>,
     #[serde(rename = "signal")]
     signals: Vec<RawSignal>,
     #[serde(default, rename = "condition")]
@@ -306,6 +327,9 @@ pub struct Rule {
     pub message: String,
     pub tags: Vec<String>,
     pub explains: Vec<String>,
+    /// Kinds of task-definition change that can start this failure (`env`, `image` ...,
+    /// see [`TRIGGER_KINDS`]): a finding that appeared with such a change names it.
+    pub triggered_by: Vec<String>,
     pub signals: Vec<Signal>,
     pub conditions: Vec<Condition>,
     pub docs: Docs,
@@ -588,6 +612,20 @@ impl Rule {
             }
             explains.push(e.get_ref().clone());
         }
+        let mut triggered_by = Vec::new();
+        for k in raw.triggered_by {
+            if !TRIGGER_KINDS.contains(&k.get_ref().as_str()) {
+                return Err(at(
+                    k.span(),
+                    format!(
+                        "field `triggered_by`: unknown {:?}, expected one of {}",
+                        k.get_ref(),
+                        TRIGGER_KINDS.join(", ")
+                    ),
+                ));
+            }
+            triggered_by.push(k.into_inner());
+        }
         if raw.docs.fix.is_empty() {
             return Err(Error::Input {
                 file: file.into(),
@@ -617,6 +655,7 @@ impl Rule {
             message: raw.message,
             tags: raw.tags,
             explains,
+            triggered_by,
             signals,
             conditions,
             docs: raw.docs,
