@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Log-window benchmark against the moto server: `--logs tail` against `--logs window`.
+
+One service with 20 running tasks; each task's stream holds 5,000 lines spread over the
+last 90 minutes (100,000 lines in all), and the only failure (a refused connection to
+the database host) is in the first five lines of each stream. For each mode it runs
+`sickbay doctor --cluster ... --call-stats` and reports the median wall time, the
+FilterLogEvents calls, the lines read (from the report's notes), and whether the failure
+was found with its count. `--latency-ms` adds a modelled round trip to every call.
+
+Usage: .venv-moto/bin/python bench/logs_window.py [--sickbay PATH] [--runs 3] [--latency-ms 30]
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import live  # noqa: E402  (moto start-up, the delay proxy and the environment)
+
+TASKS, LINES, FAILING = 20, 5_000, 5
+
+
+def seed(url, cluster):
+    ecs, logs, ec2 = live.clients(url)
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.8.1.0/24")["Subnet"]["SubnetId"]
+    sg = ec2.create_security_group(GroupName=cluster, Description="bench", VpcId=vpc)["GroupId"]
+    net = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}}
+    ecs.create_cluster(clusterName=cluster)
+    group = f"/ecs/{cluster}"
+    logs.create_log_group(logGroupName=group)
+    ecs.register_task_definition(
+        family=cluster, networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+        cpu="256", memory="512",
+        containerDefinitions=[{
+            "name": "app", "image": "app:1", "memory": 512, "essential": True,
+            "logConfiguration": {"logDriver": "awslogs", "options": {
+                "awslogs-group": group, "awslogs-stream-prefix": "ecs",
+                "awslogs-region": live.REGION}},
+        }],
+    )
+    ecs.create_service(cluster=cluster, serviceName="api", taskDefinition=cluster,
+                       desiredCount=TASKS, launchType="FARGATE", networkConfiguration=net)
+    start = int(time.time() * 1000) - 90 * 60_000
+    step = 90 * 60_000 // LINES
+    for _ in range(TASKS):
+        t = ecs.run_task(cluster=cluster, taskDefinition=cluster, group="service:api",
+                         launchType="FARGATE", networkConfiguration=net)["tasks"][0]
+        stream = f"ecs/app/{t['taskArn'].rsplit('/', 1)[1]}"
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        events = [
+            {"timestamp": start + k * step,
+             "message": ("Error: connect ECONNREFUSED 10.8.9.9:5432" if k < FAILING
+                         else f'10.8.1.7 - - "GET /health HTTP/1.1" 200 2 "-" "ELB-HealthChecker/2.0" {k}')}
+            for k in range(LINES)
+        ]
+        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+    return group
+
+
+def run(sickbay, url, cluster, mode):
+    started = time.monotonic()
+    p = subprocess.run(
+        [sickbay, "doctor", "--cluster", cluster, "--endpoint-url", url, "--db", "off",
+         "-o", "json", "--fail-on", "never", "--call-stats", "--since", "2h", "--logs", mode],
+        capture_output=True,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, **live.ENV},
+    )
+    wall = time.monotonic() - started
+    if p.returncode != 0:
+        sys.exit(f"sickbay failed: {p.stderr.decode()}")
+    stats = json.loads(p.stderr.decode().strip().splitlines()[-1])
+    report = json.loads(p.stdout)
+    lines = sum(int(m.group(1)) for n in report["notes"]
+                for m in [re.search(r"\((\d+) lines", n)] if m)
+    found = [f for f in report["findings"] if f["rule"] == "NET004"]
+    return wall, stats["calls"].get("logs:FilterLogEvents", 0), lines, found[0]["occurrences"] if found else 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sickbay", default=os.path.join(live.ROOT, "target/release/sickbay"))
+    ap.add_argument("--moto", default=os.path.join(live.ROOT, ".venv-moto/bin/moto_server"))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--latency-ms", type=float, default=0)
+    a = ap.parse_args()
+    proc, url = live.start_moto(a.moto)
+    target = url
+    if a.latency_ms > 0:
+        _, target = live.start_delay_proxy(url, a.latency_ms)
+    try:
+        seed(url, "logbench")
+        print(f"{TASKS} streams x {LINES} lines; failure in the first {FAILING} lines of each; "
+              f"{a.latency_ms:g} ms added per call; median of {a.runs} runs")
+        print("| mode | wall (median) | FilterLogEvents calls | lines read | failure found (count) |")
+        print("|---|---:|---:|---:|---:|")
+        for mode in ["tail", "window"]:
+            rows = [run(a.sickbay, target, "logbench", mode) for _ in range(a.runs)]
+            wall = statistics.median(r[0] for r in rows)
+            _, calls, lines, count = rows[-1]
+            print(f"| {mode} | {wall:.2f} s | {calls} | {lines} | "
+                  f"{'yes (' + str(count) + ')' if count else 'no'} |", flush=True)
+        print("| insights | not implemented yet | | | |")
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+if __name__ == "__main__":
+    main()
