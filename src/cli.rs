@@ -88,17 +88,11 @@ pub enum Command {
         #[arg(value_enum)]
         which: SchemaKind,
     },
-    /// What changed between two task definitions (JSON files, as for lint): image,
+    /// What changed between two task definitions: JSON files (as for lint) or
+    /// registered revisions (`api:4`, read with DescribeTaskDefinition): image,
     /// environment, secrets, command, ports, cpu and memory, roles, health check,
     /// platform, logging. Secret values show only as fingerprints.
-    Diff {
-        /// The earlier task definition (the last one that worked)
-        #[arg(value_name = "BEFORE")]
-        before: PathBuf,
-        /// The later task definition (the one that fails)
-        #[arg(value_name = "AFTER")]
-        after: PathBuf,
-    },
+    Diff(DiffArgs),
     /// Print a shell completion script: `sickbay completions bash > ~/.local/share/bash-completion/completions/sickbay`
     Completions {
         #[arg(value_enum)]
@@ -214,6 +208,25 @@ pub enum DbMode {
     Auto,
     On,
     Off,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier task definition (the last one that worked): a file, or FAMILY:REVISION
+    #[arg(value_name = "BEFORE")]
+    pub before: String,
+    /// The later task definition (the one that fails): a file, or FAMILY:REVISION
+    #[arg(value_name = "AFTER")]
+    pub after: String,
+    /// AWS profile, for FAMILY:REVISION (default: AWS_PROFILE, then the default profile)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region, for FAMILY:REVISION
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send AWS API calls to this endpoint (a local test server)
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

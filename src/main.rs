@@ -135,8 +135,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Rules(cmd) => rules_command(cmd, &cli, &out),
         Command::Db(sickbay::cli::DbCommand::Probe(args)) => db_probe(args, &cli, &out),
-        Command::Diff { before, after } => {
-            let d = diff_files(before, after)?;
+        Command::Diff(args) => {
+            let d = diff_command(args)?;
             print(&render::diff::render(&d, out.format, out.width))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -170,23 +170,53 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// `sickbay diff BEFORE AFTER`: each file is read and sealed as `lint` reads it (so
-/// secrets are redacted on the way in), then compared.
-fn diff_files(
-    before: &std::path::Path,
-    after: &std::path::Path,
-) -> Result<sickbay::diff::RevisionDiff> {
-    let one = |p: &std::path::Path| -> Result<(sickbay::snapshot::TaskDefinition, String)> {
-        let (snap, _) = sickbay::lint::load(&[p.to_path_buf()])?;
-        let name = p.display().to_string();
+/// `sickbay diff BEFORE AFTER`: each side is a task-definition file, read and sealed as
+/// `lint` reads it, or a registered `family:revision` read from ECS and sealed as it
+/// arrives; then the two are compared.
+fn diff_command(args: &sickbay::cli::DiffArgs) -> Result<sickbay::diff::RevisionDiff> {
+    let registered = |s: &str| {
+        !std::path::Path::new(s).exists()
+            && s.rsplit_once(':').is_some_and(|(f, r)| {
+                !f.is_empty() && !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit())
+            })
+    };
+    let live: Vec<&str> = [&args.before, &args.after]
+        .into_iter()
+        .map(String::as_str)
+        .filter(|s| registered(s))
+        .collect();
+    let mut fetched = std::collections::HashMap::new();
+    if !live.is_empty() {
+        use sickbay::collect::{self, AwsSettings, Clients};
+        let call_timeout = std::time::Duration::from_secs(20);
+        let settings = AwsSettings {
+            profile: args.profile.clone(),
+            region: args.region.clone(),
+            endpoint_url: args.endpoint_url.clone(),
+        };
+        let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+        rt.block_on(async {
+            let cfg = collect::load_config(&settings, call_timeout).await?;
+            let clients = Clients::from_config(&cfg);
+            for key in &live {
+                let td = collect::task_definition(&clients, key, call_timeout).await?;
+                fetched.insert(key.to_string(), td);
+            }
+            anyhow::Ok(())
+        })?;
+    }
+    let side = |s: &str| -> Result<sickbay::snapshot::TaskDefinition> {
+        if let Some(td) = fetched.get(s) {
+            return Ok(td.clone());
+        }
+        let (snap, _) = sickbay::lint::load(&[std::path::PathBuf::from(s)])?;
         match snap.task_definitions.as_slice() {
-            [td] => Ok((td.clone(), name)),
-            _ => bail!("{name}: not a task definition (expected register-task-definition input, describe-task-definition output, or an array of container definitions)"),
+            [td] => Ok(td.clone()),
+            _ => bail!("{s}: not a task definition (expected register-task-definition input, describe-task-definition output, an array of container definitions, or FAMILY:REVISION)"),
         }
     };
-    let (a, an) = one(before)?;
-    let (b, bn) = one(after)?;
-    Ok(sickbay::diff::diff(&a, &b, &an, &bn))
+    let (a, b) = (side(&args.before)?, side(&args.after)?);
+    Ok(sickbay::diff::diff(&a, &b, &args.before, &args.after))
 }
 
 /// `sickbay doctor`: the report, printed.

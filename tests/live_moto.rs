@@ -13,7 +13,7 @@ use aws_sdk_ecs::types::{
     AwsVpcConfiguration, Compatibility, ContainerDefinition, KeyValuePair, LaunchType,
     LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode,
 };
-use moto::{all_rules, doctor, report, rules, unique, REGION};
+use moto::{all_rules, doctor, report, rules, sickbay_cmd, unique, REGION};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -712,4 +712,81 @@ fn window_finds_an_early_failure_that_the_tail_misses() {
         "{:#}",
         r["notes"]
     );
+}
+
+/// `sickbay diff FAMILY:1 FAMILY:2` reads both revisions from ECS: the changed host is
+/// shown, the password inside the URL only as fingerprints; a missing revision is one
+/// line and exit 2.
+#[test]
+fn diff_registered_revisions() {
+    let family = unique("difffam");
+    let group = format!("/ecs/{family}");
+    let (r1, r2) = rt().block_on(async {
+        let aws = Aws::new().await;
+        let a = aws
+            .task_def(
+                &family,
+                "app",
+                "app:1",
+                &[("DATABASE_URL", "postgres://u:Pa55-word-one@db-a:5432/x")],
+                &group,
+            )
+            .await;
+        let b = aws
+            .task_def(
+                &family,
+                "app",
+                "app:2",
+                &[("DATABASE_URL", "postgres://u:Pa55-word-two@db-b:5432/x")],
+                &group,
+            )
+            .await;
+        (a, b)
+    });
+    let run = |a: &str, b: &str| {
+        sickbay_cmd()
+            .args([
+                "diff",
+                a,
+                b,
+                "--endpoint-url",
+                &moto::moto().url,
+                "-o",
+                "json",
+            ])
+            .output()
+            .unwrap()
+    };
+    let o = run(&format!("{family}:{r1}"), &format!("{family}:{r2}"));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(!text.contains("Pa55-word"), "{text}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let fields: Vec<&str> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["image", "env DATABASE_URL"], "{v:#}");
+    let url = &v["changes"][1];
+    assert_eq!(url["secret"], true);
+    assert!(
+        url["after"].as_str().unwrap().contains("@db-b:5432"),
+        "{url}"
+    );
+
+    let o = run(&format!("{family}:{r1}"), &format!("{family}:99"));
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with(&format!("error: task definition {family}:99: ")),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }

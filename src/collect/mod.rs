@@ -247,6 +247,37 @@ fn fatal_of(f: Failure, clients: &Clients) -> Option<Fatal> {
     }
 }
 
+/// One task-definition revision (`family:revision`, or an ARN), read with
+/// DescribeTaskDefinition and sealed (redacted) as it enters. For `sickbay diff`.
+pub async fn task_definition(
+    clients: &Clients,
+    key: &str,
+    call_timeout: Duration,
+) -> Result<crate::snapshot::TaskDefinition, anyhow::Error> {
+    let ctx = Ctx::new(call_timeout, call_timeout, 1, None);
+    let req = clients.ecs.describe_task_definition().task_definition(key);
+    match ctx.call(Op::EcsDescribeTaskDefinition, req.send()).await {
+        Ok(o) => {
+            let td = o
+                .task_definition()
+                .ok_or_else(|| anyhow::anyhow!("task definition {key}: empty answer"))?;
+            let snap = Sealed::new(Snapshot {
+                task_definitions: vec![ecs::convert_task_definition(td)],
+                ..Snapshot::default()
+            });
+            Ok(snap.into_inner().task_definitions.remove(0))
+        }
+        Err(f) => Err(match fatal_of(f.clone(), clients) {
+            Some(fatal) => fatal.into(),
+            None => anyhow::anyhow!(
+                "task definition {key}: {} ({}); check the name and revision, --region, and that ecs:DescribeTaskDefinition is allowed",
+                crate::snapshot::redact::error_line(&f.message),
+                f.code
+            ),
+        }),
+    }
+}
+
 /// Collects a snapshot of the cluster's services and families. The snapshot is redacted
 /// before it is returned.
 pub async fn collect(clients: &Clients, opts: &Options) -> Result<Collected, Fatal> {
