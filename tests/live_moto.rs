@@ -790,3 +790,112 @@ fn diff_registered_revisions() {
     );
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }
+
+/// What changed, live: revision 1 ran and logged normally; revision 2 moved
+/// DATABASE_URL to a host that does not resolve. The report names revision 1 as last
+/// good, lists the changed variable (password as fingerprints), and the DNS finding names
+/// that change as its likely trigger. A second family that failed in both revisions says
+/// plainly that there is no last good revision.
+#[test]
+fn what_changed_live_names_last_good_and_trigger() {
+    let cluster = unique("changed");
+    let group = format!("/ecs/{cluster}");
+    let fam = unique("changed-api");
+    let bad = unique("changed-worker");
+    rt().block_on(async {
+        let aws = Aws::new().await;
+        let net = aws.network(37).await;
+        aws.cluster(&cluster).await;
+        aws.log_group(&group).await;
+        let url = |host: &str| format!("postgres://app:Hunter-2-secret@{host}:5432/app");
+        let r1 = aws
+            .task_def(
+                &fam,
+                "api",
+                "api:1",
+                &[("DATABASE_URL", &url("db-a.internal"))],
+                &group,
+            )
+            .await;
+        let t = aws
+            .run_task(&cluster, &format!("{fam}:{r1}"), "service:api", &net)
+            .await;
+        aws.put_logs(&group, &format!("ecs/api/{t}"), 50, &["listening on :8080"])
+            .await;
+        aws.stop_task(&cluster, &t, "Scaling activity initiated by deployment")
+            .await;
+        let r2 = aws
+            .task_def(
+                &fam,
+                "api",
+                "api:1",
+                &[("DATABASE_URL", &url("db-b.internal"))],
+                &group,
+            )
+            .await;
+        aws.service(&cluster, "api", &format!("{fam}:{r2}"), &net)
+            .await;
+        let t = aws
+            .run_task(&cluster, &format!("{fam}:{r2}"), "service:api", &net)
+            .await;
+        aws.put_logs(
+            &group,
+            &format!("ecs/api/{t}"),
+            20,
+            &["Error: getaddrinfo ENOTFOUND db-b.internal"],
+        )
+        .await;
+        for image in ["worker:1", "worker:2"] {
+            let rev = aws.task_def(&bad, "worker", image, &[], &group).await;
+            let t = aws
+                .run_task(&cluster, &format!("{bad}:{rev}"), "worker", &net)
+                .await;
+            aws.put_logs(
+                &group,
+                &format!("ecs/worker/{t}"),
+                30,
+                &["exec /app/worker: exec format error"],
+            )
+            .await;
+        }
+    });
+    let o = doctor(&["--cluster", &cluster, "--service", "api", "--family", &bad]);
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(!text.contains("Hunter-2"), "a password leaked");
+    let r = report(&o);
+    let changed = r["what_changed"].as_array().unwrap();
+    let api = changed
+        .iter()
+        .find(|w| w["family"] == fam.as_str())
+        .unwrap_or_else(|| {
+            panic!(
+                "{:#} {:#} {:?}",
+                r["what_changed"],
+                r["timeline"],
+                rules(&r)
+            )
+        });
+    assert_eq!(api["base"], format!("{fam}:1"), "{api:#}");
+    assert_eq!(api["last_good"], true, "{api:#}");
+    let c = &api["changes"][0];
+    assert_eq!(c["field"], "env DATABASE_URL", "{api:#}");
+    assert!(
+        c["after"].as_str().unwrap().contains("@db-b.internal:5432"),
+        "{c}"
+    );
+    assert_eq!(c["secret"], true);
+    let dns = finding(&r, "NET005");
+    let trigger = dns["likely_trigger"].as_str().unwrap_or_default();
+    assert!(
+        trigger.starts_with(&format!(
+            "began with {fam}:2, which changed api env DATABASE_URL"
+        )),
+        "{dns:#}"
+    );
+    let worker = changed
+        .iter()
+        .find(|w| w["family"] == bad.as_str())
+        .expect("worker entry");
+    assert_eq!(worker["last_good"], false, "{worker:#}");
+    assert_eq!(worker["decided_by"], "no last good revision in the window");
+}
