@@ -265,7 +265,11 @@ pub async fn task_definition(
                 task_definitions: vec![ecs::convert_task_definition(td)],
                 ..Snapshot::default()
             });
-            Ok(snap.into_inner().task_definitions.remove(0))
+            snap.into_inner()
+                .task_definitions
+                .into_iter()
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("task definition {key}: could not be redacted"))
         }
         Err(f) => Err(match fatal_of(f.clone(), clients) {
             Some(fatal) => fatal.into(),

@@ -1,22 +1,36 @@
 //! What changed: per family, the newest failing revision against the last good one
 //! (or, when none was good, the previous revision that ran), read off the revision
-//! timeline and diffed field by field. A revision fails when it shows a failure finding:
-//! high or critical, with evidence from what ran (logs, tasks, events, probes), not only
-//! from configuration. It is good when it ran (tasks or logs) without one, or when a
+//! timeline and diffed field by field. A revision fails when it ran and shows a failure
+//! finding: high or critical, with evidence from what ran (logs, tasks, events, probes),
+//! not only from configuration or facts derived from it. It is good when it ran (tasks or logs) without one, or when a
 //! service deployment of it completed.
 
 use super::*;
 use crate::diff::diff;
 
+/// Evidence sources that show something ran (facts and files only describe configuration).
+const RUNTIME_SOURCES: &[&str] = &[
+    "log",
+    "service-event",
+    "stopped-reason",
+    "stop-code",
+    "container-reason",
+    "exit-code",
+    "task",
+    "deployment",
+    "target-health",
+    "log-stream",
+    "db-probe",
+];
+
 /// Rule ids whose findings are failures: high or critical, seen in what ran.
 fn failure_rules(findings: &[Finding]) -> BTreeSet<String> {
-    let config = ["task-definition", "compose", "env-file"];
     let mut out = BTreeSet::new();
     for f in findings {
-        let ran = f
-            .sources
-            .iter()
-            .any(|s| !config.iter().any(|c| s.starts_with(c)));
+        let ran = f.sources.iter().any(|s| {
+            let source = s.split(':').next().unwrap_or(s);
+            RUNTIME_SOURCES.contains(&source)
+        });
         if f.severity >= Severity::High && ran {
             out.insert(f.rule.clone());
         }
@@ -46,7 +60,7 @@ pub(super) fn what_changed(
     let mut out = Vec::new();
     // A family seen at one revision has nothing to compare.
     for fam in timeline.iter().filter(|f| f.revisions.len() > 1) {
-        let Some(failing) = fam.revisions.iter().rev().find(|r| fails(r)) else {
+        let Some(failing) = fam.revisions.iter().rev().find(|r| ran(r) && fails(r)) else {
             continue;
         };
         let older = fam

@@ -140,7 +140,8 @@ pub(super) fn join(rule: &Rule, groups: &[Vec<Group>]) -> Option<Vec<Binding>> {
                 caps.extend(g.caps.clone());
                 let key: Vec<Option<String>> = later
                     .iter()
-                    .map(|n| caps.get(*n).map(|v| v.to_ascii_lowercase()))
+                    // Exact values: a condition may tell cases apart.
+                    .map(|n| caps.get(*n).cloned())
                     .collect();
                 if keys.insert(key) || next.len() < MAX_BINDINGS {
                     let mut gs = b.groups.clone();

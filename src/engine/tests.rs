@@ -356,3 +356,27 @@ pattern = 'cannot resolve (?P<host>[a-z0-9.-]+)'
     let plain = rules(&[&simple_rule("TST051", "cannot resolve", "critical", &[])]);
     assert_eq!(analyze(&snap, &plain).findings[0].likely_trigger, None);
 }
+
+/// Revision 3 was registered with the same broken value but never ran: the failing
+/// revision is 2, the newest that ran, not the newest that merely holds the config.
+#[test]
+fn what_changed_fails_only_a_revision_that_ran() {
+    let r = rules(&[&join_rule()]);
+    let snap = world(serde_json::json!({
+        "tasks": [task("t1", 1, "STOPPED", &[]), task("t2", 2, "RUNNING", &[])],
+        "task_definitions": [
+            td(1, &[("API_HOST", "10.0.0.1")]),
+            td(2, &[("API_HOST", "10.0.0.7")]),
+            td(3, &[("API_HOST", "10.0.0.7")]),
+        ],
+        "logs": [log("t1", 1, "started"), log("t2", 5, "cannot reach 10.0.0.7")],
+    }));
+    let report = analyze(&snap, &r);
+    let w = &report.what_changed[0];
+    assert_eq!(
+        (w.failing.as_str(), w.base.as_deref()),
+        ("app:2", Some("app:1")),
+        "{w:?}"
+    );
+    assert!(w.last_good);
+}
