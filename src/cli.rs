@@ -154,15 +154,8 @@ pub struct DoctorArgs {
     /// Overall deadline for live collection: 60s, 2m
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
-    /// AWS profile (default: AWS_PROFILE, then the default profile)
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's)
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// Send every AWS call to this endpoint (a test peer or a VPC endpoint)
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// Calls in flight at most during live collection
     #[arg(long, value_name = "N", default_value_t = 8, hide = true)]
     pub concurrency: usize,
@@ -218,13 +211,21 @@ pub struct DiffArgs {
     /// The later task definition (the one that fails): a file, or FAMILY:REVISION
     #[arg(value_name = "AFTER")]
     pub after: String,
-    /// AWS profile, for FAMILY:REVISION (default: AWS_PROFILE, then the default profile)
+    /// AWS settings, used for FAMILY:REVISION
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Where AWS calls go and as whom: shared by every command that calls AWS.
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// AWS profile (default: AWS_PROFILE, then the default profile)
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
-    /// AWS region, for FAMILY:REVISION
+    /// AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's)
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-    /// Send AWS API calls to this endpoint (a local test server)
+    /// Send every AWS call to this endpoint (a test peer or a VPC endpoint)
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
 }

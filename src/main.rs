@@ -170,6 +170,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+fn aws_settings(a: &sickbay::cli::AwsArgs) -> sickbay::collect::AwsSettings {
+    sickbay::collect::AwsSettings {
+        profile: a.profile.clone(),
+        region: a.region.clone(),
+        endpoint_url: a.endpoint_url.clone(),
+    }
+}
+
 /// `sickbay diff BEFORE AFTER`: each side is a task-definition file, read and sealed as
 /// `lint` reads it, or a registered `family:revision` read from ECS and sealed as it
 /// arrives; then the two are compared.
@@ -187,13 +195,9 @@ fn diff_command(args: &sickbay::cli::DiffArgs) -> Result<sickbay::diff::Revision
         .collect();
     let mut fetched = std::collections::HashMap::new();
     if !live.is_empty() {
-        use sickbay::collect::{self, AwsSettings, Clients};
+        use sickbay::collect::{self, Clients};
         let call_timeout = std::time::Duration::from_secs(20);
-        let settings = AwsSettings {
-            profile: args.profile.clone(),
-            region: args.region.clone(),
-            endpoint_url: args.endpoint_url.clone(),
-        };
+        let settings = aws_settings(&args.aws);
         let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
         rt.block_on(async {
             let cfg = collect::load_config(&settings, call_timeout).await?;
@@ -266,7 +270,7 @@ async fn collect_live(
     cluster: &str,
     rules: &RuleSet,
 ) -> Result<sickbay::snapshot::Sealed> {
-    use sickbay::collect::{self, AwsSettings, Clients, Options};
+    use sickbay::collect::{self, Clients, Options};
     let started = std::time::Instant::now();
     let since = chrono::Duration::from_std(args.since).context("--since is too long")?;
     let start = chrono::Utc::now()
@@ -283,11 +287,7 @@ async fn collect_live(
     opts.call_timeout = args.timeout.min(std::time::Duration::from_secs(20));
     opts.concurrency = args.concurrency.max(1);
     opts.progress = std::io::stderr().is_terminal();
-    let settings = AwsSettings {
-        profile: args.profile.clone(),
-        region: args.region.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-    };
+    let settings = aws_settings(&args.aws);
     let cfg = tokio::time::timeout(
         args.timeout,
         collect::load_config(&settings, opts.call_timeout),

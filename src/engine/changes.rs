@@ -27,15 +27,14 @@ const RUNTIME_SOURCES: &[&str] = &[
 fn failure_rules(findings: &[Finding]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for f in findings {
-        let ran = f.sources.iter().any(|s| {
-            let source = s.split(':').next().unwrap_or(s);
-            RUNTIME_SOURCES.contains(&source)
-        });
-        if f.severity >= Severity::High && ran {
+        let runtime =
+            |source: &str| RUNTIME_SOURCES.contains(&source.split(':').next().unwrap_or(source));
+        if f.severity >= Severity::High && f.sources.iter().any(|s| runtime(s)) {
             out.insert(f.rule.clone());
         }
+        // A folded symptom counts by the same test, on its own evidence.
         for c in &f.explains {
-            if c.severity >= Severity::High {
+            if c.severity >= Severity::High && c.evidence.iter().any(|e| runtime(&e.source)) {
                 out.insert(c.rule.clone());
             }
         }

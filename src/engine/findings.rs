@@ -221,6 +221,7 @@ pub(super) fn build_findings(
                 }
             })
             .collect();
+        let span = seen(f, ix);
         out.push(Finding {
             rank: rank + 1,
             rule: f.rule.id.clone(),
@@ -245,8 +246,8 @@ pub(super) fn build_findings(
                 .collect(),
             sources: f.sources.iter().map(|s| s.as_str().to_string()).collect(),
             occurrences: f.occurrences,
-            first_seen: seen(f, ix).map(|s| s.0),
-            last_seen: seen(f, ix).map(|s| s.1),
+            first_seen: span.map(|s| s.0),
+            last_seen: span.map(|s| s.1),
             evidence: ordered
                 .iter()
                 .take(MAX_EVIDENCE)
