@@ -7,7 +7,6 @@
 pub mod cli;
 #[cfg(feature = "aws")]
 pub mod collect;
-pub mod config_facts;
 pub mod dbenv;
 pub mod diff;
 pub mod engine;

@@ -199,6 +199,53 @@ fn rules_check_reports_a_rule_without_class() {
     insta::assert_snapshot!(bad(d.path(), &["rules", "check", "rules"], b""));
 }
 
+/// A fact example whose keys are not those sickbay builds (here `to` before `from`) fails
+/// `rules check` even though the rule's own pattern matches it: the example would prove
+/// nothing about real records.
+#[test]
+fn rules_check_rejects_a_misshapen_fact_example() {
+    let d = tmp();
+    std::fs::create_dir(d.path().join("rules")).unwrap();
+    let rule = r#"id = "USR002"
+name = "blocked"
+class = "blocked_path"
+title = "Blocked"
+severity = "high"
+message = "{to} blocked"
+
+[[signal]]
+name = "path"
+source = "fact"
+field = "sg-path"
+pattern = '''to=(?P<to>\S+) .*allowed=false'''
+
+[docs]
+why = "Because."
+fix = ["Open it."]
+
+[[example]]
+source = "fact"
+field = "sg-path"
+text = "to=rds:main from=service:api address=a port=5432 allowed=false detail=x"
+match = true
+
+[[example]]
+source = "fact"
+field = "sg-path"
+text = "from=service:api to=rds:main address=a port=5432 allowed=true detail=x"
+match = false
+"#;
+    std::fs::write(d.path().join("rules/USR002-blocked.toml"), rule).unwrap();
+    let o = sickbay(d.path(), &["rules", "check", "rules"], b"");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = format!("{}{}", stderr(&o), String::from_utf8_lossy(&o.stdout));
+    assert!(
+        out.contains("USR002 example 1 does not have the keys of a sg-path record, in order: from= to= address= port= allowed= detail="),
+        "{out}"
+    );
+    assert!(!out.contains("example 2"), "{out}");
+}
+
 #[test]
 fn rule_example_failure_exits_1() {
     let d = tmp();

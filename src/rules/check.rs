@@ -13,11 +13,21 @@ pub struct ExampleFailure {
     pub index: usize,
     pub expected_match: bool,
     pub text: String,
+    /// Set when the example's text does not have the shape of its source's records
+    /// (see [`super::shapes`]): such an example proves nothing about real records.
+    pub misfit: Option<String>,
 }
 
 impl ExampleFailure {
     /// The problem without file and rule: `example 2 should match but does not: "..."`.
     pub fn message(&self) -> String {
+        if let Some(m) = &self.misfit {
+            return format!(
+                "example {} {m}: {:?}",
+                self.index + 1,
+                crate::engine_excerpt(&self.text)
+            );
+        }
         let want = if self.expected_match {
             "should match but does not"
         } else {
@@ -64,20 +74,24 @@ pub fn signal_matches(rule: &Rule, source: Source, field: Option<&str>, text: &s
         .any(|s| records.iter().any(|r| s.is_match(r)))
 }
 
-/// Checks every example of `rule`.
+/// Checks every example of `rule`: its outcome, and that a structured example has the
+/// shape real records of its source have.
 pub fn check_examples(rule: &Rule) -> Vec<ExampleFailure> {
     rule.examples
         .iter()
         .enumerate()
-        .filter(|(_, ex)| {
-            signal_matches(rule, ex.source, ex.field.as_deref(), &ex.text) != ex.expect_match
-        })
-        .map(|(i, ex)| ExampleFailure {
-            rule: rule.id.clone(),
-            file: rule.file.clone(),
-            index: i,
-            expected_match: ex.expect_match,
-            text: ex.text.clone(),
+        .filter_map(|(i, ex)| {
+            let misfit = super::shapes::misfit(ex.source, ex.field.as_deref(), &ex.text);
+            let wrong =
+                signal_matches(rule, ex.source, ex.field.as_deref(), &ex.text) != ex.expect_match;
+            (wrong || misfit.is_some()).then(|| ExampleFailure {
+                rule: rule.id.clone(),
+                file: rule.file.clone(),
+                index: i,
+                expected_match: ex.expect_match,
+                text: ex.text.clone(),
+                misfit,
+            })
         })
         .collect()
 }

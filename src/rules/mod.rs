@@ -6,6 +6,7 @@
 
 pub mod check;
 mod model;
+pub mod shapes;
 
 pub use check::{check_examples, ExampleFailure};
 pub use model::*;

@@ -151,33 +151,33 @@ pub const TD_FIELDS: &[&str] = &[
     "port",
 ];
 
-/// Fields of a docker-compose file a `compose` signal can look at.
-pub const COMPOSE_FIELDS: &[&str] = &["env", "port", "service"];
+/// Fields of a docker-compose file a `compose` signal can look at, besides the
+/// structured ones in [`super::shapes`].
+pub const COMPOSE_TEXT_FIELDS: &[&str] = &["env"];
 
 /// Fields of an env file an `env-file` signal can look at.
 pub const ENV_FILE_FIELDS: &[&str] = &["env"];
 
-/// Derived fact records a `fact` signal can look at.
-pub const FACT_FIELDS: &[&str] = &[
-    "sg-path",
-    "lb-path",
-    "db-config",
-    "secret-reuse",
-    "route",
-    "env-host",
-    "task-health",
-    "public-default",
-    "undefined-var",
-    "port-conflict",
-];
-
-/// Fields a signal on `source` can name; `None` when the source takes no field.
-pub fn fields_of(source: Source) -> Option<&'static [&'static str]> {
+/// Fields a signal on `source` can name; `None` when the source takes no field. Fact and
+/// compose record fields come from their shapes.
+pub fn fields_of(source: Source) -> Option<Vec<&'static str>> {
+    let shaped = || {
+        super::shapes::SHAPES
+            .iter()
+            .filter(move |s| s.source == source)
+            .filter_map(|s| s.field)
+    };
     match source {
-        Source::TaskDefinition => Some(TD_FIELDS),
-        Source::Fact => Some(FACT_FIELDS),
-        Source::Compose => Some(COMPOSE_FIELDS),
-        Source::EnvFile => Some(ENV_FILE_FIELDS),
+        Source::TaskDefinition => Some(TD_FIELDS.to_vec()),
+        Source::Fact => Some(shaped().collect()),
+        Source::Compose => Some(
+            COMPOSE_TEXT_FIELDS
+                .iter()
+                .copied()
+                .chain(shaped())
+                .collect(),
+        ),
+        Source::EnvFile => Some(ENV_FILE_FIELDS.to_vec()),
         _ => None,
     }
 }
@@ -478,7 +478,7 @@ impl Rule {
                 (Some(f), true) => {
                     // The field must exist in every source the signal reads.
                     for x in &sources {
-                        let allowed = fields_of(*x).unwrap_or(&[]);
+                        let allowed = fields_of(*x).unwrap_or_default();
                         if !allowed.contains(&f.get_ref().as_str()) {
                             return Err(at(
                                 f.span(),

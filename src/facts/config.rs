@@ -3,8 +3,9 @@
 //! checks per task, secrets shared between places or equal to a published default,
 //! `${VAR}` references nothing defines, and host ports published twice.
 
-use crate::facts::{host_of, Index, Loc};
+use super::{host_of, Index, Loc};
 use crate::lint::{ConfigKind, LintInputs};
+use crate::rules::shapes;
 use crate::rules::Source;
 use crate::snapshot::redact::{fingerprint, MARKER};
 use crate::snapshot::Snapshot;
@@ -44,21 +45,23 @@ pub fn files(ix: &mut Index, lint: &LintInputs) {
         }
         for s in &f.services {
             let loc = file_loc(Some(s.name.clone()), &s.origin);
-            let text = format!(
-                "name={} image={} healthcheck={}",
-                s.name,
-                s.image.as_deref().unwrap_or(""),
-                if s.healthcheck { "yes" } else { "none" }
-            );
-            ix.push(Source::Compose, Some("service"), text, loc, 1);
+            let rec = shapes::ComposeService {
+                name: s.name.clone(),
+                image: s.image.clone().unwrap_or_default(),
+                healthcheck: if s.healthcheck { "yes" } else { "none" },
+            };
+            ix.add(&rec, loc);
         }
         for p in &f.ports {
             let loc = file_loc(Some(p.service.clone()), &p.origin);
-            let text = format!(
-                "service={} host_ip={} host_port={} container_port={} protocol={}",
-                p.service, p.host_ip, p.host_port, p.container_port, p.protocol
-            );
-            ix.push(Source::Compose, Some("port"), text, loc, 1);
+            let rec = shapes::ComposePort {
+                service: p.service.clone(),
+                host_ip: p.host_ip.clone(),
+                host_port: p.host_port.clone(),
+                container_port: p.container_port.clone(),
+                protocol: p.protocol.clone(),
+            };
+            ix.add(&rec, loc);
         }
         for r in &f.refs {
             // Compose references were checked against the compose file's own env
@@ -70,14 +73,14 @@ pub fn files(ix: &mut Index, lint: &LintInputs) {
                 ConfigKind::Compose => "compose",
                 ConfigKind::Env => "env-file",
             };
-            let text = format!(
-                "var={} file={} kind={kind} scope={}",
-                r.name,
-                f.path,
-                r.scope.as_deref().unwrap_or("-")
-            );
+            let rec = shapes::UndefinedVar {
+                var: r.name.clone(),
+                file: f.path.clone(),
+                kind,
+                scope: r.scope.clone().unwrap_or_else(|| "-".into()),
+            };
             let loc = file_loc(r.scope.clone(), &r.origin);
-            ix.push(Source::Fact, Some("undefined-var"), text, loc, 1);
+            ix.add(&rec, loc);
         }
     }
     port_conflicts(ix, lint);
@@ -108,10 +111,12 @@ fn port_conflicts(ix: &mut Index, lint: &LintInputs) {
             }) else {
                 continue;
             };
-            let text = format!(
-                "host_port={port} protocol={proto} services={},{} first={}:{}",
-                a.service, b.service, a.origin.file, a.origin.line
-            );
+            let rec = shapes::PortConflict {
+                host_port: port.clone(),
+                protocol: proto.clone(),
+                services: format!("{},{}", a.service, b.service),
+                first: format!("{}:{}", a.origin.file, a.origin.line),
+            };
             let loc = Loc {
                 container: Some(b.service.clone()),
                 locator: format!(
@@ -124,7 +129,7 @@ fn port_conflicts(ix: &mut Index, lint: &LintInputs) {
                 origin: Some(b.origin.clone()),
                 ..Loc::default()
             };
-            ix.push(Source::Fact, Some("port-conflict"), text, loc, 1);
+            ix.add(&rec, loc);
         }
     }
 }
@@ -371,13 +376,16 @@ pub fn env_hosts(ix: &mut Index, snap: &Snapshot, lint: Option<&LintInputs>) {
                     Some(_) => "false",
                     None => "unknown",
                 };
-                let text = format!(
-                    "var={} host={host} port={} kind={kind} network_mode={mode} listening={listening}",
-                    e.name,
-                    port.map(|p| p.to_string()).unwrap_or_default()
-                );
-                let loc = crate::facts::env_loc(ix, td, &c.name, &e.name, lint);
-                ix.push(Source::Fact, Some("env-host"), text, loc, 1);
+                let rec = shapes::EnvHost {
+                    var: e.name.clone(),
+                    host: host.clone(),
+                    port,
+                    kind,
+                    network_mode: mode.to_string(),
+                    listening,
+                };
+                let loc = super::env_loc(ix, td, &c.name, &e.name, lint);
+                ix.add(&rec, loc);
             }
         }
     }
@@ -410,10 +418,12 @@ pub fn task_health(ix: &mut Index, snap: &Snapshot, lint: Option<&LintInputs>) {
             .iter()
             .filter(|c| c.health_check.is_some())
             .count();
-        let text = format!(
-            "containers={} with_health_check={with} service={service} load_balancer={lb}",
-            td.containers.len()
-        );
+        let rec = shapes::TaskHealth {
+            containers: td.containers.len(),
+            with_health_check: with,
+            service,
+            load_balancer: lb,
+        };
         let origin = lint.and_then(|l| l.origin_of(&key, None, None)).cloned();
         let loc = Loc {
             service: svc.map(|s| s.name.clone()),
@@ -427,7 +437,7 @@ pub fn task_health(ix: &mut Index, snap: &Snapshot, lint: Option<&LintInputs>) {
             origin,
             ..Loc::default()
         };
-        ix.push(Source::Fact, Some("task-health"), text, loc, 1);
+        ix.add(&rec, loc);
     }
 }
 
@@ -496,14 +506,14 @@ pub fn secret_reuse(ix: &mut Index) {
         if places.len() < 2 {
             continue;
         }
-        let text = format!(
-            "fingerprint={fp} names={} places={} stacks={} place_list={} stack_list={}",
-            names.iter().cloned().collect::<Vec<_>>().join(","),
-            places.len(),
-            stacks.len(),
-            places.iter().cloned().collect::<Vec<_>>().join(","),
-            stacks.iter().cloned().collect::<Vec<_>>().join(",")
-        );
+        let rec = shapes::SecretReuse {
+            fingerprint: fp.clone(),
+            names: names.iter().cloned().collect::<Vec<_>>().join(","),
+            places: places.len(),
+            stacks: stacks.len(),
+            place_list: places.iter().cloned().collect::<Vec<_>>().join(","),
+            stack_list: stacks.iter().cloned().collect::<Vec<_>>().join(","),
+        };
         let name = names.iter().next().cloned().unwrap_or_default();
         let origin = first_origin.get(&fp).cloned();
         let locator = match &origin {
@@ -515,10 +525,10 @@ pub fn secret_reuse(ix: &mut Index) {
             origin,
             ..Loc::default()
         };
-        out.push((text, loc));
+        out.push((rec, loc));
     }
-    for (text, loc) in out {
-        ix.push(Source::Fact, Some("secret-reuse"), text, loc, 1);
+    for (rec, loc) in out {
+        ix.add(&rec, loc);
     }
 }
 
@@ -585,13 +595,15 @@ pub fn public_defaults(ix: &mut Index) {
             continue;
         }
         if let Some(label) = known.get(value) {
-            out.push((
-                format!("var={name} known={label} fingerprint={value}"),
-                r.loc.clone(),
-            ));
+            let rec = shapes::PublicDefault {
+                var: name.to_string(),
+                known: label.to_string(),
+                fingerprint: value.to_string(),
+            };
+            out.push((rec, r.loc.clone()));
         }
     }
-    for (text, loc) in out {
-        ix.push(Source::Fact, Some("public-default"), text, loc, 1);
+    for (rec, loc) in out {
+        ix.add(&rec, loc);
     }
 }

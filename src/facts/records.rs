@@ -1,0 +1,280 @@
+//! Records of what was observed: service events and deployments, tasks and their
+//! containers, log lines and log streams, target health, database probe stages,
+//! collection errors and routes. Structured ones are built from their typed shapes in
+//! [`crate::rules::shapes`].
+
+use super::{short, td_loc, Index, Loc};
+use crate::rules::shapes;
+use crate::rules::Source;
+use crate::snapshot::Snapshot;
+use std::collections::HashMap;
+
+pub(super) fn services(ix: &mut Index, snap: &Snapshot) {
+    for svc in &snap.services {
+        for ev in &svc.events {
+            let loc = Loc {
+                service: Some(svc.name.clone()),
+                time: Some(ev.created_at),
+                locator: format!("service {} event", svc.name),
+                ..Loc::default()
+            };
+            ix.push(Source::ServiceEvent, None, ev.message.clone(), loc, 1);
+        }
+        for d in &svc.deployments {
+            let (family, revision, _) = td_loc(ix, &d.task_definition);
+            let rec = shapes::Deployment {
+                status: d.status.clone(),
+                rollout: d.rollout_state.clone().unwrap_or_else(|| "unknown".into()),
+                failed_tasks: d.failed_tasks,
+                desired: d.desired_count,
+                running: d.running_count,
+                task_definition: d.task_definition.clone(),
+                reason: d.rollout_state_reason.clone().unwrap_or_default(),
+            };
+            let loc = Loc {
+                service: Some(svc.name.clone()),
+                family,
+                revision,
+                time: d.updated_at.or(d.created_at),
+                locator: format!("service {} deployment {}", svc.name, d.id),
+                ..Loc::default()
+            };
+            ix.add(&rec, loc);
+        }
+    }
+}
+
+/// Pushes task records; returns task id → its location (for log lines).
+pub(super) fn tasks(ix: &mut Index, snap: &Snapshot) -> HashMap<String, Loc> {
+    let mut by_id = HashMap::new();
+    for t in &snap.tasks {
+        let (family, revision, fam_svc) = td_loc(ix, &t.task_definition);
+        let service = t
+            .group
+            .as_deref()
+            .and_then(|g| g.strip_prefix("service:"))
+            .map(String::from)
+            .or(fam_svc);
+        let base = Loc {
+            service,
+            task_id: Some(t.id.clone()),
+            family,
+            revision,
+            time: t.stopped_at.or(t.started_at).or(t.created_at),
+            locator: format!("task {} ({})", short(&t.id), t.task_definition),
+            ..Loc::default()
+        };
+        by_id.insert(t.id.clone(), base.clone());
+        if let Some(r) = &t.stopped_reason {
+            // A batch or one-off task ends with "Essential container in task exited" too;
+            // say so when every container exited 0, so rules can tell completion from failure.
+            let completed =
+                !t.containers.is_empty() && t.containers.iter().all(|c| c.exit_code == Some(0));
+            let text = if completed {
+                format!("{r} (every container exited 0)")
+            } else {
+                r.clone()
+            };
+            ix.push(Source::StoppedReason, None, text, base.clone(), 1);
+        }
+        if let Some(c) = &t.stop_code {
+            ix.push(Source::StopCode, None, c.clone(), base.clone(), 1);
+        }
+        let exits: Vec<String> = t
+            .containers
+            .iter()
+            .filter_map(|c| c.exit_code.map(|x| format!("{}:{x}", c.name)))
+            .collect();
+        let rec = shapes::Task {
+            status: t.last_status.clone(),
+            desired: t.desired_status.clone().unwrap_or_default(),
+            stop_code: t.stop_code.clone().unwrap_or_default(),
+            group: t.group.clone().unwrap_or_default(),
+            started_by: t.started_by.clone().unwrap_or_default(),
+            launch_type: t.launch_type.clone().unwrap_or_default(),
+            exit: exits.join(","),
+        };
+        ix.add(&rec, base.clone());
+        for c in &t.containers {
+            let loc = Loc {
+                container: Some(c.name.clone()),
+                locator: format!("{} container {}", base.locator, c.name),
+                ..base.clone()
+            };
+            if let Some(r) = &c.reason {
+                ix.push(Source::ContainerReason, None, r.clone(), loc.clone(), 1);
+            }
+            if let Some(x) = c.exit_code {
+                ix.push(Source::ExitCode, None, x.to_string(), loc, 1);
+            }
+        }
+    }
+    by_id
+}
+
+pub(super) fn logs(ix: &mut Index, snap: &Snapshot, tasks: &HashMap<String, Loc>) {
+    for l in &snap.logs {
+        let task = l.task_id.as_ref().and_then(|t| tasks.get(t));
+        let locator = match (&l.group, &l.stream, l.line) {
+            (None, Some(s), Some(_)) => s.clone(),
+            (Some(g), Some(s), _) => format!("{g} {s}"),
+            (Some(g), None, _) => g.clone(),
+            (None, Some(s), _) => s.clone(),
+            (None, None, Some(n)) => format!("line {n}"),
+            (None, None, None) => "log".into(),
+        };
+        let loc = Loc {
+            service: task.and_then(|t| t.service.clone()),
+            task_id: l.task_id.clone(),
+            family: task.and_then(|t| t.family.clone()),
+            revision: task.and_then(|t| t.revision),
+            container: l.container.clone(),
+            log_group: l.group.clone(),
+            time: l.timestamp,
+            last_time: l.last_timestamp,
+            locator,
+            origin: None,
+        };
+        ix.push(Source::Log, None, l.message.clone(), loc, l.count.max(1));
+    }
+    for s in &snap.log_streams {
+        let task = s.task_id.as_ref().and_then(|t| tasks.get(t));
+        let rec = shapes::LogStreamState {
+            state: if s.exists { "exists" } else { "missing" },
+            stream: s.stream.clone(),
+            group: s.group.clone(),
+            note: s.note.clone().unwrap_or_default(),
+        };
+        let loc = Loc {
+            service: task.and_then(|t| t.service.clone()),
+            task_id: s.task_id.clone(),
+            family: task.and_then(|t| t.family.clone()),
+            revision: task.and_then(|t| t.revision),
+            container: s.container.clone(),
+            log_group: Some(s.group.clone()),
+            time: task.and_then(|t| t.time),
+            locator: format!("{} {}", s.group, s.stream),
+            ..Loc::default()
+        };
+        ix.add(&rec, loc);
+    }
+}
+
+pub(super) fn misc(ix: &mut Index, snap: &Snapshot) {
+    let mut tg_service: HashMap<&str, &str> = HashMap::new();
+    for svc in &snap.services {
+        for lb in &svc.load_balancers {
+            if let Some(arn) = &lb.target_group_arn {
+                tg_service.insert(arn, &svc.name);
+            }
+        }
+    }
+    let tg_name: HashMap<&str, &str> = snap
+        .load_balancers
+        .iter()
+        .flat_map(|lb| lb.target_groups.iter())
+        .map(|tg| (tg.arn.as_str(), tg.name.as_str()))
+        .collect();
+    for th in &snap.target_health {
+        let name = tg_name
+            .get(th.target_group.as_str())
+            .copied()
+            .unwrap_or(&th.target_group);
+        let rec = shapes::TargetHealth {
+            state: th.state.clone(),
+            reason: th.reason.clone().unwrap_or_default(),
+            description: th.description.clone().unwrap_or_default(),
+            target: th.target_id.clone(),
+            port: th.port,
+            target_group: name.to_string(),
+        };
+        let loc = Loc {
+            service: tg_service
+                .get(th.target_group.as_str())
+                .map(|s| s.to_string()),
+            locator: format!("target group {name} target {}", th.target_id),
+            ..Loc::default()
+        };
+        ix.add(&rec, loc);
+    }
+    for p in &snap.db_probes {
+        let base = Loc {
+            locator: format!("db probe {}", p.target),
+            ..Loc::default()
+        };
+        for s in &p.stages {
+            // Only a failed stage carries its detail: the words of an inconclusive one
+            // ("self-signed certificate", "timed out") are no proof, and log patterns
+            // must not read them as such.
+            let detail = if s.status == "fail" {
+                s.detail.as_deref().unwrap_or("")
+            } else {
+                ""
+            };
+            let rec = shapes::ProbeStage {
+                stage: s.stage.to_string(),
+                status: s.status.to_string(),
+                code: s.code.clone().unwrap_or_default(),
+                target: p.target.clone(),
+                vantage: p.vantage.clone().unwrap_or_default(),
+                detail: detail.to_string(),
+            };
+            ix.add(&rec, base.clone());
+        }
+        for t in &p.missing_tables {
+            ix.add(
+                &shapes::ProbeMissingTable {
+                    missing_table: t.clone(),
+                    target: p.target.clone(),
+                },
+                base.clone(),
+            );
+        }
+        if p.in_recovery == Some(true) {
+            ix.add(
+                &shapes::ProbeInRecovery {
+                    in_recovery: true,
+                    target: p.target.clone(),
+                },
+                base.clone(),
+            );
+        }
+        for c in &p.tls_chain {
+            ix.add(
+                &shapes::ProbeCert {
+                    cert_subject: c.subject.clone(),
+                    issuer: c.issuer.clone(),
+                    target: p.target.clone(),
+                },
+                base.clone(),
+            );
+        }
+    }
+    for e in &snap.collect_errors {
+        let rec = shapes::CollectError {
+            action: e.action.clone(),
+            code: e.code.clone().unwrap_or_default(),
+            check: e.check.clone().unwrap_or_default(),
+            message: e.message.clone(),
+        };
+        let loc = Loc {
+            locator: format!("collection of {}", e.action),
+            ..Loc::default()
+        };
+        ix.add(&rec, loc);
+    }
+    for r in &snap.network.routes {
+        let rec = shapes::Route {
+            table: r.route_table.clone(),
+            destination: r.destination.clone(),
+            target: r.target.clone(),
+            state: r.state.clone(),
+            target_state: r.target_state.clone().unwrap_or_default(),
+        };
+        let loc = Loc {
+            locator: format!("route table {} route {}", r.route_table, r.destination),
+            ..Loc::default()
+        };
+        ix.add(&rec, loc);
+    }
+}
