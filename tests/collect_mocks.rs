@@ -1,12 +1,14 @@
 //! The collectors against `aws-smithy-mocks` clients, for what the moto test peer cannot
 //! produce: `stopCode`, non-zero exit codes, container `reason`, service events and
 //! unhealthy targets; and for faults: AccessDenied on one API (the report is
-//! `incomplete`, names the IAM action, and every other finding is still there) and
-//! throttling (retried by the SDK; a collection error only when it persists).
+//! `incomplete`, names the IAM action, and every other finding is still there; also on
+//! Secrets Manager's DescribeSecret, which moto always allows) and throttling (retried by
+//! the SDK; a collection error only when it persists).
 
+use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
 use aws_sdk_cloudwatchlogs::operation::describe_log_streams::DescribeLogStreamsOutput;
 use aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsOutput;
-use aws_sdk_cloudwatchlogs::types::{FilteredLogEvent, LogStream as CwStream};
+use aws_sdk_cloudwatchlogs::types::{FilteredLogEvent, LogGroup as CwGroup, LogStream as CwStream};
 use aws_sdk_ecs::config::retry::RetryConfig;
 use aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput;
 use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
@@ -271,7 +273,43 @@ fn log_rules() -> Vec<Rule> {
 }
 
 fn clients(ecs_rules: &[&Rule], elb_rules: &[&Rule], log_rules: &[&Rule]) -> Clients {
+    clients_with_secrets(ecs_rules, elb_rules, log_rules, &[])
+}
+
+/// Clients whose Logs mock also answers DescribeLogGroups (the group exists), and whose
+/// Secrets Manager mock follows `secret_rules`. SSM is a real client on a closed loopback
+/// port: these task definitions reference no parameter, so it is never called.
+fn clients_with_secrets(
+    ecs_rules: &[&Rule],
+    elb_rules: &[&Rule],
+    log_rules: &[&Rule],
+    secret_rules: &[&Rule],
+) -> Clients {
     let none: &[&Rule] = &[];
+    let groups = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups).then_output(|| {
+        DescribeLogGroupsOutput::builder()
+            .log_groups(CwGroup::builder().log_group_name("/ecs/api").build())
+            .build()
+    });
+    let mut log_rules = log_rules.to_vec();
+    log_rules.push(&groups);
+    let log_rules = log_rules.as_slice();
+    let ecr_conf = aws_sdk_ecr::Config::builder()
+        .behavior_version(aws_sdk_ecr::config::BehaviorVersion::latest())
+        .region(aws_sdk_ecr::config::Region::new("us-east-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .credentials_provider(aws_sdk_ecr::config::Credentials::new(
+            "AKIDTEST", "x", None, None, "test",
+        ))
+        .build();
+    let ssm_conf = aws_sdk_ssm::Config::builder()
+        .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
+        .region(aws_sdk_ssm::config::Region::new("us-east-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            "AKIDTEST", "x", None, None, "test",
+        ))
+        .build();
     let fast_retries = |c: aws_sdk_ecs::config::Builder| {
         c.retry_config(
             RetryConfig::standard()
@@ -289,6 +327,10 @@ fn clients(ecs_rules: &[&Rule], elb_rules: &[&Rule], log_rules: &[&Rule]) -> Cli
             elb_rules
         ),
         rds: mock_client!(aws_sdk_rds, RuleMode::MatchAny, none),
+        secrets: mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, secret_rules),
+        ssm: aws_sdk_ssm::Client::from_conf(ssm_conf),
+        // These task definitions name no ECR image, so it is never called either.
+        ecr: aws_sdk_ecr::Client::from_conf(ecr_conf),
         config: None,
         region: "us-east-1".into(),
         endpoint: "mock".into(),
@@ -725,4 +767,125 @@ fn fallback_without_describe_log_streams_reports_the_gap() {
     );
     let report = sickbay::analyze(&snap, &sickbay::RuleSet::builtin().unwrap());
     assert_eq!(report.status, sickbay::report::Status::Incomplete);
+}
+
+/// A task definition whose container references a Secrets Manager secret.
+fn describe_td_with_secret_rule() -> Rule {
+    mock!(aws_sdk_ecs::Client::describe_task_definition).then_compute_output(|req| {
+        let rev: i32 = req
+            .task_definition()
+            .and_then(|t| t.rsplit(':').next())
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(7);
+        DescribeTaskDefinitionOutput::builder()
+            .task_definition(
+                ecs::TaskDefinition::builder()
+                    .family("api")
+                    .revision(rev)
+                    .task_definition_arn(td_arn(rev))
+                    .container_definitions(
+                        ecs::ContainerDefinition::builder()
+                            .name("api")
+                            .image("api:7")
+                            .essential(true)
+                            .secrets(
+                                ecs::Secret::builder()
+                                    .name("DB_PASSWORD")
+                                    .value_from(SECRET_ARN)
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    })
+}
+
+const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
+
+/// AccessDenied on DescribeSecret: the secret check is skipped and named, no "secret
+/// missing" finding is made up, and the report is incomplete.
+#[test]
+fn access_denied_on_describe_secret_skips_only_that_check() {
+    let denied = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_error(|| {
+        aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretError::generic(
+            aws_sdk_secretsmanager::error::ErrorMetadata::builder()
+                .code("AccessDeniedException")
+                .message("User: arn:aws:iam::123456789012:user/oncall is not authorized to perform: secretsmanager:DescribeSecret")
+                .build(),
+        )
+    });
+    let (c, s, lt, t, ltd, dtd) = (
+        cluster_rule(),
+        services_rule(),
+        list_tasks_rule(),
+        tasks_rule(),
+        list_tds_rule(),
+        describe_td_with_secret_rule(),
+    );
+    let elb = target_rules();
+    let logs = log_rules();
+    let clients = clients_with_secrets(
+        &[&c, &s, &lt, &t, &ltd, &dtd],
+        &elb.iter().collect::<Vec<_>>(),
+        &logs.iter().collect::<Vec<_>>(),
+        &[&denied],
+    );
+    let snap = rt()
+        .block_on(collect(&clients, &options()))
+        .unwrap()
+        .snapshot;
+    let actions: Vec<&str> = snap
+        .collect_errors
+        .iter()
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        ["secretsmanager:DescribeSecret"],
+        "{:?}",
+        snap.collect_errors
+    );
+    assert!(snap.secret_refs.is_empty());
+    let report = sickbay::analyze(&snap, &sickbay::RuleSet::builtin().unwrap());
+    assert_eq!(report.status, sickbay::report::Status::Incomplete);
+    let ids = rules_of(&report);
+    assert!(!ids.contains(&"SEC004".to_string()), "{ids:?}");
+    let iam = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "IAM001")
+        .expect("IAM001");
+    assert!(
+        iam.message.contains("secretsmanager:DescribeSecret"),
+        "{}",
+        iam.message
+    );
+
+    // The same secret found: no collection error, and it is recorded as existing.
+    let found = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(|| {
+        aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput::builder()
+            .arn(SECRET_ARN)
+            .kms_key_id("arn:aws:kms:us-east-1:123456789012:key/1234")
+            .build()
+    });
+    let clients = clients_with_secrets(
+        &[&c, &s, &lt, &t, &ltd, &dtd],
+        &elb.iter().collect::<Vec<_>>(),
+        &logs.iter().collect::<Vec<_>>(),
+        &[&found],
+    );
+    let snap = rt()
+        .block_on(collect(&clients, &options()))
+        .unwrap()
+        .snapshot;
+    assert!(snap.collect_errors.is_empty(), "{:?}", snap.collect_errors);
+    assert_eq!(snap.secret_refs.len(), 1);
+    assert!(snap.secret_refs[0].exists);
+    assert_eq!(
+        snap.secret_refs[0].kms_key.as_deref(),
+        Some("arn:aws:kms:us-east-1:123456789012:key/1234")
+    );
 }

@@ -8,244 +8,12 @@
 #[path = "support/moto.rs"]
 mod moto;
 
-use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange, UserIdGroupPair};
-use aws_sdk_ecs::types::{
-    AwsVpcConfiguration, Compatibility, ContainerDefinition, KeyValuePair, LaunchType,
-    LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode,
-};
-use moto::{all_rules, doctor, report, rules, sickbay_cmd, unique, REGION};
+#[path = "support/seed.rs"]
+mod seed;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// Seeding clients for one test.
-struct Aws {
-    ecs: aws_sdk_ecs::Client,
-    logs: aws_sdk_cloudwatchlogs::Client,
-    ec2: aws_sdk_ec2::Client,
-    rds: aws_sdk_rds::Client,
-}
-
-struct Net {
-    subnet: String,
-    sg: String,
-    vpc: String,
-}
-
-impl Aws {
-    async fn new() -> Aws {
-        let cfg = moto::sdk_config().await;
-        Aws {
-            ecs: aws_sdk_ecs::Client::new(&cfg),
-            logs: aws_sdk_cloudwatchlogs::Client::new(&cfg),
-            ec2: aws_sdk_ec2::Client::new(&cfg),
-            rds: aws_sdk_rds::Client::new(&cfg),
-        }
-    }
-
-    /// A VPC of its own (DNS hostnames on, which moto needs for awsvpc tasks), a subnet
-    /// and a security group.
-    async fn network(&self, second_octet: u8) -> Net {
-        let vpc = self
-            .ec2
-            .create_vpc()
-            .cidr_block(format!("10.{second_octet}.0.0/16"))
-            .send()
-            .await
-            .unwrap();
-        let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
-        self.ec2
-            .modify_vpc_attribute()
-            .vpc_id(&vpc)
-            .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
-            .send()
-            .await
-            .unwrap();
-        let subnet = self
-            .ec2
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block(format!("10.{second_octet}.1.0/24"))
-            .send()
-            .await
-            .unwrap();
-        let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
-        let sg = self.sg(&vpc, "app").await;
-        Net { subnet, sg, vpc }
-    }
-
-    async fn sg(&self, vpc: &str, name: &str) -> String {
-        self.ec2
-            .create_security_group()
-            .group_name(unique(name))
-            .description("sickbay test")
-            .vpc_id(vpc)
-            .send()
-            .await
-            .unwrap()
-            .group_id()
-            .unwrap()
-            .to_string()
-    }
-
-    async fn cluster(&self, name: &str) {
-        self.ecs
-            .create_cluster()
-            .cluster_name(name)
-            .send()
-            .await
-            .unwrap();
-    }
-
-    /// Registers a revision of `family` with one awslogs container; returns its revision.
-    async fn task_def(
-        &self,
-        family: &str,
-        container: &str,
-        image: &str,
-        env: &[(&str, &str)],
-        log_group: &str,
-    ) -> i32 {
-        let mut c = ContainerDefinition::builder()
-            .name(container)
-            .image(image)
-            .memory(512)
-            .essential(true)
-            .log_configuration(
-                LogConfiguration::builder()
-                    .log_driver(LogDriver::Awslogs)
-                    .options("awslogs-group", log_group)
-                    .options("awslogs-stream-prefix", "ecs")
-                    .options("awslogs-region", REGION)
-                    .build()
-                    .unwrap(),
-            );
-        for (k, v) in env {
-            c = c.environment(KeyValuePair::builder().name(*k).value(*v).build());
-        }
-        let out = self
-            .ecs
-            .register_task_definition()
-            .family(family)
-            .network_mode(NetworkMode::Awsvpc)
-            .requires_compatibilities(Compatibility::Fargate)
-            .cpu("256")
-            .memory("512")
-            .container_definitions(c.build())
-            .send()
-            .await
-            .unwrap();
-        out.task_definition().unwrap().revision()
-    }
-
-    fn netconf(net: &Net) -> NetworkConfiguration {
-        NetworkConfiguration::builder()
-            .awsvpc_configuration(
-                AwsVpcConfiguration::builder()
-                    .subnets(&net.subnet)
-                    .security_groups(&net.sg)
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    }
-
-    async fn service(&self, cluster: &str, name: &str, td: &str, net: &Net) {
-        self.ecs
-            .create_service()
-            .cluster(cluster)
-            .service_name(name)
-            .task_definition(td)
-            .desired_count(1)
-            .launch_type(LaunchType::Fargate)
-            .network_configuration(Self::netconf(net))
-            .send()
-            .await
-            .unwrap();
-    }
-
-    /// Starts a task the way a service or a schedule would; returns its id.
-    async fn run_task(&self, cluster: &str, td: &str, group: &str, net: &Net) -> String {
-        let out = self
-            .ecs
-            .run_task()
-            .cluster(cluster)
-            .task_definition(td)
-            .group(group)
-            .started_by("ecs-svc/1234567890")
-            .launch_type(LaunchType::Fargate)
-            .network_configuration(Self::netconf(net))
-            .send()
-            .await
-            .unwrap();
-        let arn = out.tasks()[0].task_arn().unwrap();
-        arn.rsplit('/').next().unwrap().to_string()
-    }
-
-    async fn stop_task(&self, cluster: &str, id: &str, reason: &str) {
-        self.ecs
-            .stop_task()
-            .cluster(cluster)
-            .task(id)
-            .reason(reason)
-            .send()
-            .await
-            .unwrap();
-    }
-
-    async fn log_group(&self, group: &str) {
-        self.logs
-            .create_log_group()
-            .log_group_name(group)
-            .send()
-            .await
-            .unwrap();
-    }
-
-    /// Writes lines to `prefix/container/task` in `group`, `minutes_ago` minutes back.
-    async fn put_logs(&self, group: &str, stream: &str, minutes_ago: i64, lines: &[&str]) {
-        self.logs
-            .create_log_stream()
-            .log_group_name(group)
-            .log_stream_name(stream)
-            .send()
-            .await
-            .unwrap();
-        let start = chrono::Utc::now().timestamp_millis() - minutes_ago * 60_000;
-        let events: Vec<_> = lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                    .timestamp(start + i as i64 * 1000)
-                    .message(*l)
-                    .build()
-                    .unwrap()
-            })
-            .collect();
-        self.logs
-            .put_log_events()
-            .log_group_name(group)
-            .log_stream_name(stream)
-            .set_log_events(Some(events))
-            .send()
-            .await
-            .unwrap();
-    }
-}
-
-fn finding<'a>(report: &'a serde_json::Value, rule: &str) -> &'a serde_json::Value {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == rule)
-        .unwrap_or_else(|| panic!("no {rule} finding in {:?}", rules(report)))
-}
+use aws_sdk_ec2::types::{IpPermission, IpRange, UserIdGroupPair};
+use moto::{all_rules, doctor, report, rules, sickbay_cmd, unique};
+use seed::{finding, rt, Aws, Net};
 
 /// Seed 002 (hydrous): an arm64 image on X86_64 Fargate. The essential container exits
 /// with `exec format error` in its log; a second service cannot pull its image through a
@@ -279,8 +47,11 @@ fn stopped_tasks_exec_format_error_and_pull_timeout() {
             .task_def("hydrous-web", "web", "nginx:latest", &[], &group)
             .await;
         let td = format!("hydrous-web:{rev}");
-        aws.service(&cluster, "web", &td, &net).await;
-        let t = aws.run_task(&cluster, &td, "service:web", &net).await;
+        // The puller's subnet has no way out at all.
+        let (subnet, _) = aws.isolated_subnet(&net.vpc, "10.31.2.0/24").await;
+        let private = Net { subnet, sg: net.sg.clone(), vpc: net.vpc.clone() };
+        aws.service(&cluster, "web", &td, &private).await;
+        let t = aws.run_task(&cluster, &td, "service:web", &private).await;
         aws.stop_task(
             &cluster,
             &t,
@@ -292,7 +63,21 @@ fn stopped_tasks_exec_format_error_and_pull_timeout() {
     assert_eq!(r["status"], "complete", "{:#}", r["incomplete"]);
     let ids = rules(&r);
     assert!(ids.contains(&"IMG001".to_string()), "{ids:?}");
-    assert!(ids.contains(&"IMG003".to_string()), "{ids:?}");
+    // The pull timeout is verified: the web service's subnet has no way to the
+    // internet, and the stopped reason folds under that cause.
+    let net012 = finding(&r, "NET012");
+    assert!(
+        net012["services"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("web")),
+        "{net012:#}"
+    );
+    assert!(
+        net012["message"].as_str().unwrap().contains("internet"),
+        "{net012:#}"
+    );
+    assert!(all_rules(&r).contains(&"IMG003".to_string()), "{ids:?}");
     assert!(
         ids.iter().position(|i| i == "IMG001")
             < ids.iter().position(|i| i == "ECS016").or(Some(usize::MAX))

@@ -1,7 +1,8 @@
 //! EC2: the security groups of services, tasks, load balancers and endpoints
 //! (DescribeSecurityGroups), and for their VPC every network interface (the live IPs,
 //! with what owns each), the subnets with their route tables, and the routes, with the
-//! state of instances that routes go through.
+//! state of instances that routes go through; and, through [`super::egress`], its ways
+//! out to AWS services.
 
 use super::ctx::Ctx;
 use super::ops::Op;
@@ -57,26 +58,37 @@ pub async fn collect(
     net.vpc_id = vpcs.iter().next().cloned();
     let per_vpc = ctx
         .each(vpcs.iter().cloned(), |vpc| async move {
-            let (enis, subnets, tables) = tokio::join!(
+            let (enis, subnets, tables, ways_out) = tokio::join!(
                 interfaces(ctx, ec2, &vpc, eni_owner),
                 subnets(ctx, ec2, &vpc),
-                route_tables(ctx, ec2, &vpc)
+                route_tables(ctx, ec2, &vpc),
+                super::egress::collect(ctx, ec2, &vpc)
             );
-            (enis, subnets, tables)
+            (enis, subnets, tables, ways_out)
         })
         .await;
     let mut tables = Vec::new();
-    for (enis, subnets, t) in per_vpc {
+    for (enis, subnets, t, (endpoints, nats, acls)) in per_vpc {
         net.interfaces.extend(enis);
         net.subnets.extend(subnets);
         tables.extend(t);
+        net.vpc_endpoints.extend(endpoints);
+        net.nat_gateways.extend(nats);
+        net.network_acls.extend(acls);
     }
-    // Standalone tasks' groups are known only from their ENIs: describe those too.
+    // Standalone tasks' groups are known only from their ENIs, and endpoints' from the
+    // endpoints: describe those too.
     let missing: Vec<String> = net
         .interfaces
         .iter()
         .filter(|i| i.owner.as_deref().is_some_and(|o| o.starts_with("task/")))
         .flat_map(|i| i.security_groups.iter())
+        // Interface endpoints' groups decide whether tasks reach them.
+        .chain(
+            net.vpc_endpoints
+                .iter()
+                .flat_map(|e| e.security_groups.iter()),
+        )
         .filter(|g| !sg_ids.contains(*g))
         .cloned()
         .collect::<BTreeSet<String>>()
@@ -107,6 +119,14 @@ pub async fn collect(
             }
         }
     }
+    for r in &mut net.routes {
+        if let Some(n) = net.nat_gateways.iter().find(|n| n.id == r.target) {
+            r.target_state = Some(n.state.clone());
+        }
+    }
+    net.vpc_endpoints.sort_by(|a, b| a.id.cmp(&b.id));
+    net.nat_gateways.sort_by(|a, b| a.id.cmp(&b.id));
+    net.network_acls.sort_by(|a, b| a.id.cmp(&b.id));
     net.security_groups.sort_by(|a, b| a.id.cmp(&b.id));
     net.security_groups.dedup_by(|a, b| a.id == b.id);
     net.interfaces

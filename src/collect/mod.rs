@@ -20,11 +20,15 @@
 
 pub mod ctx;
 pub mod ec2;
+pub mod ecr;
 pub mod ecs;
+pub mod egress;
 pub mod elb;
+pub mod loggroups;
 pub mod logs;
 pub mod ops;
 pub mod rds;
+pub mod secrets;
 
 pub use ctx::{Ctx, FailKind, Failure};
 pub use ops::{iam_policy, Op};
@@ -116,6 +120,9 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub rds: aws_sdk_rds::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub ssm: aws_sdk_ssm::Client,
     /// The configuration the clients came from (absent for mock clients): used for
     /// Logs clients of other regions (`awslogs-region`).
     pub config: Option<SdkConfig>,
@@ -138,6 +145,9 @@ impl Clients {
             ec2: aws_sdk_ec2::Client::new(cfg),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(cfg),
             rds: aws_sdk_rds::Client::new(cfg),
+            ecr: aws_sdk_ecr::Client::new(cfg),
+            secrets: aws_sdk_secretsmanager::Client::new(cfg),
+            ssm: aws_sdk_ssm::Client::new(cfg),
             config: Some(cfg.clone()),
             region,
             endpoint,
@@ -414,6 +424,16 @@ async fn run(ctx: &Ctx, clients: &Clients, opts: &Options) -> Result<Snapshot, F
             opts.log_lines,
             opts.window.as_deref(),
         );
+        let refs = secrets::wanted(&in_use, &clients.region);
+        let refs_fut = secrets::check(ctx, &clients.secrets, &clients.ssm, &refs);
+        let images = ecr::wanted(&in_use, &clients.region);
+        let images_fut = ecr::check(ctx, &clients.ecr, &images);
+        let groups = loggroups::wanted(&in_use);
+        let groups_fut = loggroups::check(
+            ctx,
+            |r| r.and_then(|r| regional.get(r)).unwrap_or(&clients.logs),
+            &groups,
+        );
         let rest_fut = async {
             let older = ecs::describe_task_definitions(ctx, &clients.ecs, &history).await;
             let task_definitions = merge_tds(in_use.clone(), older);
@@ -426,8 +446,17 @@ async fn run(ctx: &Ctx, clients: &Clients, opts: &Options) -> Result<Snapshot, F
                 network(ctx, clients, &services, &tasks, &lb, &endpoints, &eni_owner).await;
             (task_definitions, lb, endpoints, network)
         };
-        let (mut log_data, (task_definitions, lb, endpoints, network)) =
-            tokio::join!(logs_fut, rest_fut);
+        let (
+            mut log_data,
+            log_groups,
+            (secret_refs, images),
+            (task_definitions, lb, endpoints, network),
+        ) = tokio::join!(
+            logs_fut,
+            groups_fut,
+            async { tokio::join!(refs_fut, images_fut) },
+            rest_fut
+        );
         log_data.streams.extend(notes);
         log_data
             .streams
@@ -443,10 +472,26 @@ async fn run(ctx: &Ctx, clients: &Clients, opts: &Options) -> Result<Snapshot, F
                 t.security_groups = i.security_groups.clone();
             }
         }
-        (tasks, task_definitions, log_data, lb, endpoints, network)
+        (
+            tasks,
+            task_definitions,
+            (log_data, (log_groups, (secret_refs, images))),
+            lb,
+            endpoints,
+            network,
+        )
     };
-    let ((), (tasks, task_definitions, log_data, lb, endpoints, network)) =
-        tokio::join!(lb_fut, main_fut);
+    let (
+        (),
+        (
+            tasks,
+            task_definitions,
+            (log_data, (log_groups, (secret_refs, images))),
+            lb,
+            endpoints,
+            network,
+        ),
+    ) = tokio::join!(lb_fut, main_fut);
 
     let mut services_sorted = services;
     services_sorted.sort_by(|a, b| a.name.cmp(&b.name));
@@ -468,6 +513,9 @@ async fn run(ctx: &Ctx, clients: &Clients, opts: &Options) -> Result<Snapshot, F
         logs: log_data.lines,
         log_streams: log_data.streams,
         log_reads: log_data.reads,
+        log_groups,
+        secret_refs,
+        images,
         network,
         load_balancers: lb.load_balancers,
         target_health: lb.target_health,

@@ -2,7 +2,7 @@
 //! through [`crate::collect::Ctx::call`] with an [`Op`], which counts it and names its IAM
 //! action in collection errors; `sickbay iam-policy` prints exactly these actions, and a
 //! test checks that each SDK call in `src/collect/` has its entry here and that all of
-//! them are read-only (Describe, List, Get, Filter).
+//! them are read-only (Describe, List, Get, Filter, BatchGet).
 
 use serde_json::json;
 
@@ -23,6 +23,14 @@ pub enum Op {
     Ec2DescribeSubnets,
     Ec2DescribeRouteTables,
     Ec2DescribeInstances,
+    Ec2DescribeVpcEndpoints,
+    Ec2DescribeNatGateways,
+    Ec2DescribeNetworkAcls,
+    LogsDescribeLogGroups,
+    SecretsDescribeSecret,
+    SsmDescribeParameters,
+    EcrDescribeImages,
+    EcrBatchGetImage,
     ElbDescribeTargetGroups,
     ElbDescribeLoadBalancers,
     ElbDescribeTargetHealth,
@@ -31,7 +39,7 @@ pub enum Op {
 }
 
 /// Number of operations in the registry.
-pub const OP_COUNT: usize = 19;
+pub const OP_COUNT: usize = 27;
 
 impl Op {
     /// Every operation, in registry order.
@@ -50,6 +58,14 @@ impl Op {
         Op::Ec2DescribeSubnets,
         Op::Ec2DescribeRouteTables,
         Op::Ec2DescribeInstances,
+        Op::Ec2DescribeVpcEndpoints,
+        Op::Ec2DescribeNatGateways,
+        Op::Ec2DescribeNetworkAcls,
+        Op::LogsDescribeLogGroups,
+        Op::SecretsDescribeSecret,
+        Op::SsmDescribeParameters,
+        Op::EcrDescribeImages,
+        Op::EcrBatchGetImage,
         Op::ElbDescribeTargetGroups,
         Op::ElbDescribeLoadBalancers,
         Op::ElbDescribeTargetHealth,
@@ -79,6 +95,14 @@ impl Op {
             Op::Ec2DescribeSubnets => "ec2:DescribeSubnets",
             Op::Ec2DescribeRouteTables => "ec2:DescribeRouteTables",
             Op::Ec2DescribeInstances => "ec2:DescribeInstances",
+            Op::Ec2DescribeVpcEndpoints => "ec2:DescribeVpcEndpoints",
+            Op::Ec2DescribeNatGateways => "ec2:DescribeNatGateways",
+            Op::Ec2DescribeNetworkAcls => "ec2:DescribeNetworkAcls",
+            Op::LogsDescribeLogGroups => "logs:DescribeLogGroups",
+            Op::SecretsDescribeSecret => "secretsmanager:DescribeSecret",
+            Op::SsmDescribeParameters => "ssm:DescribeParameters",
+            Op::EcrDescribeImages => "ecr:DescribeImages",
+            Op::EcrBatchGetImage => "ecr:BatchGetImage",
             Op::ElbDescribeTargetGroups => "elasticloadbalancing:DescribeTargetGroups",
             Op::ElbDescribeLoadBalancers => "elasticloadbalancing:DescribeLoadBalancers",
             Op::ElbDescribeTargetHealth => "elasticloadbalancing:DescribeTargetHealth",
@@ -106,6 +130,14 @@ impl Op {
             Op::Ec2DescribeSubnets => "subnet addresses and route tables",
             Op::Ec2DescribeRouteTables => "blackhole routes and routes through stopped instances",
             Op::Ec2DescribeInstances => "state of instances that routes go through",
+            Op::Ec2DescribeVpcEndpoints => "VPC endpoints on the tasks' path to AWS services",
+            Op::Ec2DescribeNatGateways => "NAT gateways on the tasks' path to AWS services",
+            Op::Ec2DescribeNetworkAcls => "network ACLs on the tasks' path to AWS services",
+            Op::LogsDescribeLogGroups => "whether the task definitions' log groups exist",
+            Op::SecretsDescribeSecret => "whether referenced Secrets Manager secrets exist",
+            Op::SsmDescribeParameters => "whether referenced SSM parameters exist",
+            Op::EcrDescribeImages => "whether ECR images and tags exist",
+            Op::EcrBatchGetImage => "which platforms an ECR image index offers",
             Op::ElbDescribeTargetGroups => "target-group health-check settings",
             Op::ElbDescribeLoadBalancers => "load-balancer security groups and subnets",
             Op::ElbDescribeTargetHealth => "load-balancer target health",
@@ -145,7 +177,7 @@ mod tests {
             assert_eq!(op.index(), i, "{op:?} out of order");
             let verb = op.action().split_once(':').expect("service:Action").1;
             assert!(
-                ["Describe", "List", "Get", "Filter"]
+                ["Describe", "List", "Get", "Filter", "BatchGet"]
                     .iter()
                     .any(|p| verb.starts_with(p)),
                 "{} is not read-only",
@@ -162,7 +194,11 @@ mod tests {
         let sources = [
             ("ecs", include_str!("ecs.rs")),
             ("logs", include_str!("logs.rs")),
+            ("loggroups", include_str!("loggroups.rs")),
+            ("secrets", include_str!("secrets.rs")),
+            ("ecr", include_str!("ecr.rs")),
             ("ec2", include_str!("ec2.rs")),
+            ("egress", include_str!("egress.rs")),
             ("elb", include_str!("elb.rs")),
             ("rds", include_str!("rds.rs")),
         ];
@@ -186,12 +222,22 @@ mod tests {
                         panic!("{name}.rs calls {method}, which is not in the registry")
                     });
                 assert!(
-                    ["describe_", "list_", "get_", "filter_"]
+                    ["describe_", "list_", "get_", "filter_", "batch_get_"]
                         .iter()
                         .any(|p| method.starts_with(p)),
                     "{method} is not read-only"
                 );
                 used.insert(*op);
+            }
+        }
+        // A secret's value is never requested.
+        for op in Op::ALL {
+            for never in ["GetSecretValue", "GetParameter", "BatchGetSecretValue"] {
+                assert!(
+                    !op.action().contains(never),
+                    "{} reads a secret value",
+                    op.action()
+                );
             }
         }
         // And the registry holds nothing the collectors do not call.

@@ -66,7 +66,9 @@ pub(super) fn capture_values(f: &RawFinding) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-/// Fills `{name}` placeholders; unknown names become `<name>`.
+/// Fills `{name}` placeholders; unknown or empty names become `<name>`. `{name|spaced}`
+/// turns a comma-separated value into shell words (`subnet-1,subnet-2` →
+/// `subnet-1 subnet-2`), for CLI options that take lists.
 pub fn fill_template(template: &str, vars: &BTreeMap<String, String>) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
@@ -80,10 +82,17 @@ pub fn fill_template(template: &str, vars: &BTreeMap<String, String>) -> String 
                 if end > 0
                     && after[..end]
                         .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') =>
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '|') =>
             {
-                let key = &after[..end];
-                match vars.get(key) {
+                let (key, filter) = after[..end].split_once('|').unwrap_or((&after[..end], ""));
+                match vars.get(key).filter(|v| !v.is_empty()) {
+                    Some(v) if filter == "spaced" => out.push_str(
+                        &v.split(',')
+                            .map(str::trim)
+                            .filter(|w| !w.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ),
                     Some(v) => out.push_str(v),
                     None => {
                         out.push('<');

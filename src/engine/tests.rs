@@ -24,6 +24,25 @@ fn template_fills_known_and_marks_unknown() {
     );
 }
 
+#[test]
+fn template_spaces_lists_and_treats_empty_as_unknown() {
+    let mut v = BTreeMap::new();
+    v.insert(
+        "subnets".to_string(),
+        "subnet-1,subnet-2, subnet-3".to_string(),
+    );
+    v.insert("nat".to_string(), String::new());
+    assert_eq!(
+        fill_template("--subnet-ids {subnets|spaced} --nat-gateway-id {nat}", &v),
+        "--subnet-ids subnet-1 subnet-2 subnet-3 --nat-gateway-id <nat>"
+    );
+    assert_eq!(
+        fill_template("{subnets}", &v),
+        "subnet-1,subnet-2, subnet-3"
+    );
+    assert_eq!(fill_template("{missing|spaced}", &v), "<missing>");
+}
+
 // ---------------------------------------------------------------- small worlds
 
 fn rule(toml: &str) -> Rule {

@@ -15,6 +15,7 @@ mod dbconfig;
 pub mod network;
 mod records;
 mod sets;
+pub mod startpath;
 mod taskdefs;
 
 /// Where a record came from.
@@ -175,6 +176,10 @@ impl Index {
         config::sets(&mut ix, snap, lint);
         network::sg_paths(&mut ix, snap);
         network::lb_paths(&mut ix, snap);
+        startpath::aws_paths(&mut ix, snap);
+        startpath::log_groups(&mut ix, snap);
+        startpath::secret_refs(&mut ix, snap);
+        startpath::images(&mut ix, snap);
         dbconfig::db_config(&mut ix, snap, lint);
         config::env_hosts(&mut ix, snap, lint);
         config::task_health(&mut ix, snap, lint);

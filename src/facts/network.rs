@@ -49,7 +49,7 @@ fn rule_allows_port(r: &SgRule, port: i32) -> bool {
 
 /// Does any of `dest_sgs` admit TCP `port` from a peer in `src_sgs` or at `src_ips`?
 /// Returns the rule that allows it, described.
-fn ingress_allows(
+pub(super) fn ingress_allows(
     snap: &Snapshot,
     dest_sgs: &[String],
     port: i32,
@@ -78,7 +78,7 @@ fn ingress_allows(
     None
 }
 
-fn egress_allows(
+pub(super) fn egress_allows(
     snap: &Snapshot,
     src_sgs: &[String],
     port: i32,

@@ -166,6 +166,25 @@ shapes! {
         fingerprint: String, names: String, places: usize, stacks: usize,
         place_list: String, stack_list: String,
     }
+    /// Per Fargate service: whether every subnet it places tasks in has a way to each AWS service its task definition needs (`needs`: `ecr.api`, `ecr.dkr`, `s3`, `secretsmanager`, `ssm`, `logs`, `internet` for other registries). When not, `subnets` and `route_tables` are the ones without, `no_path` what they cannot reach, `interface` the interface endpoints that would fix it, and `nat` an available NAT gateway of the VPC (empty when none).
+    AwsPath (Fact, Some("aws-path")) {
+        from: String, vpc: String, subnets: String, route_tables: String,
+        security_groups: String, public_ip: bool, nat: String, needs: String,
+        no_path: String, interface: String, reachable: bool, detail: String,
+    }
+    /// Per awslogs log group a task definition in use names: whether it exists, and whether the task may create it (`awslogs-create-group`).
+    LogGroup (Fact, Some("log-group")) {
+        group: String, exists: bool, create_group: bool, task_definition: String,
+    }
+    /// Per secret a task definition in use references (`store` is `secretsmanager` or `ssm`): whether it exists. Only metadata is read, never a value.
+    SecretRef (Fact, Some("secret-ref")) {
+        var: String, store: String, reference: String, exists: bool, task_definition: String,
+    }
+    /// Per ECR image a task definition in use names: whether the repository and tag (or digest) exist, the platforms its index offers (`-` for a single-platform manifest), the platform a Fargate task needs (`unknown` on EC2), and whether they agree (`yes`, `no`, `unknown`); `note` is the registry's error code when it does not exist.
+    Image (Fact, Some("image")) {
+        image: String, exists: bool, platforms: String, wanted: String,
+        platform_ok: &'static str, task_definition: String, note: String,
+    }
     /// One per route of the route tables collected.
     Route (Fact, Some("route")) {
         table: String, destination: String, target: String, state: String,

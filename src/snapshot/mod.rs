@@ -6,9 +6,13 @@
 mod load;
 pub mod redact;
 mod sealed;
+mod startpath;
 
 pub use load::{load_snapshot, parse_snapshot};
 pub use sealed::Sealed;
+pub use startpath::{
+    AclEntry, ImageCheck, LogGroupCheck, NatGateway, NetworkAcl, SecretCheck, VpcEndpoint,
+};
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -43,6 +47,16 @@ pub struct Snapshot {
     /// How each log group was read (`doctor --logs`), and how much of the window it covered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log_reads: Vec<LogRead>,
+    /// Log groups the task definitions name, and whether each exists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_groups: Vec<LogGroupCheck>,
+    /// Secrets and parameters the task definitions reference, and whether each exists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_refs: Vec<SecretCheck>,
+    /// ECR images the task definitions name, and whether each exists (and for which
+    /// platforms).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ImageCheck>,
     #[serde(default, skip_serializing_if = "Network::is_empty")]
     pub network: Network,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -466,6 +480,12 @@ pub struct Network {
     pub subnets: Vec<Subnet>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<Route>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vpc_endpoints: Vec<VpcEndpoint>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nat_gateways: Vec<NatGateway>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network_acls: Vec<NetworkAcl>,
 }
 
 impl Network {
@@ -475,6 +495,9 @@ impl Network {
             && self.interfaces.is_empty()
             && self.subnets.is_empty()
             && self.routes.is_empty()
+            && self.vpc_endpoints.is_empty()
+            && self.nat_gateways.is_empty()
+            && self.network_acls.is_empty()
     }
 }
 

@@ -1,0 +1,422 @@
+//! The start path, verified live against moto: for each Fargate service, whether every
+//! subnet has a way to the AWS services its task definition needs (NET012), and whether
+//! its log groups exist (ECS022), before any task has failed. A healthy control service
+//! in the same cluster must raise neither, and fixes must carry the real IDs.
+
+#[path = "support/moto.rs"]
+mod moto;
+#[path = "support/seed.rs"]
+mod seed;
+
+use moto::{doctor, report, rules, unique};
+use seed::{finding, rt, Aws, Net};
+use serde_json::Value;
+
+const ECR_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1";
+
+fn services_of(f: &Value) -> Vec<String> {
+    f["services"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| s.as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn fixes(f: &Value) -> String {
+    f["fix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// No task has run yet: the private service is still reported, with the subnet, route
+/// table and VPC in its fix commands; the control service behind a NAT gateway is not.
+#[test]
+fn private_subnet_and_missing_log_group_before_any_task() {
+    let cluster = unique("startpath");
+    let good_group = format!("/ecs/{cluster}/ok");
+    let missing_group = format!("/ecs/{cluster}/never-created");
+    let (net, subnet, rtb) = rt().block_on(async {
+        let aws = Aws::new().await;
+        let net = aws.network(41).await;
+        aws.cluster(&cluster).await;
+        aws.log_group(&good_group).await;
+        let (subnet, rtb) = aws.isolated_subnet(&net.vpc, "10.41.2.0/24").await;
+        let private = Net {
+            subnet: subnet.clone(),
+            sg: net.sg.clone(),
+            vpc: net.vpc.clone(),
+        };
+        let rev = aws
+            .task_def("sp-api", "api", ECR_IMAGE, &[], &missing_group)
+            .await;
+        aws.service(&cluster, "api", &format!("sp-api:{rev}"), &private)
+            .await;
+        let rev = aws
+            .task_def("sp-ok", "ok", ECR_IMAGE, &[], &good_group)
+            .await;
+        aws.service(&cluster, "ok", &format!("sp-ok:{rev}"), &net)
+            .await;
+        (net, subnet, rtb)
+    });
+    let r = report(&doctor(&["--cluster", &cluster]));
+    assert_eq!(r["status"], "complete", "{:#}", r["incomplete"]);
+    let ids = rules(&r);
+    let f = finding(&r, "NET012");
+    assert_eq!(services_of(f), ["api"], "{f:#}");
+    let msg = f["message"].as_str().unwrap();
+    for want in [
+        subnet.as_str(),
+        "ecr.api",
+        "ecr.dkr",
+        "logs",
+        "s3",
+        "no default route",
+    ] {
+        assert!(msg.contains(want), "{want} not in {msg}");
+    }
+    let fix = fixes(f);
+    assert!(fix.contains(&format!("for rtb in {rtb}; do")), "{fix}");
+    assert!(fix.contains(&format!("--vpc-id {}", net.vpc)), "{fix}");
+    assert!(fix.contains(&format!("--subnet-ids {subnet} ")), "{fix}");
+    assert!(fix.contains("for s in ecr.api ecr.dkr logs; do"), "{fix}");
+    assert!(fix.contains("com.amazonaws.us-east-1.s3"), "{fix}");
+    // The control VPC's NAT gateway is the one to route through.
+    assert!(fix.contains("--nat-gateway-id nat-"), "{fix}");
+    assert!(
+        !fix.contains("<vpc>") && !fix.contains("<subnets>"),
+        "{fix}"
+    );
+
+    let g = finding(&r, "ECS022");
+    assert!(
+        g["message"].as_str().unwrap().contains(&missing_group),
+        "{g:#}"
+    );
+    assert_eq!(services_of(g), ["api"], "{g:#}");
+    assert!(fixes(g).contains(&format!(
+        "aws logs create-log-group --log-group-name {missing_group}"
+    )));
+    // Neither start-path rule fires for the healthy service.
+    for f in r["findings"].as_array().unwrap() {
+        if f["rule"] == "NET012" || f["rule"] == "ECS022" {
+            assert!(!services_of(f).contains(&"ok".to_string()), "{f:#}");
+        }
+    }
+    assert!(
+        ids.iter().position(|i| i == "NET012")
+            < ids.iter().position(|i| i == "CFG002").or(Some(usize::MAX))
+    );
+}
+
+/// Interface endpoints with private DNS and an S3 gateway endpoint make a private subnet
+/// whole; an endpoint with private DNS off does not, and the finding says so.
+#[test]
+fn vpc_endpoints_count_as_a_way_out_only_when_usable() {
+    let cluster = unique("endpoints");
+    let group = format!("/ecs/{cluster}");
+    let (subnet, logs_endpoint) = rt().block_on(async {
+        let aws = Aws::new().await;
+        let net = aws.network(42).await;
+        aws.cluster(&cluster).await;
+        aws.log_group(&group).await;
+        let (subnet, rtb) = aws.isolated_subnet(&net.vpc, "10.42.2.0/24").await;
+        let vpce_sg = aws.sg(&net.vpc, "vpce").await;
+        aws.ec2
+            .authorize_security_group_ingress()
+            .group_id(&vpce_sg)
+            .ip_permissions(
+                aws_sdk_ec2::types::IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(443)
+                    .to_port(443)
+                    .user_id_group_pairs(
+                        aws_sdk_ec2::types::UserIdGroupPair::builder()
+                            .group_id(&net.sg)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let mut logs_endpoint = String::new();
+        for (svc, dns) in [("ecr.api", true), ("ecr.dkr", true), ("logs", false)] {
+            let out = aws
+                .ec2
+                .create_vpc_endpoint()
+                .vpc_id(&net.vpc)
+                .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Interface)
+                .service_name(format!("com.amazonaws.us-east-1.{svc}"))
+                .subnet_ids(&subnet)
+                .security_group_ids(&vpce_sg)
+                .private_dns_enabled(dns)
+                .send()
+                .await
+                .unwrap();
+            if svc == "logs" {
+                logs_endpoint = out
+                    .vpc_endpoint()
+                    .unwrap()
+                    .vpc_endpoint_id()
+                    .unwrap()
+                    .to_string();
+            }
+        }
+        aws.ec2
+            .create_vpc_endpoint()
+            .vpc_id(&net.vpc)
+            .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Gateway)
+            .service_name("com.amazonaws.us-east-1.s3")
+            .route_table_ids(&rtb)
+            .send()
+            .await
+            .unwrap();
+        let private = Net {
+            subnet: subnet.clone(),
+            sg: net.sg.clone(),
+            vpc: net.vpc.clone(),
+        };
+        let rev = aws.task_def("ep-api", "api", ECR_IMAGE, &[], &group).await;
+        aws.service(&cluster, "api", &format!("ep-api:{rev}"), &private)
+            .await;
+        (subnet, logs_endpoint)
+    });
+    let r = report(&doctor(&["--cluster", &cluster]));
+    let f = finding(&r, "NET012");
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.contains(&format!("{subnet} cannot reach logs:")),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!(
+            "endpoint {logs_endpoint} for logs: private DNS is off"
+        )),
+        "{msg}"
+    );
+    assert!(fixes(f).contains("for s in logs; do"), "{}", fixes(f));
+}
+
+/// Secrets and parameters are checked by metadata only: the missing ones are named, the
+/// existing ones are not, and the value of an existing secret or parameter appears
+/// nowhere (JSON, Markdown, `--save`), because it is never requested.
+#[test]
+fn missing_secret_and_parameter_are_named_and_values_never_read() {
+    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, LaunchType, NetworkMode, Secret};
+    const PLANTED: &str = "sb-planted-value-9f8e7d6c5b4a3210";
+    let cluster = unique("secrets");
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("saved.json");
+    let (good_arn, missing_arn) = rt().block_on(async {
+        let cfg = moto::sdk_config().await;
+        let aws = Aws::new().await;
+        let sm = aws_sdk_secretsmanager::Client::new(&cfg);
+        let ssm = aws_sdk_ssm::Client::new(&cfg);
+        let net = aws.network(43).await;
+        aws.cluster(&cluster).await;
+        let good = sm
+            .create_secret()
+            .name(unique("prod/db"))
+            .secret_string(PLANTED)
+            .send()
+            .await
+            .unwrap();
+        let good_arn = good.arn().unwrap().to_string();
+        let param = format!("/{}/api-key", unique("prod"));
+        ssm.put_parameter()
+            .name(&param)
+            .value(PLANTED)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+            .await
+            .unwrap();
+        let missing_arn = format!(
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:{}-AbCdEf",
+            unique("gone")
+        );
+        let secrets = [
+            ("DB_PASSWORD", good_arn.clone()),
+            ("OLD_TOKEN", format!("{missing_arn}:token::")),
+            ("API_KEY", param.clone()),
+            ("SIGNING_KEY", "/prod/never-created".to_string()),
+        ];
+        let mut c = ContainerDefinition::builder()
+            .name("api")
+            .image("nginx:1.27")
+            .memory(512)
+            .essential(true);
+        for (n, v) in secrets {
+            c = c.secrets(Secret::builder().name(n).value_from(v).build().unwrap());
+        }
+        aws.ecs
+            .register_task_definition()
+            .family("sec-api")
+            .network_mode(NetworkMode::Awsvpc)
+            .requires_compatibilities(Compatibility::Fargate)
+            .cpu("256")
+            .memory("512")
+            .container_definitions(c.build())
+            .send()
+            .await
+            .unwrap();
+        aws.ecs
+            .create_service()
+            .cluster(&cluster)
+            .service_name("api")
+            .task_definition("sec-api")
+            .desired_count(1)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(Aws::netconf(&net))
+            .send()
+            .await
+            .unwrap();
+        (good_arn, missing_arn)
+    });
+    let out = doctor(&["--cluster", &cluster, "--save", saved.to_str().unwrap()]);
+    let r = report(&out);
+    assert_eq!(r["status"], "complete", "{:#}", r["incomplete"]);
+    let f = finding(&r, "SEC004");
+    let text = serde_json::to_string(f).unwrap();
+    assert!(text.contains(&missing_arn), "{text}");
+    assert!(text.contains("/prod/never-created"), "{text}");
+    assert!(
+        text.contains("OLD_TOKEN") && text.contains("SIGNING_KEY"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&good_arn) && !text.contains("API_KEY"),
+        "{text}"
+    );
+    assert!(rules(&r).contains(&"SEC004".to_string()));
+    let md = moto::sickbay_cmd()
+        .args([
+            "doctor",
+            "--snapshot",
+            saved.to_str().unwrap(),
+            "-o",
+            "markdown",
+            "--fail-on",
+            "never",
+        ])
+        .output()
+        .unwrap();
+    let saved_text = std::fs::read_to_string(&saved).unwrap();
+    assert!(
+        saved_text.contains("\"secret_refs\""),
+        "the checks are saved for replay"
+    );
+    for (what, blob) in [
+        ("json", String::from_utf8_lossy(&out.stdout).to_string()),
+        ("stderr", String::from_utf8_lossy(&out.stderr).to_string()),
+        ("markdown", String::from_utf8_lossy(&md.stdout).to_string()),
+        ("--save", saved_text),
+    ] {
+        assert!(!blob.contains(PLANTED), "{what} carries a secret value");
+    }
+    // Replayed offline, the saved checks give the same finding.
+    assert!(String::from_utf8_lossy(&md.stdout).contains("SEC004"));
+}
+
+/// An OCI image index offering `platforms`, pushed under `tag` with its real digest
+/// (moto would invent one).
+async fn push_index(ecr: &aws_sdk_ecr::Client, repo: &str, tag: &str, platforms: &[&str]) {
+    use sha2::Digest;
+    let manifests: Vec<Value> = platforms
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (os, arch) = p.split_once('/').unwrap();
+            serde_json::json!({
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": format!("sha256:{:064x}", i + 1),
+                "size": 1000,
+                "platform": {"os": os, "architecture": arch}
+            })
+        })
+        .collect();
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests
+    })
+    .to_string();
+    let digest = format!("sha256:{:x}", sha2::Sha256::digest(index.as_bytes()));
+    ecr.put_image()
+        .repository_name(repo)
+        .image_manifest(&index)
+        .image_manifest_media_type("application/vnd.oci.image.index.v1+json")
+        .image_tag(tag)
+        .image_digest(digest)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// ECR is read for the images in use: an arm64-only index for an X86_64 Fargate task is
+/// seed 002's exec format error caught before it runs (IMG013), a tag that was never
+/// pushed is IMG012, and a multi-platform image raises neither.
+#[test]
+fn ecr_missing_tag_and_arm64_only_index_for_x86_task() {
+    let cluster = unique("ecr");
+    let group = format!("/ecs/{cluster}");
+    let repo = unique("hydrous/api");
+    let registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+    let (arm, gone, multi) = (
+        format!("{registry}/{repo}:arm-only"),
+        format!("{registry}/{repo}:never-pushed"),
+        format!("{registry}/{repo}:multi"),
+    );
+    rt().block_on(async {
+        let cfg = moto::sdk_config().await;
+        let ecr = aws_sdk_ecr::Client::new(&cfg);
+        let aws = Aws::new().await;
+        let net = aws.network(44).await;
+        aws.cluster(&cluster).await;
+        aws.log_group(&group).await;
+        ecr.create_repository()
+            .repository_name(&repo)
+            .send()
+            .await
+            .unwrap();
+        push_index(&ecr, &repo, "arm-only", &["linux/arm64"]).await;
+        push_index(&ecr, &repo, "multi", &["linux/amd64", "linux/arm64"]).await;
+        for (svc, image) in [("arm", &arm), ("gone", &gone), ("multi", &multi)] {
+            let fam = format!("ecr-{svc}");
+            let rev = aws.task_def(&fam, svc, image, &[], &group).await;
+            aws.service(&cluster, svc, &format!("{fam}:{rev}"), &net)
+                .await;
+        }
+    });
+    let r = report(&doctor(&["--cluster", &cluster]));
+    assert_eq!(r["status"], "complete", "{:#}", r["incomplete"]);
+    let f = finding(&r, "IMG013");
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.contains(&arm)
+            && msg.contains("offers only linux/arm64")
+            && msg.contains("run on linux/amd64"),
+        "{msg}"
+    );
+    assert_eq!(services_of(f), ["arm"]);
+    let g = finding(&r, "IMG012");
+    let msg = g["message"].as_str().unwrap();
+    assert!(
+        msg.contains(&gone) && msg.contains("ImageNotFoundException"),
+        "{msg}"
+    );
+    assert_eq!(services_of(g), ["gone"]);
+    for f in r["findings"].as_array().unwrap() {
+        assert!(
+            !services_of(f).contains(&"multi".to_string())
+                || !f["rule"].as_str().unwrap().starts_with("IMG"),
+            "{f:#}"
+        );
+    }
+}
