@@ -93,6 +93,10 @@ pub enum Command {
     /// environment, secrets, command, ports, cpu and memory, roles, health check,
     /// platform, logging. Secret values show only as fingerprints.
     Diff(DiffArgs),
+    /// Check a task-definition file against the account before deploying it: ECR image
+    /// and platform, secrets, roles and their permissions, log groups, and the network
+    /// path from the service's subnets to AWS. Exit codes follow --fail-on
+    Verify(VerifyArgs),
     /// Print a shell completion script: `sickbay completions bash > ~/.local/share/bash-completion/completions/sickbay`
     Completions {
         #[arg(value_enum)]
@@ -116,7 +120,7 @@ pub struct DoctorArgs {
     /// Replay a recorded snapshot instead of collecting from AWS
     #[arg(long, value_name = "FILE", conflicts_with_all = [
         "cluster", "service", "family", "since", "log_lines", "logs", "timeout",
-        "profile", "region", "endpoint_url", "concurrency", "call_stats",
+        "profile", "region", "endpoint_url", "concurrency", "call_stats", "iam_simulate",
     ])]
     pub snapshot: Option<PathBuf>,
     /// ECS cluster to diagnose (live collection)
@@ -151,6 +155,10 @@ pub struct DoctorArgs {
     /// last --log-lines of each stream
     #[arg(long, value_enum, default_value_t = LogMode::Window)]
     pub logs: LogMode,
+    /// Simulate what the execution roles may do (iam:SimulatePrincipalPolicy); `off` for
+    /// accounts that deny it, or API peers that lack it
+    #[arg(long, value_enum, default_value_t = OnOff::On)]
+    pub iam_simulate: OnOff,
     /// Overall deadline for live collection: 60s, 2m
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
@@ -191,6 +199,12 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogMode {
     Window,
     Tail,
@@ -201,6 +215,37 @@ pub enum DbMode {
     Auto,
     On,
     Off,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The task definition to check (register-task-definition input or
+    /// describe-task-definition output)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Cluster it will run in
+    #[arg(long)]
+    pub cluster: String,
+    /// Service it will run as: the network configuration is taken from it
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Subnets its tasks will use (comma-separated; overrides the service's)
+    #[arg(long, value_delimiter = ',', value_name = "SUBNET")]
+    pub subnets: Vec<String>,
+    /// Security groups its tasks will use (comma-separated; overrides the service's)
+    #[arg(long, value_delimiter = ',', value_name = "SG")]
+    pub security_groups: Vec<String>,
+    /// Whether its tasks get a public IP (overrides the service's)
+    #[arg(long, value_enum)]
+    pub assign_public_ip: Option<OnOff>,
+    /// Simulate what the execution role may do (iam:SimulatePrincipalPolicy)
+    #[arg(long, value_enum, default_value_t = OnOff::On)]
+    pub iam_simulate: OnOff,
+    /// Overall deadline: 60s, 2m
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]

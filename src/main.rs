@@ -111,7 +111,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let out = setup(&cli);
     let reports = matches!(
         cli.command,
-        Command::Doctor(_) | Command::Scan(_) | Command::Lint(_)
+        Command::Doctor(_) | Command::Scan(_) | Command::Lint(_) | Command::Verify(_)
     );
     if out.format.findings_only() && !reports {
         bail!("--output sarif and --output github apply to doctor, scan and lint only");
@@ -135,6 +135,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Rules(cmd) => rules_command(cmd, &cli, &out),
         Command::Db(sickbay::cli::DbCommand::Probe(args)) => db_probe(args, &cli, &out),
+        Command::Verify(args) => verify(args, &cli, &out),
         Command::Diff(args) => {
             let d = diff_command(args)?;
             print(&render::diff::render(&d, out.format, out.width))?;
@@ -223,6 +224,44 @@ fn diff_command(args: &sickbay::cli::DiffArgs) -> Result<sickbay::diff::Revision
     Ok(sickbay::diff::diff(&a, &b, &args.before, &args.after))
 }
 
+/// `sickbay verify`: the start-path checks of a task-definition file, as a report.
+fn verify(args: &sickbay::cli::VerifyArgs, cli: &Cli, out: &Out) -> Result<ExitCode> {
+    use sickbay::collect::{self, verify, Clients, Options};
+    let rules = rule_set(cli)?;
+    let (snap, _) = sickbay::lint::load(std::slice::from_ref(&args.file))?;
+    let td = match snap.task_definitions.as_slice() {
+        [td] => td.clone(),
+        _ => bail!(
+            "{}: not a task definition (expected register-task-definition input or describe-task-definition output)",
+            args.file.display()
+        ),
+    };
+    let mut opts = Options::new(
+        &args.cluster,
+        chrono::Utc::now() - chrono::Duration::hours(1),
+    );
+    opts.timeout = args.timeout;
+    opts.call_timeout = args.timeout.min(std::time::Duration::from_secs(20));
+    opts.simulate_iam = args.iam_simulate == sickbay::cli::OnOff::On;
+    let placement = verify::Placement {
+        service: args.service.clone(),
+        subnets: args.subnets.clone(),
+        security_groups: args.security_groups.clone(),
+        assign_public_ip: args.assign_public_ip.map(|o| o == sickbay::cli::OnOff::On),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let collected = runtime.block_on(async {
+        let cfg = collect::load_config(&aws_settings(&args.aws), opts.call_timeout).await?;
+        let clients = Clients::from_config(&cfg);
+        anyhow::Ok(verify::verify(&clients, td, &placement, &opts).await?)
+    })?;
+    let report = analyze(&collected.snapshot, &rules);
+    finish(&report, &rules, cli, out)
+}
+
 /// `sickbay doctor`: the report, printed.
 fn doctor(args: &sickbay::cli::DoctorArgs, cli: &Cli, out: &Out) -> Result<ExitCode> {
     let rules = rule_set(cli)?;
@@ -287,6 +326,7 @@ async fn collect_live(
     opts.call_timeout = args.timeout.min(std::time::Duration::from_secs(20));
     opts.concurrency = args.concurrency.max(1);
     opts.progress = std::io::stderr().is_terminal();
+    opts.simulate_iam = args.iam_simulate == sickbay::cli::OnOff::On;
     let settings = aws_settings(&args.aws);
     let cfg = tokio::time::timeout(
         args.timeout,

@@ -273,7 +273,7 @@ fn log_rules() -> Vec<Rule> {
 }
 
 fn clients(ecs_rules: &[&Rule], elb_rules: &[&Rule], log_rules: &[&Rule]) -> Clients {
-    clients_with_secrets(ecs_rules, elb_rules, log_rules, &[])
+    clients_with_secrets(ecs_rules, elb_rules, log_rules, &[], &[])
 }
 
 /// Clients whose Logs mock also answers DescribeLogGroups (the group exists), and whose
@@ -284,6 +284,7 @@ fn clients_with_secrets(
     elb_rules: &[&Rule],
     log_rules: &[&Rule],
     secret_rules: &[&Rule],
+    iam_rules: &[&Rule],
 ) -> Clients {
     let none: &[&Rule] = &[];
     let groups = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups).then_output(|| {
@@ -328,6 +329,7 @@ fn clients_with_secrets(
         ),
         rds: mock_client!(aws_sdk_rds, RuleMode::MatchAny, none),
         secrets: mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, secret_rules),
+        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, iam_rules),
         ssm: aws_sdk_ssm::Client::from_conf(ssm_conf),
         // These task definitions name no ECR image, so it is never called either.
         ecr: aws_sdk_ecr::Client::from_conf(ecr_conf),
@@ -832,6 +834,7 @@ fn access_denied_on_describe_secret_skips_only_that_check() {
         &elb.iter().collect::<Vec<_>>(),
         &logs.iter().collect::<Vec<_>>(),
         &[&denied],
+        &[],
     );
     let snap = rt()
         .block_on(collect(&clients, &options()))
@@ -876,6 +879,7 @@ fn access_denied_on_describe_secret_skips_only_that_check() {
         &elb.iter().collect::<Vec<_>>(),
         &logs.iter().collect::<Vec<_>>(),
         &[&found],
+        &[],
     );
     let snap = rt()
         .block_on(collect(&clients, &options()))
@@ -888,4 +892,128 @@ fn access_denied_on_describe_secret_skips_only_that_check() {
         snap.secret_refs[0].kms_key.as_deref(),
         Some("arn:aws:kms:us-east-1:123456789012:key/1234")
     );
+}
+
+/// SimulatePrincipalPolicy is not implemented by moto (HTTP 500), so the simulation is
+/// tested here: the execution role may not read the secret, and the finding names the
+/// action, the resource and a policy granting exactly that. Mocked: GetRole (trusted
+/// role), SimulatePrincipalPolicy (implicitDeny for secretsmanager:GetSecretValue).
+#[test]
+fn execution_role_simulation_names_the_denied_action_and_resource() {
+    use aws_sdk_iam::operation::get_role::GetRoleOutput;
+    use aws_sdk_iam::operation::simulate_principal_policy::SimulatePrincipalPolicyOutput;
+    use aws_sdk_iam::types::{EvaluationResult, PolicyEvaluationDecisionType, Role};
+    const EXEC: &str = "arn:aws:iam::123456789012:role/api-exec";
+    let get_role = mock!(aws_sdk_iam::Client::get_role).then_output(|| {
+        GetRoleOutput::builder()
+            .role(
+                Role::builder()
+                    .path("/")
+                    .role_name("api-exec")
+                    .role_id("AROAEXAMPLE")
+                    .arn(EXEC)
+                    .create_date(aws_sdk_iam::primitives::DateTime::from_secs(0))
+                    .assume_role_policy_document("%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22ecs-tasks.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let simulate =
+        mock!(aws_sdk_iam::Client::simulate_principal_policy).then_compute_output(|req| {
+            let resource = req.resource_arns().first().cloned().unwrap_or_default();
+            let mut out = SimulatePrincipalPolicyOutput::builder();
+            for a in req.action_names() {
+                out = out.evaluation_results(
+                    EvaluationResult::builder()
+                        .eval_action_name(a)
+                        .eval_resource_name(&resource)
+                        .eval_decision(if a == "secretsmanager:GetSecretValue" {
+                            PolicyEvaluationDecisionType::ImplicitDeny
+                        } else {
+                            PolicyEvaluationDecisionType::Allowed
+                        })
+                        .build()
+                        .unwrap(),
+                );
+            }
+            out.build()
+        });
+    let found = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(|| {
+        aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput::builder()
+            .arn(SECRET_ARN)
+            .build()
+    });
+    let dtd = mock!(aws_sdk_ecs::Client::describe_task_definition).then_compute_output(|req| {
+        let rev: i32 = req
+            .task_definition()
+            .and_then(|t| t.rsplit(':').next())
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(7);
+        DescribeTaskDefinitionOutput::builder()
+            .task_definition(
+                ecs::TaskDefinition::builder()
+                    .family("api")
+                    .revision(rev)
+                    .task_definition_arn(td_arn(rev))
+                    .execution_role_arn(EXEC)
+                    .container_definitions(
+                        ecs::ContainerDefinition::builder()
+                            .name("api")
+                            .image("api:7")
+                            .essential(true)
+                            .secrets(
+                                ecs::Secret::builder()
+                                    .name("DB_PASSWORD")
+                                    .value_from(SECRET_ARN)
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let (c, s, lt, t, ltd) = (
+        cluster_rule(),
+        services_rule(),
+        list_tasks_rule(),
+        tasks_rule(),
+        list_tds_rule(),
+    );
+    let elb = target_rules();
+    let logs = log_rules();
+    let clients = clients_with_secrets(
+        &[&c, &s, &lt, &t, &ltd, &dtd],
+        &elb.iter().collect::<Vec<_>>(),
+        &logs.iter().collect::<Vec<_>>(),
+        &[&found],
+        &[&get_role, &simulate],
+    );
+    let snap = rt()
+        .block_on(collect(&clients, &options()))
+        .unwrap()
+        .snapshot;
+    assert!(snap.collect_errors.is_empty(), "{:?}", snap.collect_errors);
+    assert_eq!(snap.roles.len(), 1);
+    assert_eq!(snap.roles[0].trusts_ecs_tasks, Some(true));
+    let report = sickbay::analyze(&snap, &sickbay::RuleSet::builtin().unwrap());
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "IAM004")
+        .expect("IAM004");
+    assert!(
+        f.message.contains("Execution role api-exec of api:7 is denied secretsmanager:GetSecretValue (on arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf)"),
+        "{}",
+        f.message
+    );
+    let grant = f
+        .fix
+        .iter()
+        .find(|x| x.contains("put-role-policy"))
+        .unwrap();
+    assert!(grant.contains(r#"--policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["secretsmanager:GetSecretValue"],"Resource":"arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"}]}'"#), "{grant}");
+    assert!(!report.findings.iter().any(|f| f.rule == "IAM003"));
 }

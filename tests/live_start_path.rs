@@ -25,6 +25,16 @@ fn services_of(f: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Every finding of `rule` (rules with `per` make one per resource).
+fn findings_of<'a>(r: &'a Value, rule: &str) -> Vec<&'a Value> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}
+
 fn fixes(f: &Value) -> String {
     f["fix"]
         .as_array()
@@ -282,8 +292,9 @@ fn missing_secret_and_parameter_are_named_and_values_never_read() {
     let out = doctor(&["--cluster", &cluster, "--save", saved.to_str().unwrap()]);
     let r = report(&out);
     assert_eq!(r["status"], "complete", "{:#}", r["incomplete"]);
-    let f = finding(&r, "SEC004");
-    let text = serde_json::to_string(f).unwrap();
+    let found = findings_of(&r, "SEC004");
+    assert_eq!(found.len(), 2, "one finding per missing reference");
+    let text = serde_json::to_string(&found).unwrap();
     assert!(text.contains(&missing_arn), "{text}");
     assert!(text.contains("/prod/never-created"), "{text}");
     assert!(
@@ -419,4 +430,251 @@ fn ecr_missing_tag_and_arm64_only_index_for_x86_task() {
             "{f:#}"
         );
     }
+}
+
+/// Roles are read with GetRole: a missing execution role and a task role that only
+/// Lambda may assume are named; a role ECS tasks may assume raises nothing.
+#[test]
+fn missing_and_untrusted_roles_are_named() {
+    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, LaunchType, NetworkMode};
+    let cluster = unique("roles");
+    let trust = |svc: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"{svc}"}},"Action":"sts:AssumeRole"}}]}}"#
+        )
+    };
+    let (ok_role, lambda_role, gone_role) = (
+        unique("exec-ok"),
+        unique("task-lambda"),
+        unique("exec-gone"),
+    );
+    let arn = |n: &str| format!("arn:aws:iam::123456789012:role/{n}");
+    rt().block_on(async {
+        let cfg = moto::sdk_config().await;
+        let iam = aws_sdk_iam::Client::new(&cfg);
+        let aws = Aws::new().await;
+        let net = aws.network(45).await;
+        aws.cluster(&cluster).await;
+        for (name, svc) in [
+            (&ok_role, "ecs-tasks.amazonaws.com"),
+            (&lambda_role, "lambda.amazonaws.com"),
+        ] {
+            iam.create_role()
+                .role_name(name)
+                .assume_role_policy_document(trust(svc))
+                .send()
+                .await
+                .unwrap();
+        }
+        for (svc, exec, task) in [
+            ("bad", arn(&gone_role), arn(&lambda_role)),
+            ("good", arn(&ok_role), arn(&ok_role)),
+        ] {
+            let c = ContainerDefinition::builder()
+                .name(svc)
+                .image("nginx:1.27")
+                .memory(512)
+                .essential(true);
+            aws.ecs
+                .register_task_definition()
+                .family(format!("roles-{svc}"))
+                .network_mode(NetworkMode::Awsvpc)
+                .requires_compatibilities(Compatibility::Fargate)
+                .cpu("256")
+                .memory("512")
+                .execution_role_arn(exec)
+                .task_role_arn(task)
+                .container_definitions(c.build())
+                .send()
+                .await
+                .unwrap();
+            aws.ecs
+                .create_service()
+                .cluster(&cluster)
+                .service_name(svc)
+                .task_definition(format!("roles-{svc}"))
+                .desired_count(1)
+                .launch_type(LaunchType::Fargate)
+                .network_configuration(Aws::netconf(&net))
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    let r = report(&doctor(&["--cluster", &cluster]));
+    assert_eq!(r["status"], "complete", "{:#}", r["incomplete"]);
+    let found = findings_of(&r, "IAM003");
+    assert_eq!(found.len(), 2, "one finding per role");
+    let gone = found
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains(&gone_role))
+        .expect("the missing role");
+    let msg = gone["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with(&format!("The execution role {gone_role} of roles-bad:1"))
+            && msg.contains("exists=false"),
+        "{msg}"
+    );
+    assert!(
+        fixes(gone).contains(&format!("--role-name {gone_role} --")),
+        "{}",
+        fixes(gone)
+    );
+    let lambda = found
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains(&lambda_role))
+        .expect("the untrusted role");
+    let msg = lambda["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with(&format!("The task role {lambda_role}"))
+            && msg.contains("trusts ecs-tasks.amazonaws.com: no"),
+        "{msg}"
+    );
+    let text = serde_json::to_string(&found).unwrap();
+    assert!(!text.contains(&ok_role), "{text}");
+    for f in &found {
+        assert_eq!(services_of(f), ["bad"]);
+    }
+}
+
+/// `sickbay verify FILE`: the same checks for a task-definition file before it is
+/// deployed, placed as an existing service (its private subnet) or by flags. Exit codes
+/// follow --fail-on, so a pipeline can gate on it.
+#[test]
+fn verify_a_file_before_deploy() {
+    let cluster = unique("verify");
+    let group_ok = format!("/ecs/{cluster}/ok");
+    let dir = tempfile::tempdir().unwrap();
+    let (net, private_subnet) = rt().block_on(async {
+        let aws = Aws::new().await;
+        let net = aws.network(46).await;
+        aws.cluster(&cluster).await;
+        aws.log_group(&group_ok).await;
+        let (subnet, _) = aws.isolated_subnet(&net.vpc, "10.46.2.0/24").await;
+        let private = Net {
+            subnet: subnet.clone(),
+            sg: net.sg.clone(),
+            vpc: net.vpc.clone(),
+        };
+        let rev = aws
+            .task_def("vf-api", "api", "nginx:1.27", &[], &group_ok)
+            .await;
+        aws.service(&cluster, "api", &format!("vf-api:{rev}"), &private)
+            .await;
+        (net, subnet)
+    });
+    let td = |image: &str, group: &str, secret: Option<&str>| {
+        let mut c = serde_json::json!({
+            "name": "api", "image": image, "essential": true, "memory": 512,
+            "logConfiguration": {"logDriver": "awslogs", "options": {
+                "awslogs-group": group, "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}
+        });
+        if let Some(s) = secret {
+            c["secrets"] = serde_json::json!([{"name": "DB_PASSWORD", "valueFrom": s}]);
+        }
+        serde_json::json!({
+            "family": "vf-api", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256", "memory": "512", "containerDefinitions": [c]
+        })
+        .to_string()
+    };
+    let bad = dir.path().join("bad.json");
+    let missing_group = format!("/ecs/{cluster}/typo");
+    std::fs::write(
+        &bad,
+        td(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/nowhere:1",
+            &missing_group,
+            Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:vf-missing-AbCdEf"),
+        ),
+    )
+    .unwrap();
+    let run = |file: &std::path::Path, extra: &[&str], fail_on: &str| {
+        moto::sickbay_cmd()
+            .args(["verify", file.to_str().unwrap(), "--cluster", &cluster])
+            .args([
+                "--endpoint-url",
+                &moto::moto().url,
+                "--iam-simulate",
+                "off",
+                "-o",
+                "json",
+                "--fail-on",
+                fail_on,
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = run(&bad, &["--service", "api"], "high");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ids = rules(&r);
+    for want in ["NET012", "IMG012", "SEC004", "ECS022"] {
+        assert!(
+            ids.contains(&want.to_string()),
+            "{want} missing from {ids:?}"
+        );
+    }
+    let net012 = finding(&r, "NET012");
+    assert!(
+        net012["message"]
+            .as_str()
+            .unwrap()
+            .contains(&private_subnet),
+        "{net012:#}"
+    );
+    assert!(finding(&r, "ECS022")["message"]
+        .as_str()
+        .unwrap()
+        .contains(&missing_group));
+
+    // The same service placed by flags in the subnet with a NAT route, with a file
+    // whose log group exists and that needs no secret: nothing on the start path.
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, td("nginx:1.27", &group_ok, None)).unwrap();
+    let o = run(
+        &good,
+        &[
+            "--service",
+            "api",
+            "--subnets",
+            &net.subnet,
+            "--security-groups",
+            &net.sg,
+        ],
+        "critical",
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ids = rules(&r);
+    for never in ["NET012", "IMG012", "IMG013", "SEC004", "ECS022", "IAM003"] {
+        assert!(!ids.contains(&never.to_string()), "{never} in {ids:?}");
+    }
+    assert_eq!(r["status"], "complete", "{:#}", r["incomplete"]);
+
+    // Not a task definition: one line, exit 2.
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"hello\": 1}").unwrap();
+    let o = run(&junk, &[], "high");
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr)
+            .trim_end()
+            .lines()
+            .count(),
+        1,
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

@@ -24,11 +24,14 @@ pub mod ecr;
 pub mod ecs;
 pub mod egress;
 pub mod elb;
+pub mod iam;
 pub mod loggroups;
 pub mod logs;
 pub mod ops;
 pub mod rds;
 pub mod secrets;
+pub mod startpath;
+pub mod verify;
 
 pub use ctx::{Ctx, FailKind, Failure};
 pub use ops::{iam_policy, Op};
@@ -92,6 +95,8 @@ pub struct Options {
     pub revisions: usize,
     /// Show a progress line on stderr.
     pub progress: bool,
+    /// Simulate the execution roles' permissions (iam:SimulatePrincipalPolicy).
+    pub simulate_iam: bool,
 }
 
 impl Options {
@@ -108,6 +113,7 @@ impl Options {
             concurrency: 8,
             revisions: 5,
             progress: false,
+            simulate_iam: true,
         }
     }
 }
@@ -121,6 +127,7 @@ pub struct Clients {
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub rds: aws_sdk_rds::Client,
     pub ecr: aws_sdk_ecr::Client,
+    pub iam: aws_sdk_iam::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub ssm: aws_sdk_ssm::Client,
     /// The configuration the clients came from (absent for mock clients): used for
@@ -146,6 +153,7 @@ impl Clients {
             elb: aws_sdk_elasticloadbalancingv2::Client::new(cfg),
             rds: aws_sdk_rds::Client::new(cfg),
             ecr: aws_sdk_ecr::Client::new(cfg),
+            iam: aws_sdk_iam::Client::new(cfg),
             secrets: aws_sdk_secretsmanager::Client::new(cfg),
             ssm: aws_sdk_ssm::Client::new(cfg),
             config: Some(cfg.clone()),
@@ -424,16 +432,7 @@ async fn run(ctx: &Ctx, clients: &Clients, opts: &Options) -> Result<Snapshot, F
             opts.log_lines,
             opts.window.as_deref(),
         );
-        let refs = secrets::wanted(&in_use, &clients.region);
-        let refs_fut = secrets::check(ctx, &clients.secrets, &clients.ssm, &refs);
-        let images = ecr::wanted(&in_use, &clients.region);
-        let images_fut = ecr::check(ctx, &clients.ecr, &images);
-        let groups = loggroups::wanted(&in_use);
-        let groups_fut = loggroups::check(
-            ctx,
-            |r| r.and_then(|r| regional.get(r)).unwrap_or(&clients.logs),
-            &groups,
-        );
+        let start_fut = startpath::check(ctx, clients, &in_use, opts.simulate_iam, &regional);
         let rest_fut = async {
             let older = ecs::describe_task_definitions(ctx, &clients.ecs, &history).await;
             let task_definitions = merge_tds(in_use.clone(), older);
@@ -446,17 +445,8 @@ async fn run(ctx: &Ctx, clients: &Clients, opts: &Options) -> Result<Snapshot, F
                 network(ctx, clients, &services, &tasks, &lb, &endpoints, &eni_owner).await;
             (task_definitions, lb, endpoints, network)
         };
-        let (
-            mut log_data,
-            log_groups,
-            (secret_refs, images),
-            (task_definitions, lb, endpoints, network),
-        ) = tokio::join!(
-            logs_fut,
-            groups_fut,
-            async { tokio::join!(refs_fut, images_fut) },
-            rest_fut
-        );
+        let (mut log_data, start, (task_definitions, lb, endpoints, network)) =
+            tokio::join!(logs_fut, start_fut, rest_fut);
         log_data.streams.extend(notes);
         log_data
             .streams
@@ -475,27 +465,18 @@ async fn run(ctx: &Ctx, clients: &Clients, opts: &Options) -> Result<Snapshot, F
         (
             tasks,
             task_definitions,
-            (log_data, (log_groups, (secret_refs, images))),
+            (log_data, start),
             lb,
             endpoints,
             network,
         )
     };
-    let (
-        (),
-        (
-            tasks,
-            task_definitions,
-            (log_data, (log_groups, (secret_refs, images))),
-            lb,
-            endpoints,
-            network,
-        ),
-    ) = tokio::join!(lb_fut, main_fut);
+    let ((), (tasks, task_definitions, (log_data, start), lb, endpoints, network)) =
+        tokio::join!(lb_fut, main_fut);
 
     let mut services_sorted = services;
     services_sorted.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Snapshot {
+    let mut snap = Snapshot {
         schema_version: SNAPSHOT_SCHEMA_VERSION,
         captured_at: Some(Utc::now()),
         target: Target {
@@ -513,16 +494,16 @@ async fn run(ctx: &Ctx, clients: &Clients, opts: &Options) -> Result<Snapshot, F
         logs: log_data.lines,
         log_streams: log_data.streams,
         log_reads: log_data.reads,
-        log_groups,
-        secret_refs,
-        images,
         network,
         load_balancers: lb.load_balancers,
         target_health: lb.target_health,
         endpoints,
         db_probes: Vec::new(),
         collect_errors: Vec::new(),
-    })
+        ..Snapshot::default()
+    };
+    start.apply(&mut snap);
+    Ok(snap)
 }
 
 /// The task definitions the services name (in use and in their deployments).

@@ -2,7 +2,7 @@
 //! through [`crate::collect::Ctx::call`] with an [`Op`], which counts it and names its IAM
 //! action in collection errors; `sickbay iam-policy` prints exactly these actions, and a
 //! test checks that each SDK call in `src/collect/` has its entry here and that all of
-//! them are read-only (Describe, List, Get, Filter, BatchGet).
+//! them are read-only (Describe, List, Get, Filter, BatchGet, Simulate).
 
 use serde_json::json;
 
@@ -31,6 +31,8 @@ pub enum Op {
     SsmDescribeParameters,
     EcrDescribeImages,
     EcrBatchGetImage,
+    IamGetRole,
+    IamSimulatePrincipalPolicy,
     ElbDescribeTargetGroups,
     ElbDescribeLoadBalancers,
     ElbDescribeTargetHealth,
@@ -39,7 +41,7 @@ pub enum Op {
 }
 
 /// Number of operations in the registry.
-pub const OP_COUNT: usize = 27;
+pub const OP_COUNT: usize = 29;
 
 impl Op {
     /// Every operation, in registry order.
@@ -66,6 +68,8 @@ impl Op {
         Op::SsmDescribeParameters,
         Op::EcrDescribeImages,
         Op::EcrBatchGetImage,
+        Op::IamGetRole,
+        Op::IamSimulatePrincipalPolicy,
         Op::ElbDescribeTargetGroups,
         Op::ElbDescribeLoadBalancers,
         Op::ElbDescribeTargetHealth,
@@ -103,6 +107,8 @@ impl Op {
             Op::SsmDescribeParameters => "ssm:DescribeParameters",
             Op::EcrDescribeImages => "ecr:DescribeImages",
             Op::EcrBatchGetImage => "ecr:BatchGetImage",
+            Op::IamGetRole => "iam:GetRole",
+            Op::IamSimulatePrincipalPolicy => "iam:SimulatePrincipalPolicy",
             Op::ElbDescribeTargetGroups => "elasticloadbalancing:DescribeTargetGroups",
             Op::ElbDescribeLoadBalancers => "elasticloadbalancing:DescribeLoadBalancers",
             Op::ElbDescribeTargetHealth => "elasticloadbalancing:DescribeTargetHealth",
@@ -138,6 +144,10 @@ impl Op {
             Op::SsmDescribeParameters => "whether referenced SSM parameters exist",
             Op::EcrDescribeImages => "whether ECR images and tags exist",
             Op::EcrBatchGetImage => "which platforms an ECR image index offers",
+            Op::IamGetRole => "whether the task definitions' roles exist and trust ECS tasks",
+            Op::IamSimulatePrincipalPolicy => {
+                "whether the execution roles may pull, log and read the secrets they need"
+            }
             Op::ElbDescribeTargetGroups => "target-group health-check settings",
             Op::ElbDescribeLoadBalancers => "load-balancer security groups and subnets",
             Op::ElbDescribeTargetHealth => "load-balancer target health",
@@ -177,7 +187,7 @@ mod tests {
             assert_eq!(op.index(), i, "{op:?} out of order");
             let verb = op.action().split_once(':').expect("service:Action").1;
             assert!(
-                ["Describe", "List", "Get", "Filter", "BatchGet"]
+                ["Describe", "List", "Get", "Filter", "BatchGet", "Simulate"]
                     .iter()
                     .any(|p| verb.starts_with(p)),
                 "{} is not read-only",
@@ -197,6 +207,7 @@ mod tests {
             ("loggroups", include_str!("loggroups.rs")),
             ("secrets", include_str!("secrets.rs")),
             ("ecr", include_str!("ecr.rs")),
+            ("iam", include_str!("iam.rs")),
             ("ec2", include_str!("ec2.rs")),
             ("egress", include_str!("egress.rs")),
             ("elb", include_str!("elb.rs")),
@@ -222,9 +233,16 @@ mod tests {
                         panic!("{name}.rs calls {method}, which is not in the registry")
                     });
                 assert!(
-                    ["describe_", "list_", "get_", "filter_", "batch_get_"]
-                        .iter()
-                        .any(|p| method.starts_with(p)),
+                    [
+                        "describe_",
+                        "list_",
+                        "get_",
+                        "filter_",
+                        "batch_get_",
+                        "simulate_"
+                    ]
+                    .iter()
+                    .any(|p| method.starts_with(p)),
                     "{method} is not read-only"
                 );
                 used.insert(*op);

@@ -158,14 +158,40 @@ pub(super) fn join(rule: &Rule, groups: &[Vec<Group>]) -> Option<Vec<Binding>> {
     Some(bindings)
 }
 
-pub(super) fn evaluate<'r>(rule: &'r Rule, ix: &Index) -> Option<RawFinding<'r>> {
+/// The rule's findings: one, or with `per = "capture"` one per distinct value of that
+/// capture (each role, each image), so messages and fixes name one thing each.
+pub(super) fn evaluate<'r>(rule: &'r Rule, ix: &Index) -> Vec<RawFinding<'r>> {
     let groups: Vec<Vec<Group>> = rule.signals.iter().map(|s| match_signal(s, ix)).collect();
-    let mut bindings = join(rule, &groups)?;
+    let Some(mut bindings) = join(rule, &groups) else {
+        return Vec::new();
+    };
     bindings.retain(|b| {
         rule.conditions
             .iter()
             .all(|c| condition_holds(&c.test, b.caps.get(&c.capture), ix))
     });
+    let Some(per) = &rule.per else {
+        return finding_of(rule, bindings, &groups, ix)
+            .into_iter()
+            .collect();
+    };
+    let mut split: BTreeMap<String, Vec<Binding>> = BTreeMap::new();
+    for b in bindings {
+        let key = b.caps.get(per).cloned().unwrap_or_default();
+        split.entry(key).or_default().push(b);
+    }
+    split
+        .into_values()
+        .filter_map(|bs| finding_of(rule, bs, &groups, ix))
+        .collect()
+}
+
+fn finding_of<'r>(
+    rule: &'r Rule,
+    mut bindings: Vec<Binding>,
+    groups: &[Vec<Group>],
+    ix: &Index,
+) -> Option<RawFinding<'r>> {
     if bindings.is_empty() {
         return None;
     }

@@ -7,11 +7,11 @@ use super::*;
 /// the index of the finding it sits under.
 pub(super) fn fold(raws: &[RawFinding], rules: &RuleSet) -> (Vec<usize>, HashMap<usize, usize>) {
     let _ = rules;
-    let by_id: HashMap<&str, usize> = raws
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.rule.id.as_str(), i))
-        .collect();
+    // A rule with `per` has several findings.
+    let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, f) in raws.iter().enumerate() {
+        by_id.entry(f.rule.id.as_str()).or_default().push(i);
+    }
     let mut order: Vec<usize> = (0..raws.len()).collect();
     order.sort_by(|&a, &b| rank_cmp(&raws[a], &raws[b]));
     let mut parent: HashMap<usize, usize> = HashMap::new();
@@ -19,10 +19,14 @@ pub(super) fn fold(raws: &[RawFinding], rules: &RuleSet) -> (Vec<usize>, HashMap
         if parent.contains_key(&a) {
             continue;
         }
-        for id in &raws[a].rule.explains {
-            let Some(&b) = by_id.get(id.as_str()) else {
-                continue;
-            };
+        let explained = raws[a]
+            .rule
+            .explains
+            .iter()
+            .filter_map(|id| by_id.get(id.as_str()))
+            .flatten()
+            .copied();
+        for b in explained {
             if b == a || parent.contains_key(&b) {
                 continue;
             }
@@ -59,7 +63,7 @@ pub(super) fn fold(raws: &[RawFinding], rules: &RuleSet) -> (Vec<usize>, HashMap
 
 pub(super) fn explains_transitively(
     raws: &[RawFinding],
-    by_id: &HashMap<&str, usize>,
+    by_id: &HashMap<&str, Vec<usize>>,
     from: usize,
     to: usize,
 ) -> bool {
@@ -70,7 +74,7 @@ pub(super) fn explains_transitively(
             continue;
         }
         for id in &raws[i].rule.explains {
-            if let Some(&j) = by_id.get(id.as_str()) {
+            for &j in by_id.get(id.as_str()).into_iter().flatten() {
                 if j == to {
                     return true;
                 }

@@ -92,11 +92,7 @@ pub fn analyze_lint(snap: &Sealed, inputs: &crate::lint::LintInputs, rules: &Rul
 }
 
 fn analyze_index(snap: &Snapshot, ix: Index, rules: &RuleSet, mode: Mode) -> Report {
-    let mut raws: Vec<RawFinding> = rules
-        .rules
-        .iter()
-        .filter_map(|r| evaluate(r, &ix))
-        .collect();
+    let mut raws: Vec<RawFinding> = rules.rules.iter().flat_map(|r| evaluate(r, &ix)).collect();
     for f in &mut raws {
         score(f, &ix);
     }

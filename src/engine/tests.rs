@@ -399,3 +399,67 @@ fn what_changed_fails_only_a_revision_that_ran() {
     );
     assert!(w.last_good);
 }
+
+#[test]
+fn per_makes_one_finding_per_capture_value() {
+    let mut snap = Snapshot::default();
+    for r in ["a", "b"] {
+        snap.roles.push(crate::snapshot::RoleCheck {
+            arn: format!("arn:aws:iam::1:role/{r}"),
+            exists: false,
+            trusts_ecs_tasks: None,
+        });
+    }
+    let td: crate::snapshot::TaskDefinition = serde_json::from_value(serde_json::json!({
+        "family": "api", "revision": 1,
+        "execution_role_arn": "arn:aws:iam::1:role/a",
+        "task_role_arn": "arn:aws:iam::1:role/b",
+        "containers": [{"name": "app", "image": "nginx"}]
+    }))
+    .unwrap();
+    snap.task_definitions.push(td);
+    snap.services.push(crate::snapshot::Service {
+        name: "api".into(),
+        task_definition: Some("api:1".into()),
+        ..Default::default()
+    });
+    let text = |per: &str| {
+        format!(
+            r#"id = "TST001"
+name = "t"
+title = "t"
+severity = "high"
+message = "role {{role_name}}"
+{per}
+[[signal]]
+source = "fact"
+field = "role"
+pattern = '''^role=\S+ role_name=(?P<role_name>\S+) kind=\S+ exists=false'''
+[docs]
+why = "w"
+fix = ["aws iam get-role --role-name {{role_name}}"]
+"#
+        )
+    };
+    let ix = Index::build(&snap);
+    let one = rule(&text(""));
+    assert_eq!(evaluate(&one, &ix).len(), 1);
+    let split = rule(&text(r#"per = "role_name""#));
+    assert_eq!(evaluate(&split, &ix).len(), 2);
+    let rs = RuleSet {
+        rules: vec![split.clone()],
+    };
+    let report = analyze(&crate::snapshot::Sealed::new(snap), &rs);
+    let mut msgs: Vec<&str> = report.findings.iter().map(|f| f.message.as_str()).collect();
+    msgs.sort();
+    assert_eq!(msgs, ["role a", "role b"]);
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.fix == ["aws iam get-role --role-name b"]));
+    // A `per` that names no capture is a load error with its position.
+    let bad = crate::rules::parse_rule(&text(r#"per = "nope""#), "t.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(bad.contains("t.toml:6:") && bad.contains("`per`"), "{bad}");
+}

@@ -180,6 +180,7 @@ impl Index {
         startpath::log_groups(&mut ix, snap);
         startpath::secret_refs(&mut ix, snap);
         startpath::images(&mut ix, snap);
+        startpath::roles(&mut ix, snap);
         dbconfig::db_config(&mut ix, snap, lint);
         config::env_hosts(&mut ix, snap, lint);
         config::task_health(&mut ix, snap, lint);

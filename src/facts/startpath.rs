@@ -12,7 +12,7 @@
 
 use super::network::{cidr_contains, egress_allows, ingress_allows};
 use super::{Index, Loc};
-use crate::rules::shapes::{AwsPath, Image, LogGroup, SecretRef};
+use crate::rules::shapes::{AwsPath, Image, LogGroup, Role, RolePermission, SecretRef};
 use crate::snapshot::{NetworkAcl, Service, Snapshot, Subnet, TaskDefinition, VpcEndpoint};
 use std::collections::BTreeSet;
 
@@ -579,6 +579,93 @@ fn wanted_platform(snap: &Snapshot, td: &TaskDefinition) -> Option<String> {
         .and_then(|p| p.cpu_architecture.as_deref())
         .is_some_and(|a| a.eq_ignore_ascii_case("ARM64"));
     Some(if arm { "linux/arm64" } else { "linux/amd64" }.to_string())
+}
+
+/// One `role` fact per role of a task definition in use that was looked up, and one
+/// `role-permission` fact per task definition whose execution role was denied something.
+pub(super) fn roles(ix: &mut Index, snap: &Snapshot) {
+    for td in in_use(snap) {
+        let loc = Loc {
+            service: ix.family_service.get(&td.family).cloned(),
+            family: Some(td.family.clone()),
+            revision: Some(td.revision),
+            locator: format!("task definition {}", td.key()),
+            ..Loc::default()
+        };
+        for (kind, arn) in [
+            ("execution", &td.execution_role_arn),
+            ("task", &td.task_role_arn),
+        ] {
+            let Some(check) = arn
+                .as_ref()
+                .and_then(|a| snap.roles.iter().find(|r| &r.arn == a))
+            else {
+                continue;
+            };
+            let rec = Role {
+                role: check.arn.clone(),
+                role_name: check.arn.rsplit('/').next().unwrap_or_default().to_string(),
+                kind,
+                exists: check.exists,
+                trusts_ecs_tasks: match check.trusts_ecs_tasks {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "unknown",
+                },
+                task_definition: td.key(),
+            };
+            ix.add(
+                &rec,
+                Loc {
+                    locator: format!("{} {kind} role", loc.locator),
+                    ..loc.clone()
+                },
+            );
+        }
+        let key = td.key();
+        let denied: Vec<_> = snap
+            .permissions
+            .iter()
+            .filter(|p| p.task_definition == key && p.decision != "allowed")
+            .collect();
+        let Some(first) = denied.first() else {
+            continue;
+        };
+        let mut by_resource: std::collections::BTreeMap<&str, BTreeSet<&str>> = Default::default();
+        for p in &denied {
+            by_resource
+                .entry(p.resource.as_str())
+                .or_default()
+                .insert(p.action.as_str());
+        }
+        let statements: Vec<serde_json::Value> = by_resource
+            .iter()
+            .map(|(r, a)| serde_json::json!({"Effect": "Allow", "Action": a, "Resource": r}))
+            .collect();
+        let policy = serde_json::json!({"Version": "2012-10-17", "Statement": statements});
+        let actions: BTreeSet<&str> = denied.iter().map(|p| p.action.as_str()).collect();
+        let rec = RolePermission {
+            role: first.role.clone(),
+            role_name: first
+                .role
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            task_definition: key.clone(),
+            actions: actions.into_iter().collect::<Vec<_>>().join(","),
+            resources: by_resource.keys().copied().collect::<Vec<_>>().join(","),
+            denied: denied.len(),
+            policy: policy.to_string(),
+        };
+        ix.add(
+            &rec,
+            Loc {
+                locator: format!("{} execution role", loc.locator),
+                ..loc
+            },
+        );
+    }
 }
 
 /// The task definitions services and tasks run.

@@ -81,6 +81,8 @@ pub fn explain(rule: &Rule, format: Format) -> String {
             severity: &'a str,
             confidence: f64,
             explains: &'a [String],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            per: Option<&'a str>,
             signals: Vec<String>,
             docs: &'a crate::rules::Docs,
         }
@@ -92,6 +94,7 @@ pub fn explain(rule: &Rule, format: Format) -> String {
             severity: rule.severity.as_str(),
             confidence: rule.confidence,
             explains: &rule.explains,
+            per: rule.per.as_deref(),
             signals: signals(rule),
             docs: d,
         };
@@ -114,6 +117,9 @@ pub fn explain(rule: &Rule, format: Format) -> String {
     );
     if !rule.explains.is_empty() {
         let _ = writeln!(o, "Explains: {}", rule.explains.join(", "));
+    }
+    if let Some(p) = &rule.per {
+        let _ = writeln!(o, "One finding per distinct `{p}`");
     }
     let _ = writeln!(o, "\n## Why\n\n{}\n", d.why.trim());
     let _ = writeln!(o, "## Fix\n");

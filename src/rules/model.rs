@@ -234,6 +234,9 @@ pub(crate) struct RawRule {
     explains: Vec<Spanned<String>>,
     #[serde(default)]
     triggered_by: Vec<Spanned<String>>,
+    /// One finding per distinct value of this capture.
+    #[serde(default)]
+    per: Option<Spanned<String>>,
     #[serde(rename = "signal")]
     signals: Vec<RawSignal>,
     #[serde(default, rename = "condition")]
@@ -330,6 +333,9 @@ pub struct Rule {
     /// Kinds of task-definition change that can start this failure (`env`, `image` ...,
     /// see [`TRIGGER_KINDS`]): a finding that appeared with such a change names it.
     pub triggered_by: Vec<String>,
+    /// A capture of a required signal: the rule makes one finding per distinct value of
+    /// it (each role, each image) instead of one finding for all.
+    pub per: Option<String>,
     pub signals: Vec<Signal>,
     pub conditions: Vec<Condition>,
     pub docs: Docs,
@@ -626,6 +632,26 @@ impl Rule {
             }
             triggered_by.push(k.into_inner());
         }
+        let per = match raw.per {
+            Some(p) => {
+                let known = signals.iter().filter(|s| s.required).any(|s| {
+                    s.patterns
+                        .iter()
+                        .any(|re| re.capture_names().flatten().any(|n| n == p.get_ref()))
+                });
+                if !known {
+                    return Err(at(
+                        p.span(),
+                        format!(
+                            "field `per`: {:?} is not a capture of a required signal",
+                            p.get_ref()
+                        ),
+                    ));
+                }
+                Some(p.into_inner())
+            }
+            None => None,
+        };
         if raw.docs.fix.is_empty() {
             return Err(Error::Input {
                 file: file.into(),
@@ -656,6 +682,7 @@ impl Rule {
             tags: raw.tags,
             explains,
             triggered_by,
+            per,
             signals,
             conditions,
             docs: raw.docs,

@@ -11,7 +11,8 @@ mod startpath;
 pub use load::{load_snapshot, parse_snapshot};
 pub use sealed::Sealed;
 pub use startpath::{
-    AclEntry, ImageCheck, LogGroupCheck, NatGateway, NetworkAcl, SecretCheck, VpcEndpoint,
+    AclEntry, ImageCheck, LogGroupCheck, NatGateway, NetworkAcl, PermissionCheck, RoleCheck,
+    SecretCheck, VpcEndpoint,
 };
 
 use chrono::{DateTime, Utc};
@@ -57,6 +58,12 @@ pub struct Snapshot {
     /// platforms).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<ImageCheck>,
+    /// Execution and task roles the task definitions name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<RoleCheck>,
+    /// What the execution roles may do, simulated per task definition.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<PermissionCheck>,
     #[serde(default, skip_serializing_if = "Network::is_empty")]
     pub network: Network,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

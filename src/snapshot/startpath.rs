@@ -108,3 +108,29 @@ pub struct ImageCheck {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
+
+/// An IAM role a task definition names (`GetRole`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RoleCheck {
+    pub arn: String,
+    pub exists: bool,
+    /// Whether its trust policy lets `ecs-tasks.amazonaws.com` assume it (`None`: the
+    /// policy could not be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusts_ecs_tasks: Option<bool>,
+}
+
+/// One action the ECS agent performs with a task definition's execution role, simulated
+/// against the role's policies (`SimulatePrincipalPolicy`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionCheck {
+    pub role: String,
+    /// `family:revision`.
+    pub task_definition: String,
+    pub action: String,
+    pub resource: String,
+    /// `allowed`, `explicitDeny` or `implicitDeny`.
+    pub decision: String,
+}
