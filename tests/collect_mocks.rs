@@ -2,8 +2,9 @@
 //! produce: `stopCode`, non-zero exit codes, container `reason`, service events and
 //! unhealthy targets; and for faults: AccessDenied on one API (the report is
 //! `incomplete`, names the IAM action, and every other finding is still there; also on
-//! Secrets Manager's DescribeSecret, which moto always allows) and throttling (retried by
-//! the SDK; a collection error only when it persists).
+//! Secrets Manager's DescribeSecret, IAM's GetRole and ECR's DescribeImages, which moto
+//! always allows), IAM's SimulatePrincipalPolicy (which moto lacks), and throttling
+//! (retried by the SDK; a collection error only when it persists).
 
 use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
 use aws_sdk_cloudwatchlogs::operation::describe_log_streams::DescribeLogStreamsOutput;
@@ -273,18 +274,25 @@ fn log_rules() -> Vec<Rule> {
 }
 
 fn clients(ecs_rules: &[&Rule], elb_rules: &[&Rule], log_rules: &[&Rule]) -> Clients {
-    clients_with_secrets(ecs_rules, elb_rules, log_rules, &[], &[])
+    clients_with(ecs_rules, elb_rules, log_rules, More::default())
+}
+
+/// Mock rules for the start-path clients.
+#[derive(Default)]
+struct More<'a> {
+    secrets: &'a [&'a Rule],
+    iam: &'a [&'a Rule],
+    ecr: &'a [&'a Rule],
 }
 
 /// Clients whose Logs mock also answers DescribeLogGroups (the group exists), and whose
-/// Secrets Manager mock follows `secret_rules`. SSM is a real client on a closed loopback
-/// port: these task definitions reference no parameter, so it is never called.
-fn clients_with_secrets(
+/// Secrets Manager, IAM and ECR mocks follow `more`. SSM is a real client on a closed
+/// loopback port: these task definitions reference no parameter, so it is never called.
+fn clients_with(
     ecs_rules: &[&Rule],
     elb_rules: &[&Rule],
     log_rules: &[&Rule],
-    secret_rules: &[&Rule],
-    iam_rules: &[&Rule],
+    more: More,
 ) -> Clients {
     let none: &[&Rule] = &[];
     let groups = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups).then_output(|| {
@@ -295,14 +303,6 @@ fn clients_with_secrets(
     let mut log_rules = log_rules.to_vec();
     log_rules.push(&groups);
     let log_rules = log_rules.as_slice();
-    let ecr_conf = aws_sdk_ecr::Config::builder()
-        .behavior_version(aws_sdk_ecr::config::BehaviorVersion::latest())
-        .region(aws_sdk_ecr::config::Region::new("us-east-1"))
-        .endpoint_url("http://127.0.0.1:9")
-        .credentials_provider(aws_sdk_ecr::config::Credentials::new(
-            "AKIDTEST", "x", None, None, "test",
-        ))
-        .build();
     let ssm_conf = aws_sdk_ssm::Config::builder()
         .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
         .region(aws_sdk_ssm::config::Region::new("us-east-1"))
@@ -328,11 +328,10 @@ fn clients_with_secrets(
             elb_rules
         ),
         rds: mock_client!(aws_sdk_rds, RuleMode::MatchAny, none),
-        secrets: mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, secret_rules),
-        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, iam_rules),
+        secrets: mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, more.secrets),
+        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, more.iam),
         ssm: aws_sdk_ssm::Client::from_conf(ssm_conf),
-        // These task definitions name no ECR image, so it is never called either.
-        ecr: aws_sdk_ecr::Client::from_conf(ecr_conf),
+        ecr: mock_client!(aws_sdk_ecr, RuleMode::MatchAny, more.ecr),
         config: None,
         region: "us-east-1".into(),
         endpoint: "mock".into(),
@@ -829,12 +828,14 @@ fn access_denied_on_describe_secret_skips_only_that_check() {
     );
     let elb = target_rules();
     let logs = log_rules();
-    let clients = clients_with_secrets(
+    let clients = clients_with(
         &[&c, &s, &lt, &t, &ltd, &dtd],
         &elb.iter().collect::<Vec<_>>(),
         &logs.iter().collect::<Vec<_>>(),
-        &[&denied],
-        &[],
+        More {
+            secrets: &[&denied],
+            ..More::default()
+        },
     );
     let snap = rt()
         .block_on(collect(&clients, &options()))
@@ -874,12 +875,14 @@ fn access_denied_on_describe_secret_skips_only_that_check() {
             .kms_key_id("arn:aws:kms:us-east-1:123456789012:key/1234")
             .build()
     });
-    let clients = clients_with_secrets(
+    let clients = clients_with(
         &[&c, &s, &lt, &t, &ltd, &dtd],
         &elb.iter().collect::<Vec<_>>(),
         &logs.iter().collect::<Vec<_>>(),
-        &[&found],
-        &[],
+        More {
+            secrets: &[&found],
+            ..More::default()
+        },
     );
     let snap = rt()
         .block_on(collect(&clients, &options()))
@@ -984,12 +987,15 @@ fn execution_role_simulation_names_the_denied_action_and_resource() {
     );
     let elb = target_rules();
     let logs = log_rules();
-    let clients = clients_with_secrets(
+    let clients = clients_with(
         &[&c, &s, &lt, &t, &ltd, &dtd],
         &elb.iter().collect::<Vec<_>>(),
         &logs.iter().collect::<Vec<_>>(),
-        &[&found],
-        &[&get_role, &simulate],
+        More {
+            secrets: &[&found],
+            iam: &[&get_role, &simulate],
+            ..More::default()
+        },
     );
     let snap = rt()
         .block_on(collect(&clients, &options()))
@@ -1016,4 +1022,160 @@ fn execution_role_simulation_names_the_denied_action_and_resource() {
         .unwrap();
     assert!(grant.contains(r#"--policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["secretsmanager:GetSecretValue"],"Resource":"arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"}]}'"#), "{grant}");
     assert!(!report.findings.iter().any(|f| f.rule == "IAM003"));
+}
+
+/// AccessDenied on iam:GetRole: the role check is skipped and named, no "role missing"
+/// finding is made up, and the report is incomplete. Mocked: GetRole (moto always
+/// allows it).
+#[test]
+fn access_denied_on_get_role_skips_only_that_check() {
+    let denied = mock!(aws_sdk_iam::Client::get_role).then_error(|| {
+        aws_sdk_iam::operation::get_role::GetRoleError::generic(
+            aws_sdk_iam::error::ErrorMetadata::builder()
+                .code("AccessDenied")
+                .message("User: arn:aws:iam::123456789012:user/oncall is not authorized to perform: iam:GetRole")
+                .build(),
+        )
+    });
+    let dtd = mock!(aws_sdk_ecs::Client::describe_task_definition).then_compute_output(|req| {
+        let rev: i32 = req
+            .task_definition()
+            .and_then(|t| t.rsplit(':').next())
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(7);
+        DescribeTaskDefinitionOutput::builder()
+            .task_definition(
+                ecs::TaskDefinition::builder()
+                    .family("api")
+                    .revision(rev)
+                    .task_definition_arn(td_arn(rev))
+                    .execution_role_arn("arn:aws:iam::123456789012:role/api-exec")
+                    .container_definitions(
+                        ecs::ContainerDefinition::builder()
+                            .name("api")
+                            .image("api:7")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let (c, s, lt, t, ltd) = (
+        cluster_rule(),
+        services_rule(),
+        list_tasks_rule(),
+        tasks_rule(),
+        list_tds_rule(),
+    );
+    let elb = target_rules();
+    let logs = log_rules();
+    let mut opts = options();
+    opts.simulate_iam = false;
+    let clients = clients_with(
+        &[&c, &s, &lt, &t, &ltd, &dtd],
+        &elb.iter().collect::<Vec<_>>(),
+        &logs.iter().collect::<Vec<_>>(),
+        More {
+            iam: &[&denied],
+            ..More::default()
+        },
+    );
+    let snap = rt().block_on(collect(&clients, &opts)).unwrap().snapshot;
+    let actions: Vec<&str> = snap
+        .collect_errors
+        .iter()
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(actions, ["iam:GetRole"], "{:?}", snap.collect_errors);
+    assert!(snap.roles.is_empty());
+    let report = sickbay::analyze(&snap, &sickbay::RuleSet::builtin().unwrap());
+    assert_eq!(report.status, sickbay::report::Status::Incomplete);
+    assert!(!report.findings.iter().any(|f| f.rule == "IAM003"));
+    let iam = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "IAM001")
+        .expect("IAM001");
+    assert!(iam.message.contains("iam:GetRole"), "{}", iam.message);
+}
+
+/// AccessDenied on ecr:DescribeImages: the image check is skipped and named, and no
+/// "image missing" finding is made up. Mocked: DescribeImages (moto always allows it).
+#[test]
+fn access_denied_on_describe_images_skips_only_that_check() {
+    let denied = mock!(aws_sdk_ecr::Client::describe_images).then_error(|| {
+        aws_sdk_ecr::operation::describe_images::DescribeImagesError::generic(
+            aws_sdk_ecr::error::ErrorMetadata::builder()
+                .code("AccessDeniedException")
+                .message("User: arn:aws:iam::123456789012:user/oncall is not authorized to perform: ecr:DescribeImages")
+                .build(),
+        )
+    });
+    let dtd = mock!(aws_sdk_ecs::Client::describe_task_definition).then_compute_output(|req| {
+        let rev: i32 = req
+            .task_definition()
+            .and_then(|t| t.rsplit(':').next())
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(7);
+        DescribeTaskDefinitionOutput::builder()
+            .task_definition(
+                ecs::TaskDefinition::builder()
+                    .family("api")
+                    .revision(rev)
+                    .task_definition_arn(td_arn(rev))
+                    .container_definitions(
+                        ecs::ContainerDefinition::builder()
+                            .name("api")
+                            .image("123456789012.dkr.ecr.us-east-1.amazonaws.com/api:7")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let (c, s, lt, t, ltd) = (
+        cluster_rule(),
+        services_rule(),
+        list_tasks_rule(),
+        tasks_rule(),
+        list_tds_rule(),
+    );
+    let elb = target_rules();
+    let logs = log_rules();
+    let clients = clients_with(
+        &[&c, &s, &lt, &t, &ltd, &dtd],
+        &elb.iter().collect::<Vec<_>>(),
+        &logs.iter().collect::<Vec<_>>(),
+        More {
+            ecr: &[&denied],
+            ..More::default()
+        },
+    );
+    let snap = rt()
+        .block_on(collect(&clients, &options()))
+        .unwrap()
+        .snapshot;
+    let actions: Vec<&str> = snap
+        .collect_errors
+        .iter()
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(actions, ["ecr:DescribeImages"], "{:?}", snap.collect_errors);
+    assert!(snap.images.is_empty());
+    let report = sickbay::analyze(&snap, &sickbay::RuleSet::builtin().unwrap());
+    assert_eq!(report.status, sickbay::report::Status::Incomplete);
+    assert!(!report
+        .findings
+        .iter()
+        .any(|f| f.rule == "IMG012" || f.rule == "IMG013"));
+    let iam = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "IAM001")
+        .expect("IAM001");
+    assert!(
+        iam.message.contains("ecr:DescribeImages"),
+        "{}",
+        iam.message
+    );
 }

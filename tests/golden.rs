@@ -36,6 +36,20 @@ fn incident_reports() {
     }
 }
 
+/// The start-path fixture (fixtures/start-path/make.py): every verified link broken at
+/// once, with a stopped task whose reason folds under the network path.
+#[test]
+fn start_path_report() {
+    colored::control::set_override(false);
+    let rules = RuleSet::builtin().unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/start-path/snapshot.json");
+    let snap = sickbay::snapshot::load_snapshot(&path).unwrap();
+    let report = analyze(&snap, &rules);
+    insta::assert_snapshot!("start-path.table", render::table::render(&report, 120));
+    insta::assert_snapshot!("start-path.json", render::json::render(&report));
+    insta::assert_snapshot!("start-path.md", render::markdown::render(&report));
+}
+
 #[test]
 fn rule_list_and_explanations() {
     colored::control::set_override(false);

@@ -86,9 +86,17 @@ fn seed_001_medusa_tls_fixed_then_migrations() {
 #[test]
 fn seed_002_hydrous_arm64_image() {
     let r = report("002-hydrous-arm64-image");
-    assert_eq!(r.findings[0].rule, "IMG001", "{:?}", ids(&r));
-    assert!(folded_under(&r, "IMG001", "ECS001"));
+    // The registry says hydrous:latest is arm64-only: the verified cause leads, and the
+    // exec format error and the exit it causes fold under it.
+    assert_eq!(r.findings[0].rule, "IMG013", "{:?}", ids(&r));
+    assert!(folded_under(&r, "IMG013", "IMG001"), "{:?}", ids(&r));
+    assert!(folded_under(&r, "IMG013", "ECS001"), "{:?}", ids(&r));
+    assert!(r.findings[0]
+        .message
+        .contains("hydrous:latest offers only linux/arm64"));
     assert!(r.findings[0].fix.iter().any(|s| s.contains("linux/amd64")));
+    // Revision 6's amd64 image is fine.
+    assert!(!r.findings[0].message.contains("20250318"));
 }
 
 #[test]
@@ -140,4 +148,39 @@ fn seeds_say_what_changed() {
         .expect("STUDIO_PG_META_URL changed");
     assert_eq!(c.before.as_deref(), Some("http://10.0.100.6:8080"));
     assert_eq!(c.after.as_deref(), Some("http://10.0.101.151:8080"));
+}
+
+/// The start-path fixture: each broken link is its own finding naming its resource, the
+/// verified network path leads because the stopped task's i/o timeout corroborates it,
+/// fixes carry real IDs, and the existing secret's value was never read.
+#[test]
+fn start_path_fixture() {
+    let path = format!(
+        "{}/fixtures/start-path/snapshot.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let snap = sickbay::snapshot::load_snapshot(std::path::Path::new(&path)).unwrap();
+    let r = analyze(&snap, &RuleSet::builtin().unwrap());
+    assert_eq!(r.findings[0].rule, "NET012", "{:?}", ids(&r));
+    assert!(folded_under(&r, "NET012", "ECS012"), "{:?}", ids(&r));
+    for id in ["ECS022", "IAM003", "IMG013", "SEC004", "IAM004"] {
+        assert!(rank(&r, id) <= 6, "{id}: {:?}", ids(&r));
+    }
+    assert!(folded_under(&r, "IMG013", "CFG010"), "{:?}", ids(&r));
+    for f in &r.findings {
+        for fix in &f.fix {
+            for placeholder in [
+                "<vpc>",
+                "<subnets>",
+                "<route_tables>",
+                "<nat>",
+                "<role_name>",
+                "<group>",
+            ] {
+                assert!(!fix.contains(placeholder), "{}: {fix}", f.rule);
+            }
+        }
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("planted-not-read"));
 }

@@ -28,7 +28,7 @@ fn a_real_mcp_client_lists_and_calls_every_tool() {
     );
     let seen: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(seen["server"], "sickbay");
-    assert_eq!(seen["doctor"]["top"], "IMG001", "{seen}");
+    assert_eq!(seen["doctor"]["top"], "IMG013", "{seen}");
     assert_eq!(seen["scan"]["leaks"], false, "{seen}");
     assert_eq!(seen["bad_url"]["leaks"], false, "{seen}");
     assert_eq!(seen["missing_snapshot"]["is_error"], true, "{seen}");

@@ -89,7 +89,7 @@ fn sarif_validates_for_lint_doctor_and_scan() {
         ],
         "",
     );
-    assert!(doctor.contains("IMG001"), "{doctor}");
+    assert!(doctor.contains("IMG013"), "{doctor}");
     assert_valid("doctor", &doctor);
     let scan = sickbay(
         &["scan", "-o", "sarif"],

@@ -71,6 +71,7 @@ pub(super) fn notes(snap: &Snapshot, mode: Mode) -> Vec<String> {
     for r in &snap.log_reads {
         notes.push(log_read_note(r));
     }
+    notes.extend(unverified_images(snap));
     for s in snap
         .log_streams
         .iter()
@@ -84,6 +85,42 @@ pub(super) fn notes(snap: &Snapshot, mode: Mode) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// Images of the task definitions in use that the start-path checks did not look up,
+/// with the reason; nothing for a snapshot taken without those checks.
+fn unverified_images(snap: &Snapshot) -> Vec<String> {
+    let checked = !(snap.images.is_empty()
+        && snap.log_groups.is_empty()
+        && snap.secret_refs.is_empty()
+        && snap.roles.is_empty());
+    if !checked {
+        return Vec::new();
+    }
+    let in_use: BTreeSet<&str> = snap
+        .services
+        .iter()
+        .filter_map(|s| s.task_definition.as_deref())
+        .collect();
+    let mut out = BTreeSet::new();
+    for td in snap
+        .task_definitions
+        .iter()
+        .filter(|t| in_use.contains(t.key().as_str()))
+    {
+        for c in &td.containers {
+            if c.image.is_empty() || snap.images.iter().any(|i| i.image == c.image) {
+                continue;
+            }
+            let why = if crate::facts::startpath::is_ecr(&c.image) {
+                "an ECR image outside the run's region, or its lookup failed"
+            } else {
+                "not in ECR; other registries are not looked up"
+            };
+            out.insert(format!("Image {} was not verified: {why}.", c.image));
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// How a log group was read, in words: which lines, and whether the whole window.

@@ -662,9 +662,20 @@ impl Rule {
         let examples = raw
             .examples
             .into_iter()
-            .map(|e| Example {
-                source: e.source.unwrap_or(first_source),
-                field: e.field.or_else(|| signals[0].field.clone()),
+            .map(|e| {
+                let source = e.source.unwrap_or(first_source);
+                // The field of the first signal that reads the example's source.
+                let field = e.field.clone().or_else(|| {
+                    signals
+                        .iter()
+                        .find(|s| s.reads(source))
+                        .and_then(|s| s.field.clone())
+                });
+                (e, source, field)
+            })
+            .map(|(e, source, field)| Example {
+                source,
+                field,
                 text: e.text,
                 expect_match: e.expect_match,
             })
