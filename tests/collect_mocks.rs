@@ -332,6 +332,17 @@ fn clients_with(
         iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, more.iam),
         ssm: aws_sdk_ssm::Client::from_conf(ssm_conf),
         ecr: mock_client!(aws_sdk_ecr, RuleMode::MatchAny, more.ecr),
+        // These task definitions mount no EFS volume, so it is never called either.
+        efs: aws_sdk_efs::Client::from_conf(
+            aws_sdk_efs::Config::builder()
+                .behavior_version(aws_sdk_efs::config::BehaviorVersion::latest())
+                .region(aws_sdk_efs::config::Region::new("us-east-1"))
+                .endpoint_url("http://127.0.0.1:9")
+                .credentials_provider(aws_sdk_efs::config::Credentials::new(
+                    "AKIDTEST", "x", None, None, "test",
+                ))
+                .build(),
+        ),
         config: None,
         region: "us-east-1".into(),
         endpoint: "mock".into(),

@@ -678,3 +678,217 @@ fn verify_a_file_before_deploy() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// EFS: a service in two zones whose file system has a mount target in one zone only,
+/// and whose mount target's group does not admit NFS from the tasks.
+#[test]
+fn efs_mount_target_missing_in_a_zone_and_nfs_blocked() {
+    use aws_sdk_ecs::types::{
+        AwsVpcConfiguration, Compatibility, ContainerDefinition, EfsVolumeConfiguration,
+        LaunchType, NetworkConfiguration, NetworkMode, Volume,
+    };
+    let cluster = unique("efs");
+    let (subnet_b, fs_id) = rt().block_on(async {
+        let cfg = moto::sdk_config().await;
+        let efs = aws_sdk_efs::Client::new(&cfg);
+        let aws = Aws::new().await;
+        let net = aws.network(47).await;
+        aws.cluster(&cluster).await;
+        let subnet_b = aws
+            .ec2
+            .create_subnet()
+            .vpc_id(&net.vpc)
+            .cidr_block("10.47.2.0/24")
+            .availability_zone("us-east-1b")
+            .send()
+            .await
+            .unwrap()
+            .subnet()
+            .unwrap()
+            .subnet_id()
+            .unwrap()
+            .to_string();
+        let efs_sg = aws.sg(&net.vpc, "efs").await;
+        let fs = efs
+            .create_file_system()
+            .creation_token(unique("fs"))
+            .send()
+            .await
+            .unwrap()
+            .file_system_id()
+            .to_string();
+        efs.create_mount_target()
+            .file_system_id(&fs)
+            .subnet_id(&net.subnet)
+            .security_groups(&efs_sg)
+            .send()
+            .await
+            .unwrap();
+        let c = ContainerDefinition::builder()
+            .name("app")
+            .image("nginx:1.27")
+            .memory(512)
+            .essential(true);
+        aws.ecs
+            .register_task_definition()
+            .family("efs-app")
+            .network_mode(NetworkMode::Awsvpc)
+            .requires_compatibilities(Compatibility::Fargate)
+            .cpu("256")
+            .memory("512")
+            .volumes(
+                Volume::builder()
+                    .name("data")
+                    .efs_volume_configuration(
+                        EfsVolumeConfiguration::builder()
+                            .file_system_id(&fs)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .container_definitions(c.build())
+            .send()
+            .await
+            .unwrap();
+        aws.ecs
+            .create_service()
+            .cluster(&cluster)
+            .service_name("app")
+            .task_definition("efs-app")
+            .desired_count(1)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(
+                        AwsVpcConfiguration::builder()
+                            .subnets(&net.subnet)
+                            .subnets(&subnet_b)
+                            .security_groups(&net.sg)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        // A healthy control: a second file system with a mount target in both zones
+        // whose group admits NFS from the tasks.
+        let good_sg = aws.sg(&net.vpc, "efs-ok").await;
+        aws.ec2
+            .authorize_security_group_ingress()
+            .group_id(&good_sg)
+            .ip_permissions(
+                aws_sdk_ec2::types::IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(2049)
+                    .to_port(2049)
+                    .user_id_group_pairs(
+                        aws_sdk_ec2::types::UserIdGroupPair::builder()
+                            .group_id(&net.sg)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let good = efs
+            .create_file_system()
+            .creation_token(unique("fs-ok"))
+            .send()
+            .await
+            .unwrap()
+            .file_system_id()
+            .to_string();
+        for sn in [&net.subnet, &subnet_b] {
+            efs.create_mount_target()
+                .file_system_id(&good)
+                .subnet_id(sn)
+                .security_groups(&good_sg)
+                .send()
+                .await
+                .unwrap();
+        }
+        aws.ecs
+            .register_task_definition()
+            .family("efs-ok")
+            .network_mode(NetworkMode::Awsvpc)
+            .requires_compatibilities(Compatibility::Fargate)
+            .cpu("256")
+            .memory("512")
+            .volumes(
+                Volume::builder()
+                    .name("data")
+                    .efs_volume_configuration(
+                        EfsVolumeConfiguration::builder()
+                            .file_system_id(&good)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("ok")
+                    .image("nginx:1.27")
+                    .memory(512)
+                    .essential(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        aws.ecs
+            .create_service()
+            .cluster(&cluster)
+            .service_name("ok")
+            .task_definition("efs-ok")
+            .desired_count(1)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(
+                        AwsVpcConfiguration::builder()
+                            .subnets(&net.subnet)
+                            .subnets(&subnet_b)
+                            .security_groups(&net.sg)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        (subnet_b, fs)
+    });
+    let r = report(&doctor(&["--cluster", &cluster]));
+    assert_eq!(r["status"], "complete", "{:#}", r["incomplete"]);
+    let f = finding(&r, "NET013");
+    let msg = f["message"].as_str().unwrap();
+    assert!(msg.contains(&fs_id), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "no available mount target in us-east-1b ({subnet_b})"
+        )),
+        "{msg}"
+    );
+    assert!(msg.contains("do not admit tcp/2049"), "{msg}");
+    let fix = fixes(f);
+    assert!(
+        fix.contains(&format!(
+            "for s in {subnet_b}; do aws efs create-mount-target --file-system-id {fs_id}"
+        )),
+        "{fix}"
+    );
+    assert!(fix.contains("--port 2049 --source-group sg-"), "{fix}");
+    let all = findings_of(&r, "NET013");
+    assert_eq!(
+        all.len(),
+        1,
+        "the healthy file system raises nothing: {all:#?}"
+    );
+    assert_eq!(services_of(all[0]), ["app"]);
+}

@@ -137,6 +137,25 @@ pub async fn collect(
     net
 }
 
+/// Describes the groups of `ids` that `net` does not hold yet (groups the start-path
+/// checks found, such as EFS mount targets') and adds them.
+pub async fn add_groups(ctx: &Ctx, ec2: &Client, net: &mut Network, ids: BTreeSet<String>) {
+    let missing: Vec<String> = ids
+        .into_iter()
+        .filter(|id| !net.security_groups.iter().any(|g| &g.id == id))
+        .collect();
+    for batch in missing.chunks(GROUPS_PER_CALL) {
+        let req = ec2
+            .describe_security_groups()
+            .set_group_ids(Some(batch.to_vec()));
+        if let Some(o) = ctx.get(Op::Ec2DescribeSecurityGroups, req.send()).await {
+            net.security_groups
+                .extend(o.security_groups().iter().map(convert_sg));
+        }
+    }
+    net.security_groups.sort_by(|a, b| a.id.cmp(&b.id));
+}
+
 /// Converts one security group.
 pub fn convert_sg(g: &ec2::SecurityGroup) -> SecurityGroup {
     SecurityGroup {

@@ -539,6 +539,17 @@ pub fn convert_task_definition(td: &ecs::TaskDefinition) -> TaskDefinition {
             .iter()
             .map(convert_container)
             .collect(),
+        efs_volumes: td
+            .volumes()
+            .iter()
+            .filter_map(|v| {
+                let efs = v.efs_volume_configuration()?;
+                Some(crate::snapshot::EfsVolume {
+                    volume: v.name().unwrap_or_default().to_string(),
+                    file_system_id: efs.file_system_id().to_string(),
+                })
+            })
+            .collect(),
     }
 }
 

@@ -22,6 +22,7 @@ pub mod ctx;
 pub mod ec2;
 pub mod ecr;
 pub mod ecs;
+pub mod efs;
 pub mod egress;
 pub mod elb;
 pub mod iam;
@@ -128,6 +129,7 @@ pub struct Clients {
     pub rds: aws_sdk_rds::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub iam: aws_sdk_iam::Client,
+    pub efs: aws_sdk_efs::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub ssm: aws_sdk_ssm::Client,
     /// The configuration the clients came from (absent for mock clients): used for
@@ -154,6 +156,7 @@ impl Clients {
             rds: aws_sdk_rds::Client::new(cfg),
             ecr: aws_sdk_ecr::Client::new(cfg),
             iam: aws_sdk_iam::Client::new(cfg),
+            efs: aws_sdk_efs::Client::new(cfg),
             secrets: aws_sdk_secretsmanager::Client::new(cfg),
             ssm: aws_sdk_ssm::Client::new(cfg),
             config: Some(cfg.clone()),
@@ -474,6 +477,8 @@ async fn run(ctx: &Ctx, clients: &Clients, opts: &Options) -> Result<Snapshot, F
     let ((), (tasks, task_definitions, (log_data, start), lb, endpoints, network)) =
         tokio::join!(lb_fut, main_fut);
 
+    let mut network = network;
+    ec2::add_groups(ctx, &clients.ec2, &mut network, start.extra_groups()).await;
     let mut services_sorted = services;
     services_sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let mut snap = Snapshot {

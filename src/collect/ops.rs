@@ -33,6 +33,8 @@ pub enum Op {
     EcrBatchGetImage,
     IamGetRole,
     IamSimulatePrincipalPolicy,
+    EfsDescribeMountTargets,
+    EfsDescribeMountTargetSecurityGroups,
     ElbDescribeTargetGroups,
     ElbDescribeLoadBalancers,
     ElbDescribeTargetHealth,
@@ -41,7 +43,7 @@ pub enum Op {
 }
 
 /// Number of operations in the registry.
-pub const OP_COUNT: usize = 29;
+pub const OP_COUNT: usize = 31;
 
 impl Op {
     /// Every operation, in registry order.
@@ -70,6 +72,8 @@ impl Op {
         Op::EcrBatchGetImage,
         Op::IamGetRole,
         Op::IamSimulatePrincipalPolicy,
+        Op::EfsDescribeMountTargets,
+        Op::EfsDescribeMountTargetSecurityGroups,
         Op::ElbDescribeTargetGroups,
         Op::ElbDescribeLoadBalancers,
         Op::ElbDescribeTargetHealth,
@@ -109,6 +113,10 @@ impl Op {
             Op::EcrBatchGetImage => "ecr:BatchGetImage",
             Op::IamGetRole => "iam:GetRole",
             Op::IamSimulatePrincipalPolicy => "iam:SimulatePrincipalPolicy",
+            Op::EfsDescribeMountTargets => "elasticfilesystem:DescribeMountTargets",
+            Op::EfsDescribeMountTargetSecurityGroups => {
+                "elasticfilesystem:DescribeMountTargetSecurityGroups"
+            }
             Op::ElbDescribeTargetGroups => "elasticloadbalancing:DescribeTargetGroups",
             Op::ElbDescribeLoadBalancers => "elasticloadbalancing:DescribeLoadBalancers",
             Op::ElbDescribeTargetHealth => "elasticloadbalancing:DescribeTargetHealth",
@@ -147,6 +155,12 @@ impl Op {
             Op::IamGetRole => "whether the task definitions' roles exist and trust ECS tasks",
             Op::IamSimulatePrincipalPolicy => {
                 "whether the execution roles may pull, log and read the secrets they need"
+            }
+            Op::EfsDescribeMountTargets => {
+                "whether EFS volumes have mount targets in the tasks' zones"
+            }
+            Op::EfsDescribeMountTargetSecurityGroups => {
+                "whether EFS mount targets admit NFS from the tasks"
             }
             Op::ElbDescribeTargetGroups => "target-group health-check settings",
             Op::ElbDescribeLoadBalancers => "load-balancer security groups and subnets",
@@ -208,6 +222,7 @@ mod tests {
             ("secrets", include_str!("secrets.rs")),
             ("ecr", include_str!("ecr.rs")),
             ("iam", include_str!("iam.rs")),
+            ("efs", include_str!("efs.rs")),
             ("ec2", include_str!("ec2.rs")),
             ("egress", include_str!("egress.rs")),
             ("elb", include_str!("elb.rs")),

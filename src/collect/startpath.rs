@@ -1,14 +1,15 @@
 //! The start-path lookups for a set of task definitions, run concurrently: log groups,
-//! secret and parameter references, ECR images, roles, and (unless turned off) the
-//! execution roles' simulated permissions. `doctor` runs them for the task definitions in
+//! secret and parameter references, ECR images, roles, EFS mount targets, and (unless
+//! turned off) the execution roles' simulated permissions. `doctor` runs them for the task definitions in
 //! use, `verify` for a task-definition file before it is deployed.
 
 use super::ctx::Ctx;
-use super::{ecr, iam, loggroups, secrets, Clients};
+use super::{ecr, efs, iam, loggroups, secrets, Clients};
 use crate::snapshot::{
-    ImageCheck, LogGroupCheck, PermissionCheck, RoleCheck, SecretCheck, Snapshot, TaskDefinition,
+    FileSystemCheck, ImageCheck, LogGroupCheck, PermissionCheck, RoleCheck, SecretCheck, Snapshot,
+    TaskDefinition,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// What the lookups found.
 #[derive(Debug, Default)]
@@ -18,9 +19,20 @@ pub struct StartPath {
     pub images: Vec<ImageCheck>,
     pub roles: Vec<RoleCheck>,
     pub permissions: Vec<PermissionCheck>,
+    pub file_systems: Vec<FileSystemCheck>,
 }
 
 impl StartPath {
+    /// Security groups the checks found that the network collection may not have
+    /// described (EFS mount targets').
+    pub fn extra_groups(&self) -> BTreeSet<String> {
+        self.file_systems
+            .iter()
+            .flat_map(|f| f.mount_targets.iter())
+            .flat_map(|m| m.security_groups.iter().cloned())
+            .collect()
+    }
+
     /// Moves the results into a snapshot.
     pub fn apply(self, snap: &mut Snapshot) {
         snap.log_groups = self.log_groups;
@@ -28,6 +40,7 @@ impl StartPath {
         snap.images = self.images;
         snap.roles = self.roles;
         snap.permissions = self.permissions;
+        snap.file_systems = self.file_systems;
     }
 }
 
@@ -44,7 +57,8 @@ pub async fn check(
     let role_arns = iam::wanted(tds);
     let images = ecr::wanted(tds, &clients.region);
     let groups = loggroups::wanted(tds);
-    let (log_groups, images, (secret_refs, roles)) = tokio::join!(
+    let file_systems = efs::wanted(tds);
+    let (log_groups, images, (secret_refs, roles), file_systems) = tokio::join!(
         loggroups::check(
             ctx,
             |r| r.and_then(|r| regional.get(r)).unwrap_or(&clients.logs),
@@ -56,7 +70,8 @@ pub async fn check(
                 secrets::check(ctx, &clients.secrets, &clients.ssm, &refs),
                 iam::roles(ctx, &clients.iam, &role_arns)
             )
-        }
+        },
+        efs::check(ctx, &clients.efs, &file_systems)
     );
     // The simulation needs the secrets' KMS keys and which roles exist.
     let permissions = if simulate {
@@ -78,5 +93,6 @@ pub async fn check(
         images,
         roles,
         permissions,
+        file_systems,
     }
 }

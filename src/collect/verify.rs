@@ -90,6 +90,8 @@ async fn run(
         )
     );
     let [service] = services;
+    let mut net = net;
+    super::ec2::add_groups(ctx, &clients.ec2, &mut net, start.extra_groups()).await;
     let mut snap = Snapshot {
         schema_version: SNAPSHOT_SCHEMA_VERSION,
         captured_at: Some(chrono::Utc::now()),

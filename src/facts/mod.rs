@@ -12,8 +12,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub mod config;
 mod dbconfig;
+mod efs;
 pub mod network;
 mod records;
+mod resources;
 mod sets;
 pub mod startpath;
 mod taskdefs;
@@ -177,10 +179,11 @@ impl Index {
         network::sg_paths(&mut ix, snap);
         network::lb_paths(&mut ix, snap);
         startpath::aws_paths(&mut ix, snap);
-        startpath::log_groups(&mut ix, snap);
-        startpath::secret_refs(&mut ix, snap);
-        startpath::images(&mut ix, snap);
-        startpath::roles(&mut ix, snap);
+        resources::log_groups(&mut ix, snap);
+        resources::secret_refs(&mut ix, snap);
+        resources::images(&mut ix, snap);
+        resources::roles(&mut ix, snap);
+        efs::efs_paths(&mut ix, snap);
         dbconfig::db_config(&mut ix, snap, lint);
         config::env_hosts(&mut ix, snap, lint);
         config::task_health(&mut ix, snap, lint);

@@ -227,7 +227,29 @@ fn convert(
         execution_role_arn: cx.string(&v["executionRoleArn"], &p("executionRoleArn"))?,
         task_role_arn: cx.string(&v["taskRoleArn"], &p("taskRoleArn"))?,
         containers: Vec::new(),
+        efs_volumes: Vec::new(),
     };
+    let vpath = p("volumes");
+    if !v["volumes"].is_null() {
+        for (i, vol) in cx.array(&v["volumes"], &vpath)?.iter().enumerate() {
+            let at = idx(&vpath, i);
+            let efs = &vol["efsVolumeConfiguration"];
+            if efs.is_null() {
+                continue;
+            }
+            if let Some(id) = cx.string(
+                &efs["fileSystemId"],
+                &key(&key(&at, "efsVolumeConfiguration"), "fileSystemId"),
+            )? {
+                td.efs_volumes.push(crate::snapshot::EfsVolume {
+                    volume: cx
+                        .string(&vol["name"], &key(&at, "name"))?
+                        .unwrap_or_default(),
+                    file_system_id: id,
+                });
+            }
+        }
+    }
     let cpath = p("containerDefinitions");
     for (i, c) in cx
         .array(&v["containerDefinitions"], &cpath)?
@@ -383,6 +405,24 @@ fn container(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn efs_volumes_are_read_and_bad_ones_located() {
+        let td = r#"{"family": "api", "volumes": [{"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-0abc"}}, {"name": "tmp"}], "containerDefinitions": [{"name": "app", "image": "x"}]}"#;
+        let mut inputs = LintInputs::default();
+        let tds = parse("td.json", td, &mut inputs).unwrap().unwrap();
+        assert_eq!(tds[0].efs_volumes.len(), 1);
+        assert_eq!(tds[0].efs_volumes[0].file_system_id, "fs-0abc");
+        assert_eq!(tds[0].efs_volumes[0].volume, "data");
+        let bad = r#"{"family": "api", "volumes": {"name": "x"}, "containerDefinitions": []}"#;
+        let err = parse("td.json", bad, &mut LintInputs::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("volumes") && err.contains("expected an array"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn both_shapes_and_positions() {

@@ -195,6 +195,12 @@ shapes! {
         role: String, role_name: String, task_definition: String, actions: String,
         resources: String, denied: usize, policy: String,
     }
+    /// Per service and EFS file system its task definition mounts: whether the file system exists, the subnets whose zone has no available mount target (`-` when none), the first mount-target and task security groups, whether the mount targets admit NFS (tcp/2049) from the tasks, and the verdict.
+    EfsPath (Fact, Some("efs-path")) {
+        from: String, file_system: String, task_definition: String, exists: bool,
+        subnets: String, mount_sg: String, task_sg: String, nfs_allowed: bool,
+        reachable: bool, detail: String,
+    }
     /// One per route of the route tables collected.
     Route (Fact, Some("route")) {
         table: String, destination: String, target: String, state: String,

@@ -11,8 +11,8 @@ mod startpath;
 pub use load::{load_snapshot, parse_snapshot};
 pub use sealed::Sealed;
 pub use startpath::{
-    AclEntry, ImageCheck, LogGroupCheck, NatGateway, NetworkAcl, PermissionCheck, RoleCheck,
-    SecretCheck, VpcEndpoint,
+    AclEntry, FileSystemCheck, ImageCheck, LogGroupCheck, MountTarget, NatGateway, NetworkAcl,
+    PermissionCheck, RoleCheck, SecretCheck, VpcEndpoint,
 };
 
 use chrono::{DateTime, Utc};
@@ -64,6 +64,9 @@ pub struct Snapshot {
     /// What the execution roles may do, simulated per task definition.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub permissions: Vec<PermissionCheck>,
+    /// EFS file systems the task definitions mount, and their mount targets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub file_systems: Vec<FileSystemCheck>,
     #[serde(default, skip_serializing_if = "Network::is_empty")]
     pub network: Network,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -298,6 +301,17 @@ pub struct TaskDefinition {
     pub task_role_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub containers: Vec<ContainerDefinition>,
+    /// Volumes backed by EFS: (volume name, file system id).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub efs_volumes: Vec<EfsVolume>,
+}
+
+/// A task-definition volume on an EFS file system.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EfsVolume {
+    pub volume: String,
+    pub file_system_id: String,
 }
 
 impl TaskDefinition {

@@ -134,3 +134,28 @@ pub struct PermissionCheck {
     /// `allowed`, `explicitDeny` or `implicitDeny`.
     pub decision: String,
 }
+
+/// An EFS file system a task definition mounts (`DescribeMountTargets`,
+/// `DescribeMountTargetSecurityGroups`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileSystemCheck {
+    pub file_system_id: String,
+    pub exists: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mount_targets: Vec<MountTarget>,
+}
+
+/// One mount target of a file system.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MountTarget {
+    pub id: String,
+    pub subnet: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
+    /// `available`, `creating`, `deleting` ...
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_groups: Vec<String>,
+}
