@@ -781,33 +781,43 @@ fn fallback_without_describe_log_streams_reports_the_gap() {
     assert_eq!(report.status, sickbay::report::Status::Incomplete);
 }
 
-/// A task definition whose container references a Secrets Manager secret.
-fn describe_td_with_secret_rule() -> Rule {
-    mock!(aws_sdk_ecs::Client::describe_task_definition).then_compute_output(|req| {
+/// DescribeTaskDefinition answering with `make(revision)` for the revision asked.
+fn td_rule(make: fn(i32) -> ecs::TaskDefinition) -> Rule {
+    mock!(aws_sdk_ecs::Client::describe_task_definition).then_compute_output(move |req| {
         let rev: i32 = req
             .task_definition()
             .and_then(|t| t.rsplit(':').next())
             .and_then(|r| r.parse().ok())
             .unwrap_or(7);
         DescribeTaskDefinitionOutput::builder()
-            .task_definition(
-                ecs::TaskDefinition::builder()
-                    .family("api")
-                    .revision(rev)
-                    .task_definition_arn(td_arn(rev))
-                    .container_definitions(
-                        ecs::ContainerDefinition::builder()
-                            .name("api")
-                            .image("api:7")
-                            .essential(true)
-                            .secrets(
-                                ecs::Secret::builder()
-                                    .name("DB_PASSWORD")
-                                    .value_from(SECRET_ARN)
-                                    .build()
-                                    .unwrap(),
-                            )
-                            .build(),
+            .task_definition(make(rev))
+            .build()
+    })
+}
+
+/// Revision `rev` of family `api`, to add containers and roles to.
+fn api_td(rev: i32) -> ecs::builders::TaskDefinitionBuilder {
+    ecs::TaskDefinition::builder()
+        .family("api")
+        .revision(rev)
+        .task_definition_arn(td_arn(rev))
+}
+
+/// A task definition whose container references a Secrets Manager secret.
+fn describe_td_with_secret_rule() -> Rule {
+    td_rule(|rev| {
+        api_td(rev)
+            .container_definitions(
+                ecs::ContainerDefinition::builder()
+                    .name("api")
+                    .image("api:7")
+                    .essential(true)
+                    .secrets(
+                        ecs::Secret::builder()
+                            .name("DB_PASSWORD")
+                            .value_from(SECRET_ARN)
+                            .build()
+                            .unwrap(),
                     )
                     .build(),
             )
@@ -906,6 +916,15 @@ fn access_denied_on_describe_secret_skips_only_that_check() {
         snap.secret_refs[0].kms_key.as_deref(),
         Some("arn:aws:kms:us-east-1:123456789012:key/1234")
     );
+    // The customer key is noted, with what the simulation said (nothing: no role here).
+    let report = sickbay::analyze(&snap, &sickbay::RuleSet::builtin().unwrap());
+    assert!(
+        report.notes.iter().any(|n| n.contains(
+            "customer-managed key arn:aws:kms:us-east-1:123456789012:key/1234: the execution role needs kms:Decrypt on it (not simulated)"
+        )),
+        "{:?}",
+        report.notes
+    );
 }
 
 /// SimulatePrincipalPolicy is not implemented by moto (HTTP 500), so the simulation is
@@ -958,32 +977,20 @@ fn execution_role_simulation_names_the_denied_action_and_resource() {
             .arn(SECRET_ARN)
             .build()
     });
-    let dtd = mock!(aws_sdk_ecs::Client::describe_task_definition).then_compute_output(|req| {
-        let rev: i32 = req
-            .task_definition()
-            .and_then(|t| t.rsplit(':').next())
-            .and_then(|r| r.parse().ok())
-            .unwrap_or(7);
-        DescribeTaskDefinitionOutput::builder()
-            .task_definition(
-                ecs::TaskDefinition::builder()
-                    .family("api")
-                    .revision(rev)
-                    .task_definition_arn(td_arn(rev))
-                    .execution_role_arn(EXEC)
-                    .container_definitions(
-                        ecs::ContainerDefinition::builder()
-                            .name("api")
-                            .image("api:7")
-                            .essential(true)
-                            .secrets(
-                                ecs::Secret::builder()
-                                    .name("DB_PASSWORD")
-                                    .value_from(SECRET_ARN)
-                                    .build()
-                                    .unwrap(),
-                            )
-                            .build(),
+    let dtd = td_rule(|rev| {
+        api_td(rev)
+            .execution_role_arn(EXEC)
+            .container_definitions(
+                ecs::ContainerDefinition::builder()
+                    .name("api")
+                    .image("api:7")
+                    .essential(true)
+                    .secrets(
+                        ecs::Secret::builder()
+                            .name("DB_PASSWORD")
+                            .value_from(SECRET_ARN)
+                            .build()
+                            .unwrap(),
                     )
                     .build(),
             )
@@ -1048,25 +1055,13 @@ fn access_denied_on_get_role_skips_only_that_check() {
                 .build(),
         )
     });
-    let dtd = mock!(aws_sdk_ecs::Client::describe_task_definition).then_compute_output(|req| {
-        let rev: i32 = req
-            .task_definition()
-            .and_then(|t| t.rsplit(':').next())
-            .and_then(|r| r.parse().ok())
-            .unwrap_or(7);
-        DescribeTaskDefinitionOutput::builder()
-            .task_definition(
-                ecs::TaskDefinition::builder()
-                    .family("api")
-                    .revision(rev)
-                    .task_definition_arn(td_arn(rev))
-                    .execution_role_arn("arn:aws:iam::123456789012:role/api-exec")
-                    .container_definitions(
-                        ecs::ContainerDefinition::builder()
-                            .name("api")
-                            .image("api:7")
-                            .build(),
-                    )
+    let dtd = td_rule(|rev| {
+        api_td(rev)
+            .execution_role_arn("arn:aws:iam::123456789012:role/api-exec")
+            .container_definitions(
+                ecs::ContainerDefinition::builder()
+                    .name("api")
+                    .image("api:7")
                     .build(),
             )
             .build()
@@ -1122,24 +1117,12 @@ fn access_denied_on_describe_images_skips_only_that_check() {
                 .build(),
         )
     });
-    let dtd = mock!(aws_sdk_ecs::Client::describe_task_definition).then_compute_output(|req| {
-        let rev: i32 = req
-            .task_definition()
-            .and_then(|t| t.rsplit(':').next())
-            .and_then(|r| r.parse().ok())
-            .unwrap_or(7);
-        DescribeTaskDefinitionOutput::builder()
-            .task_definition(
-                ecs::TaskDefinition::builder()
-                    .family("api")
-                    .revision(rev)
-                    .task_definition_arn(td_arn(rev))
-                    .container_definitions(
-                        ecs::ContainerDefinition::builder()
-                            .name("api")
-                            .image("123456789012.dkr.ecr.us-east-1.amazonaws.com/api:7")
-                            .build(),
-                    )
+    let dtd = td_rule(|rev| {
+        api_td(rev)
+            .container_definitions(
+                ecs::ContainerDefinition::builder()
+                    .name("api")
+                    .image("123456789012.dkr.ecr.us-east-1.amazonaws.com/api:7")
                     .build(),
             )
             .build()

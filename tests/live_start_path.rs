@@ -219,7 +219,7 @@ fn vpc_endpoints_count_as_a_way_out_only_when_usable() {
 /// nowhere (JSON, Markdown, `--save`), because it is never requested.
 #[test]
 fn missing_secret_and_parameter_are_named_and_values_never_read() {
-    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, LaunchType, NetworkMode, Secret};
+    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, NetworkMode, Secret};
     const PLANTED: &str = "sb-planted-value-9f8e7d6c5b4a3210";
     let cluster = unique("secrets");
     let dir = tempfile::tempdir().unwrap();
@@ -276,17 +276,7 @@ fn missing_secret_and_parameter_are_named_and_values_never_read() {
             .send()
             .await
             .unwrap();
-        aws.ecs
-            .create_service()
-            .cluster(&cluster)
-            .service_name("api")
-            .task_definition("sec-api")
-            .desired_count(1)
-            .launch_type(LaunchType::Fargate)
-            .network_configuration(Aws::netconf(&net))
-            .send()
-            .await
-            .unwrap();
+        aws.service(&cluster, "api", "sec-api", &net).await;
         (good_arn, missing_arn)
     });
     let out = doctor(&["--cluster", &cluster, "--save", saved.to_str().unwrap()]);
@@ -436,7 +426,7 @@ fn ecr_missing_tag_and_arm64_only_index_for_x86_task() {
 /// Lambda may assume are named; a role ECS tasks may assume raises nothing.
 #[test]
 fn missing_and_untrusted_roles_are_named() {
-    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, LaunchType, NetworkMode};
+    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, NetworkMode};
     let cluster = unique("roles");
     let trust = |svc: &str| {
         format!(
@@ -488,17 +478,8 @@ fn missing_and_untrusted_roles_are_named() {
                 .send()
                 .await
                 .unwrap();
-            aws.ecs
-                .create_service()
-                .cluster(&cluster)
-                .service_name(svc)
-                .task_definition(format!("roles-{svc}"))
-                .desired_count(1)
-                .launch_type(LaunchType::Fargate)
-                .network_configuration(Aws::netconf(&net))
-                .send()
-                .await
-                .unwrap();
+            aws.service(&cluster, svc, &format!("roles-{svc}"), &net)
+                .await;
         }
     });
     let r = report(&doctor(&["--cluster", &cluster]));
@@ -684,8 +665,7 @@ fn verify_a_file_before_deploy() {
 #[test]
 fn efs_mount_target_missing_in_a_zone_and_nfs_blocked() {
     use aws_sdk_ecs::types::{
-        AwsVpcConfiguration, Compatibility, ContainerDefinition, EfsVolumeConfiguration,
-        LaunchType, NetworkConfiguration, NetworkMode, Volume,
+        Compatibility, ContainerDefinition, EfsVolumeConfiguration, NetworkMode, Volume,
     };
     let cluster = unique("efs");
     let (subnet_b, fs_id) = rt().block_on(async {
@@ -694,20 +674,30 @@ fn efs_mount_target_missing_in_a_zone_and_nfs_blocked() {
         let aws = Aws::new().await;
         let net = aws.network(47).await;
         aws.cluster(&cluster).await;
-        let subnet_b = aws
-            .ec2
-            .create_subnet()
-            .vpc_id(&net.vpc)
-            .cidr_block("10.47.2.0/24")
-            .availability_zone("us-east-1b")
-            .send()
-            .await
-            .unwrap()
-            .subnet()
-            .unwrap()
-            .subnet_id()
-            .unwrap()
-            .to_string();
+        // Two subnets in two zones of their own (moto places a subnet without a zone in
+        // any of them); both use the main route table, which has the NAT route.
+        let mut zoned = Vec::new();
+        for (cidr, az) in [
+            ("10.47.3.0/24", "us-east-1a"),
+            ("10.47.2.0/24", "us-east-1b"),
+        ] {
+            let id = aws
+                .ec2
+                .create_subnet()
+                .vpc_id(&net.vpc)
+                .cidr_block(cidr)
+                .availability_zone(az)
+                .send()
+                .await
+                .unwrap()
+                .subnet()
+                .unwrap()
+                .subnet_id()
+                .unwrap()
+                .to_string();
+            zoned.push(id);
+        }
+        let (subnet_a, subnet_b) = (zoned[0].clone(), zoned[1].clone());
         let efs_sg = aws.sg(&net.vpc, "efs").await;
         let fs = efs
             .create_file_system()
@@ -719,7 +709,7 @@ fn efs_mount_target_missing_in_a_zone_and_nfs_blocked() {
             .to_string();
         efs.create_mount_target()
             .file_system_id(&fs)
-            .subnet_id(&net.subnet)
+            .subnet_id(&subnet_a)
             .security_groups(&efs_sg)
             .send()
             .await
@@ -751,28 +741,8 @@ fn efs_mount_target_missing_in_a_zone_and_nfs_blocked() {
             .send()
             .await
             .unwrap();
-        aws.ecs
-            .create_service()
-            .cluster(&cluster)
-            .service_name("app")
-            .task_definition("efs-app")
-            .desired_count(1)
-            .launch_type(LaunchType::Fargate)
-            .network_configuration(
-                NetworkConfiguration::builder()
-                    .awsvpc_configuration(
-                        AwsVpcConfiguration::builder()
-                            .subnets(&net.subnet)
-                            .subnets(&subnet_b)
-                            .security_groups(&net.sg)
-                            .build()
-                            .unwrap(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        aws.service_in(&cluster, "app", "efs-app", &[&subnet_a, &subnet_b], &net.sg)
+            .await;
         // A healthy control: a second file system with a mount target in both zones
         // whose group admits NFS from the tasks.
         let good_sg = aws.sg(&net.vpc, "efs-ok").await;
@@ -802,7 +772,7 @@ fn efs_mount_target_missing_in_a_zone_and_nfs_blocked() {
             .unwrap()
             .file_system_id()
             .to_string();
-        for sn in [&net.subnet, &subnet_b] {
+        for sn in [&subnet_a, &subnet_b] {
             efs.create_mount_target()
                 .file_system_id(&good)
                 .subnet_id(sn)
@@ -840,28 +810,8 @@ fn efs_mount_target_missing_in_a_zone_and_nfs_blocked() {
             .send()
             .await
             .unwrap();
-        aws.ecs
-            .create_service()
-            .cluster(&cluster)
-            .service_name("ok")
-            .task_definition("efs-ok")
-            .desired_count(1)
-            .launch_type(LaunchType::Fargate)
-            .network_configuration(
-                NetworkConfiguration::builder()
-                    .awsvpc_configuration(
-                        AwsVpcConfiguration::builder()
-                            .subnets(&net.subnet)
-                            .subnets(&subnet_b)
-                            .security_groups(&net.sg)
-                            .build()
-                            .unwrap(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        aws.service_in(&cluster, "ok", "efs-ok", &[&subnet_a, &subnet_b], &net.sg)
+            .await;
         (subnet_b, fs)
     });
     let r = report(&doctor(&["--cluster", &cluster]));

@@ -78,7 +78,7 @@ pub async fn collect(
     }
     // Standalone tasks' groups are known only from their ENIs, and endpoints' from the
     // endpoints: describe those too.
-    let missing: Vec<String> = net
+    let missing: BTreeSet<String> = net
         .interfaces
         .iter()
         .filter(|i| i.owner.as_deref().is_some_and(|o| o.starts_with("task/")))
@@ -91,18 +91,8 @@ pub async fn collect(
         )
         .filter(|g| !sg_ids.contains(*g))
         .cloned()
-        .collect::<BTreeSet<String>>()
-        .into_iter()
-        .collect();
-    for batch in missing.chunks(GROUPS_PER_CALL) {
-        let req = ec2
-            .describe_security_groups()
-            .set_group_ids(Some(batch.to_vec()));
-        if let Some(o) = ctx.get(Op::Ec2DescribeSecurityGroups, req.send()).await {
-            net.security_groups
-                .extend(o.security_groups().iter().map(convert_sg));
-        }
-    }
+        .collect::<BTreeSet<String>>();
+    add_groups(ctx, ec2, &mut net, missing).await;
     assign_route_tables(&mut net.subnets, &tables);
     net.routes = routes(&tables);
     let instances: BTreeSet<String> = net

@@ -72,6 +72,21 @@ pub(super) fn notes(snap: &Snapshot, mode: Mode) -> Vec<String> {
         notes.push(log_read_note(r));
     }
     notes.extend(unverified_images(snap));
+    for r in snap.secret_refs.iter().filter(|r| r.exists) {
+        if let Some(k) = &r.kms_key {
+            let simulated = snap
+                .permissions
+                .iter()
+                .find(|p| p.action == "kms:Decrypt" && &p.resource == k)
+                .map_or("not simulated".to_string(), |p| {
+                    format!("simulated: {}", p.decision)
+                });
+            notes.push(format!(
+                "Secret {} is encrypted with the customer-managed key {k}: the execution role needs kms:Decrypt on it ({simulated}).",
+                r.reference
+            ));
+        }
+    }
     for s in snap
         .log_streams
         .iter()

@@ -14,11 +14,7 @@ pub(super) fn efs_paths(ix: &mut Index, snap: &Snapshot) {
     }
     for svc in &snap.services {
         let Some(net) = &svc.network else { continue };
-        let Some(td) = svc
-            .task_definition
-            .as_deref()
-            .and_then(|k| snap.task_definitions.iter().find(|t| t.key() == k))
-        else {
+        let Some(td) = super::service_td(snap, svc) else {
             continue;
         };
         for vol in &td.efs_volumes {

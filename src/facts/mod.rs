@@ -193,6 +193,15 @@ impl Index {
     }
 }
 
+/// The task definition a service runs, when the snapshot has it.
+pub(crate) fn service_td<'a>(
+    snap: &'a Snapshot,
+    svc: &crate::snapshot::Service,
+) -> Option<&'a crate::snapshot::TaskDefinition> {
+    let key = svc.task_definition.as_deref()?;
+    snap.task_definitions.iter().find(|t| t.key() == key)
+}
+
 pub(crate) fn td_loc(ix: &Index, td: &str) -> (Option<String>, Option<i64>, Option<String>) {
     match split_td(td) {
         Some((f, r)) => {

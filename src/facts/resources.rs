@@ -44,17 +44,8 @@ pub(super) fn log_groups(ix: &mut Index, snap: &Snapshot) {
                 task_definition: td.key(),
             };
             let loc = Loc {
-                service: ix.family_service.get(&td.family).cloned(),
-                family: Some(td.family.clone()),
-                revision: Some(td.revision),
-                container: Some(c.name.clone()),
                 log_group: Some(group.clone()),
-                locator: format!(
-                    "task definition {} container {} log group {group}",
-                    td.key(),
-                    c.name
-                ),
-                ..Loc::default()
+                ..part_loc(ix, td, Some(&c.name), &format!("log group {group}"))
             };
             ix.add(&rec, loc);
         }
@@ -84,19 +75,7 @@ pub(super) fn secret_refs(ix: &mut Index, snap: &Snapshot) {
                     exists: check.exists,
                     task_definition: td.key(),
                 };
-                let loc = Loc {
-                    service: ix.family_service.get(&td.family).cloned(),
-                    family: Some(td.family.clone()),
-                    revision: Some(td.revision),
-                    container: Some(c.name.clone()),
-                    locator: format!(
-                        "task definition {} container {} secret {}",
-                        td.key(),
-                        c.name,
-                        s.name
-                    ),
-                    ..Loc::default()
-                };
+                let loc = part_loc(ix, td, Some(&c.name), &format!("secret {}", s.name));
                 ix.add(&rec, loc);
             }
         }
@@ -141,15 +120,7 @@ pub(super) fn images(ix: &mut Index, snap: &Snapshot) {
                 task_definition: td.key(),
                 note: check.note.clone().unwrap_or_default(),
             };
-            let loc = Loc {
-                service: ix.family_service.get(&td.family).cloned(),
-                family: Some(td.family.clone()),
-                revision: Some(td.revision),
-                container: Some(c.name.clone()),
-                locator: format!("task definition {} container {} image", td.key(), c.name),
-                ..Loc::default()
-            };
-            ix.add(&rec, loc);
+            ix.add(&rec, part_loc(ix, td, Some(&c.name), "image"));
         }
     }
 }
@@ -180,13 +151,6 @@ fn wanted_platform(snap: &Snapshot, td: &TaskDefinition) -> Option<String> {
 /// `role-permission` fact per task definition whose execution role was denied something.
 pub(super) fn roles(ix: &mut Index, snap: &Snapshot) {
     for td in in_use(snap) {
-        let loc = Loc {
-            service: ix.family_service.get(&td.family).cloned(),
-            family: Some(td.family.clone()),
-            revision: Some(td.revision),
-            locator: format!("task definition {}", td.key()),
-            ..Loc::default()
-        };
         for (kind, arn) in [
             ("execution", &td.execution_role_arn),
             ("task", &td.task_role_arn),
@@ -209,13 +173,7 @@ pub(super) fn roles(ix: &mut Index, snap: &Snapshot) {
                 },
                 task_definition: td.key(),
             };
-            ix.add(
-                &rec,
-                Loc {
-                    locator: format!("{} {kind} role", loc.locator),
-                    ..loc.clone()
-                },
-            );
+            ix.add(&rec, part_loc(ix, td, None, &format!("{kind} role")));
         }
         let key = td.key();
         let denied: Vec<_> = snap
@@ -253,13 +211,24 @@ pub(super) fn roles(ix: &mut Index, snap: &Snapshot) {
             denied: denied.len(),
             policy: policy.to_string(),
         };
-        ix.add(
-            &rec,
-            Loc {
-                locator: format!("{} execution role", loc.locator),
-                ..loc
-            },
-        );
+        ix.add(&rec, part_loc(ix, td, None, "execution role"));
+    }
+}
+
+/// Where a fact about a part of `td` is: its service, revision and container, and a
+/// locator `task definition api:7 container app <what>`.
+fn part_loc(ix: &Index, td: &TaskDefinition, container: Option<&str>, what: &str) -> Loc {
+    let locator = match container {
+        Some(c) => format!("task definition {} container {c} {what}", td.key()),
+        None => format!("task definition {} {what}", td.key()),
+    };
+    Loc {
+        service: ix.family_service.get(&td.family).cloned(),
+        family: Some(td.family.clone()),
+        revision: Some(td.revision),
+        container: container.map(String::from),
+        locator,
+        ..Loc::default()
     }
 }
 

@@ -54,11 +54,7 @@ pub fn is_ecr(image: &str) -> bool {
 fn fargate_workloads(snap: &Snapshot) -> Vec<(&Service, &TaskDefinition)> {
     let mut out = Vec::new();
     for svc in &snap.services {
-        let Some(td) = svc
-            .task_definition
-            .as_deref()
-            .and_then(|k| snap.task_definitions.iter().find(|t| t.key() == k))
-        else {
+        let Some(td) = super::service_td(snap, svc) else {
             continue;
         };
         let fargate = svc.launch_type.as_deref() == Some("FARGATE")

@@ -253,6 +253,36 @@ impl Aws {
             .unwrap();
     }
 
+    /// A Fargate service whose tasks use `subnets` and `sg`.
+    pub async fn service_in(
+        &self,
+        cluster: &str,
+        name: &str,
+        td: &str,
+        subnets: &[&str],
+        sg: &str,
+    ) {
+        let mut vpc = AwsVpcConfiguration::builder().security_groups(sg);
+        for s in subnets {
+            vpc = vpc.subnets(*s);
+        }
+        self.ecs
+            .create_service()
+            .cluster(cluster)
+            .service_name(name)
+            .task_definition(td)
+            .desired_count(1)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(vpc.build().unwrap())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// Starts a task the way a service or a schedule would; returns its id.
     pub async fn run_task(&self, cluster: &str, td: &str, group: &str, net: &Net) -> String {
         let out = self
