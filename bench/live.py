@@ -171,7 +171,7 @@ def seed(url, cluster, n):
 def run(sickbay, url, cluster, extra):
     started = time.monotonic()
     p = subprocess.run(
-        [sickbay, "doctor", "--cluster", cluster, "--endpoint-url", url, "--db", "off",
+        [sickbay, "doctor", "--cluster", cluster, "--endpoint-url", url, "--db", "off", "--cloudtrail", "off",
          "-o", "json", "--fail-on", "never", "--call-stats", *extra],
         capture_output=True, env={**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, **ENV},
     )

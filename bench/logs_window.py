@@ -68,7 +68,7 @@ def seed(url, cluster):
 def run(sickbay, url, cluster, mode):
     started = time.monotonic()
     p = subprocess.run(
-        [sickbay, "doctor", "--cluster", cluster, "--endpoint-url", url, "--db", "off",
+        [sickbay, "doctor", "--cluster", cluster, "--endpoint-url", url, "--db", "off", "--cloudtrail", "off",
          "-o", "json", "--fail-on", "never", "--call-stats", "--since", "2h", "--logs", mode],
         capture_output=True,
         env={**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, **live.ENV},

@@ -120,7 +120,7 @@ pub struct DoctorArgs {
     /// Replay a recorded snapshot instead of collecting from AWS
     #[arg(long, value_name = "FILE", conflicts_with_all = [
         "cluster", "service", "family", "since", "log_lines", "logs", "timeout",
-        "profile", "region", "endpoint_url", "concurrency", "call_stats", "iam_simulate",
+        "profile", "region", "endpoint_url", "concurrency", "call_stats", "iam_simulate", "cloudtrail",
     ])]
     pub snapshot: Option<PathBuf>,
     /// ECS cluster to diagnose (live collection)
@@ -159,6 +159,10 @@ pub struct DoctorArgs {
     /// accounts that deny it, or API peers that lack it
     #[arg(long, value_enum, default_value_t = OnOff::On)]
     pub iam_simulate: OnOff,
+    /// Read the window's account changes from CloudTrail (cloudtrail:LookupEvents) and
+    /// name the one a finding likely began with
+    #[arg(long, value_enum, default_value_t = OnOff::On)]
+    pub cloudtrail: OnOff,
     /// Overall deadline for live collection: 60s, 2m
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub timeout: std::time::Duration,

@@ -327,6 +327,7 @@ async fn collect_live(
     opts.concurrency = args.concurrency.max(1);
     opts.progress = std::io::stderr().is_terminal();
     opts.simulate_iam = args.iam_simulate == sickbay::cli::OnOff::On;
+    opts.cloudtrail = args.cloudtrail == sickbay::cli::OnOff::On;
     let settings = aws_settings(&args.aws);
     let cfg = tokio::time::timeout(
         args.timeout,

@@ -27,6 +27,10 @@ pub struct Report {
     /// Per family: the failing revision against the last good one, field by field.
     #[serde(default)]
     pub what_changed: Vec<WhatChanged>,
+    /// Changes made in the account during the window that touched the snapshot's
+    /// resources (CloudTrail), newest first.
+    #[serde(default)]
+    pub account_changes: Vec<crate::snapshot::AccountChange>,
     /// Database reachability probes: DNS → TCP → TLS → auth → schema.
     pub db_probes: Vec<crate::snapshot::DbProbe>,
     /// Checks that could not run, and the IAM action that would allow them.

@@ -283,6 +283,7 @@ struct More<'a> {
     secrets: &'a [&'a Rule],
     iam: &'a [&'a Rule],
     ecr: &'a [&'a Rule],
+    trail: &'a [&'a Rule],
 }
 
 /// Clients whose Logs mock also answers DescribeLogGroups (the group exists), and whose
@@ -303,6 +304,13 @@ fn clients_with(
     let mut log_rules = log_rules.to_vec();
     log_rules.push(&groups);
     let log_rules = log_rules.as_slice();
+    // CloudTrail answers with no events unless a test says otherwise.
+    let no_events = mock!(aws_sdk_cloudtrail::Client::lookup_events).then_output(|| {
+        aws_sdk_cloudtrail::operation::lookup_events::LookupEventsOutput::builder().build()
+    });
+    let mut trail_rules = more.trail.to_vec();
+    trail_rules.push(&no_events);
+    let trail_rules = trail_rules.as_slice();
     let ssm_conf = aws_sdk_ssm::Config::builder()
         .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
         .region(aws_sdk_ssm::config::Region::new("us-east-1"))
@@ -332,6 +340,7 @@ fn clients_with(
         iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, more.iam),
         ssm: aws_sdk_ssm::Client::from_conf(ssm_conf),
         ecr: mock_client!(aws_sdk_ecr, RuleMode::MatchAny, more.ecr),
+        cloudtrail: mock_client!(aws_sdk_cloudtrail, RuleMode::MatchAny, trail_rules),
         // These task definitions mount no EFS volume, so it is never called either.
         efs: aws_sdk_efs::Client::from_conf(
             aws_sdk_efs::Config::builder()
@@ -1172,4 +1181,125 @@ fn access_denied_on_describe_images_skips_only_that_check() {
         "{}",
         iam.message
     );
+}
+
+/// CloudTrail's LookupEvents (moto does not implement it): write events that touched the
+/// snapshot's resources are kept with who and when, others dropped, request parameters
+/// never stored; AccessDenied is a named, skipped check. Mocked: LookupEvents.
+#[test]
+fn account_changes_keep_what_touched_the_service_and_drop_the_rest() {
+    use aws_sdk_cloudtrail::types::{Event, Resource};
+    let at = |min: i64| aws_sdk_cloudtrail::primitives::DateTime::from_secs(now_secs() - min * 60);
+    let events = mock!(aws_sdk_cloudtrail::Client::lookup_events).then_output(move || {
+        aws_sdk_cloudtrail::operation::lookup_events::LookupEventsOutput::builder()
+            .events(
+                Event::builder()
+                    .event_name("UpdateService")
+                    .event_source("ecs.amazonaws.com")
+                    .username("alice")
+                    .event_time(at(30))
+                    .resources(
+                        Resource::builder()
+                            .resource_type("AWS::ECS::Service")
+                            .resource_name("api")
+                            .build(),
+                    )
+                    .cloud_trail_event(
+                        r#"{"requestParameters":{"service":"api","note":"hunter2-planted"}}"#,
+                    )
+                    .build(),
+            )
+            .events(
+                Event::builder()
+                    .event_name("DeleteLogGroup")
+                    .event_source("logs.amazonaws.com")
+                    .username("bob")
+                    .event_time(at(40))
+                    .cloud_trail_event(r#"{"requestParameters":{"logGroupName":"/ecs/elsewhere"}}"#)
+                    .resources(Resource::builder().resource_name("/ecs/elsewhere").build())
+                    .build(),
+            )
+            .events(
+                Event::builder()
+                    .event_name("CreateBucket")
+                    .event_source("s3.amazonaws.com")
+                    .event_time(at(50))
+                    .resources(Resource::builder().resource_name("some-bucket").build())
+                    .build(),
+            )
+            .build()
+    });
+    let (c, s, lt, t, ltd, dtd) = (
+        cluster_rule(),
+        services_rule(),
+        list_tasks_rule(),
+        tasks_rule(),
+        list_tds_rule(),
+        describe_td_rule(),
+    );
+    let elb = target_rules();
+    let logs = log_rules();
+    let clients = clients_with(
+        &[&c, &s, &lt, &t, &ltd, &dtd],
+        &elb.iter().collect::<Vec<_>>(),
+        &logs.iter().collect::<Vec<_>>(),
+        More {
+            trail: &[&events],
+            ..More::default()
+        },
+    );
+    let snap = rt()
+        .block_on(collect(&clients, &options()))
+        .unwrap()
+        .snapshot;
+    assert!(snap.collect_errors.is_empty(), "{:?}", snap.collect_errors);
+    let kept: Vec<(&str, Option<&str>, Vec<&str>)> = snap
+        .account_changes
+        .iter()
+        .map(|c| {
+            (
+                c.event.as_str(),
+                c.user.as_deref(),
+                c.resources.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(kept, [("UpdateService", Some("alice"), vec!["api"])]);
+    let saved = serde_json::to_string(&*snap).unwrap();
+    assert!(
+        !saved.contains("hunter2-planted"),
+        "request parameters are not kept"
+    );
+    let report = sickbay::analyze(&snap, &sickbay::RuleSet::builtin().unwrap());
+    assert_eq!(report.account_changes.len(), 1);
+
+    let denied = mock!(aws_sdk_cloudtrail::Client::lookup_events).then_error(|| {
+        aws_sdk_cloudtrail::operation::lookup_events::LookupEventsError::generic(
+            aws_sdk_cloudtrail::error::ErrorMetadata::builder()
+                .code("AccessDeniedException")
+                .message("User: arn:aws:iam::123456789012:user/oncall is not authorized to perform: cloudtrail:LookupEvents")
+                .build(),
+        )
+    });
+    let clients = clients_with(
+        &[&c, &s, &lt, &t, &ltd, &dtd],
+        &elb.iter().collect::<Vec<_>>(),
+        &logs.iter().collect::<Vec<_>>(),
+        More {
+            trail: &[&denied],
+            ..More::default()
+        },
+    );
+    let snap = rt()
+        .block_on(collect(&clients, &options()))
+        .unwrap()
+        .snapshot;
+    let actions: Vec<&str> = snap
+        .collect_errors
+        .iter()
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(actions, ["cloudtrail:LookupEvents"]);
+    let report = sickbay::analyze(&snap, &sickbay::RuleSet::builtin().unwrap());
+    assert_eq!(report.status, sickbay::report::Status::Incomplete);
 }

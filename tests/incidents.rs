@@ -183,4 +183,19 @@ fn start_path_fixture() {
     }
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(!text.contains("planted-not-read"));
+    // CloudTrail: the route deleted before the failure is NET012's likely trigger; the
+    // deployment that touched only the service's name claims nothing.
+    let net = r.findings.iter().find(|f| f.rule == "NET012").unwrap();
+    let trigger = net.likely_trigger.as_deref().unwrap_or_default();
+    assert!(
+        trigger.starts_with("began after DeleteRoute on rtb-")
+            && trigger.contains("by terraform-ci"),
+        "{trigger}"
+    );
+    assert!(r.findings.iter().all(|f| !f
+        .likely_trigger
+        .as_deref()
+        .unwrap_or_default()
+        .contains("UpdateService")));
+    assert_eq!(r.account_changes.len(), 2);
 }

@@ -377,6 +377,7 @@ fn live_collection_probes_discovered_databases_unless_off() {
                 &cluster,
             ])
             .args(["--service", "api", "-o", "json", "--fail-on", "never"])
+            .args(["--cloudtrail", "off", "--iam-simulate", "off"])
             .args(db)
             .output()
             .unwrap();

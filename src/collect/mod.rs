@@ -32,6 +32,7 @@ pub mod ops;
 pub mod rds;
 pub mod secrets;
 pub mod startpath;
+pub mod trail;
 pub mod verify;
 
 pub use ctx::{Ctx, FailKind, Failure};
@@ -98,6 +99,8 @@ pub struct Options {
     pub progress: bool,
     /// Simulate the execution roles' permissions (iam:SimulatePrincipalPolicy).
     pub simulate_iam: bool,
+    /// Read the window's account changes (cloudtrail:LookupEvents).
+    pub cloudtrail: bool,
 }
 
 impl Options {
@@ -115,6 +118,7 @@ impl Options {
             revisions: 5,
             progress: false,
             simulate_iam: true,
+            cloudtrail: true,
         }
     }
 }
@@ -130,6 +134,7 @@ pub struct Clients {
     pub ecr: aws_sdk_ecr::Client,
     pub iam: aws_sdk_iam::Client,
     pub efs: aws_sdk_efs::Client,
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub ssm: aws_sdk_ssm::Client,
     /// The configuration the clients came from (absent for mock clients): used for
@@ -157,6 +162,7 @@ impl Clients {
             ecr: aws_sdk_ecr::Client::new(cfg),
             iam: aws_sdk_iam::Client::new(cfg),
             efs: aws_sdk_efs::Client::new(cfg),
+            cloudtrail: aws_sdk_cloudtrail::Client::new(cfg),
             secrets: aws_sdk_secretsmanager::Client::new(cfg),
             ssm: aws_sdk_ssm::Client::new(cfg),
             config: Some(cfg.clone()),
@@ -508,6 +514,11 @@ async fn run(ctx: &Ctx, clients: &Clients, opts: &Options) -> Result<Snapshot, F
         ..Snapshot::default()
     };
     start.apply(&mut snap);
+    if opts.cloudtrail {
+        ctx.set_stage("CloudTrail");
+        let wanted = trail::wanted(&snap);
+        snap.account_changes = trail::changes(ctx, &clients.cloudtrail, opts.since, &wanted).await;
+    }
     Ok(snap)
 }
 

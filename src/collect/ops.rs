@@ -2,7 +2,7 @@
 //! through [`crate::collect::Ctx::call`] with an [`Op`], which counts it and names its IAM
 //! action in collection errors; `sickbay iam-policy` prints exactly these actions, and a
 //! test checks that each SDK call in `src/collect/` has its entry here and that all of
-//! them are read-only (Describe, List, Get, Filter, BatchGet, Simulate).
+//! them are read-only (Describe, List, Get, Filter, BatchGet, Simulate, Lookup).
 
 use serde_json::json;
 
@@ -35,6 +35,7 @@ pub enum Op {
     IamSimulatePrincipalPolicy,
     EfsDescribeMountTargets,
     EfsDescribeMountTargetSecurityGroups,
+    CloudTrailLookupEvents,
     ElbDescribeTargetGroups,
     ElbDescribeLoadBalancers,
     ElbDescribeTargetHealth,
@@ -43,7 +44,7 @@ pub enum Op {
 }
 
 /// Number of operations in the registry.
-pub const OP_COUNT: usize = 31;
+pub const OP_COUNT: usize = 32;
 
 impl Op {
     /// Every operation, in registry order.
@@ -74,6 +75,7 @@ impl Op {
         Op::IamSimulatePrincipalPolicy,
         Op::EfsDescribeMountTargets,
         Op::EfsDescribeMountTargetSecurityGroups,
+        Op::CloudTrailLookupEvents,
         Op::ElbDescribeTargetGroups,
         Op::ElbDescribeLoadBalancers,
         Op::ElbDescribeTargetHealth,
@@ -114,6 +116,7 @@ impl Op {
             Op::IamGetRole => "iam:GetRole",
             Op::IamSimulatePrincipalPolicy => "iam:SimulatePrincipalPolicy",
             Op::EfsDescribeMountTargets => "elasticfilesystem:DescribeMountTargets",
+            Op::CloudTrailLookupEvents => "cloudtrail:LookupEvents",
             Op::EfsDescribeMountTargetSecurityGroups => {
                 "elasticfilesystem:DescribeMountTargetSecurityGroups"
             }
@@ -162,6 +165,7 @@ impl Op {
             Op::EfsDescribeMountTargetSecurityGroups => {
                 "whether EFS mount targets admit NFS from the tasks"
             }
+            Op::CloudTrailLookupEvents => "changes made in the account during the window",
             Op::ElbDescribeTargetGroups => "target-group health-check settings",
             Op::ElbDescribeLoadBalancers => "load-balancer security groups and subnets",
             Op::ElbDescribeTargetHealth => "load-balancer target health",
@@ -201,7 +205,7 @@ mod tests {
             assert_eq!(op.index(), i, "{op:?} out of order");
             let verb = op.action().split_once(':').expect("service:Action").1;
             assert!(
-                ["Describe", "List", "Get", "Filter", "BatchGet", "Simulate"]
+                ["Describe", "List", "Get", "Filter", "BatchGet", "Simulate", "Lookup"]
                     .iter()
                     .any(|p| verb.starts_with(p)),
                 "{} is not read-only",
@@ -223,6 +227,7 @@ mod tests {
             ("ecr", include_str!("ecr.rs")),
             ("iam", include_str!("iam.rs")),
             ("efs", include_str!("efs.rs")),
+            ("trail", include_str!("trail.rs")),
             ("ec2", include_str!("ec2.rs")),
             ("egress", include_str!("egress.rs")),
             ("elb", include_str!("elb.rs")),
@@ -254,7 +259,8 @@ mod tests {
                         "get_",
                         "filter_",
                         "batch_get_",
-                        "simulate_"
+                        "simulate_",
+                        "lookup_"
                     ]
                     .iter()
                     .any(|p| method.starts_with(p)),

@@ -177,3 +177,69 @@ pub(super) fn triggers(findings: &mut [Finding], rules: &RuleSet, changed: &[Wha
         }
     }
 }
+
+/// For findings no task-definition change explains, the account change (CloudTrail) that
+/// touched a resource the finding names, made before the finding was first seen: the
+/// newest such change.
+pub(super) fn account_triggers(
+    findings: &mut [Finding],
+    changes: &[crate::snapshot::AccountChange],
+) {
+    if changes.is_empty() {
+        return;
+    }
+    for f in findings.iter_mut().filter(|f| f.likely_trigger.is_none()) {
+        let mut text = f.message.clone();
+        for e in &f.evidence {
+            text.push(' ');
+            text.push_str(&e.excerpt);
+        }
+        let pick = changes
+            .iter()
+            .filter(|c| f.first_seen.is_none_or(|t| c.time <= t))
+            .filter(|c| {
+                c.resources
+                    .iter()
+                    .any(|r| specific(r) && text.contains(r.as_str()))
+            })
+            .max_by_key(|c| c.time);
+        if let Some(c) = pick {
+            let by = c
+                .user
+                .as_deref()
+                .map(|u| format!(" by {u}"))
+                .unwrap_or_default();
+            let on: Vec<&str> = c
+                .resources
+                .iter()
+                .filter(|r| specific(r) && text.contains(r.as_str()))
+                .map(String::as_str)
+                .collect();
+            f.likely_trigger = Some(format!(
+                "began after {} on {}{by} at {}",
+                c.event,
+                on.join(", "),
+                c.time.format("%Y-%m-%d %H:%M:%SZ")
+            ));
+        }
+    }
+}
+
+/// A resource named specifically enough to tie a finding to a change: an AWS id
+/// (`rtb-0abc…`, `sg-…`), an ARN, or a path-like name (log group, repository). Service
+/// and cluster names appear in every finding about them, so a deployment touching the
+/// service would otherwise claim every finding.
+pub(super) fn specific(r: &str) -> bool {
+    if r.contains(':') || r.contains('/') {
+        return r.len() >= 6;
+    }
+    match r.split_once('-') {
+        Some((prefix, id)) => {
+            (1..=6).contains(&prefix.len())
+                && prefix.bytes().all(|b| b.is_ascii_lowercase())
+                && id.len() >= 8
+                && id.bytes().all(|b| b.is_ascii_hexdigit())
+        }
+        None => false,
+    }
+}

@@ -102,6 +102,10 @@ fn analyze_index(snap: &Snapshot, ix: Index, rules: &RuleSet, mode: Mode) -> Rep
     let churn = churn(snap, &ix, &raws);
     let what_changed = what_changed(snap, &findings, &timeline);
     triggers(&mut findings, rules, &what_changed);
+    account_triggers(&mut findings, &snap.account_changes);
+    let mut account_changes = snap.account_changes.clone();
+    account_changes.sort_by_key(|c| std::cmp::Reverse(c.time));
+    account_changes.truncate(20);
     let incomplete: Vec<MissingCheck> = snap
         .collect_errors
         .iter()
@@ -134,6 +138,7 @@ fn analyze_index(snap: &Snapshot, ix: Index, rules: &RuleSet, mode: Mode) -> Rep
         timeline,
         churn,
         what_changed,
+        account_changes,
         db_probes: snap.db_probes.clone(),
         incomplete,
         notes: notes(snap, mode),

@@ -463,3 +463,18 @@ fix = ["aws iam get-role --role-name {{role_name}}"]
         .to_string();
     assert!(bad.contains("t.toml:6:") && bad.contains("`per`"), "{bad}");
 }
+
+#[test]
+fn only_specific_resources_tie_a_finding_to_an_account_change() {
+    for yes in [
+        "rtb-0abc12345678",
+        "sg-0123456789abcdef0",
+        "arn:aws:iam::1:role/api-exec",
+        "/ecs/payments-api",
+    ] {
+        assert!(changes::specific(yes), "{yes}");
+    }
+    for no in ["api", "payments-api", "prod", "rtb-1", "my-service-name"] {
+        assert!(!changes::specific(no), "{no}");
+    }
+}

@@ -220,6 +220,13 @@ pub fn render(r: &Report) -> String {
             }
         }
     }
+    if !r.account_changes.is_empty() {
+        let _ = writeln!(o, "## Account changes in the window (CloudTrail)\n");
+        for c in &r.account_changes {
+            let _ = writeln!(o, "- {}", cell(&super::account_change_line(c)));
+        }
+        let _ = writeln!(o);
+    }
     if !r.what_changed.is_empty() {
         let _ = writeln!(o, "## What changed\n");
         for w in &r.what_changed {

@@ -64,6 +64,22 @@ pub fn seen_span(f: &crate::report::Finding) -> Option<String> {
 
 /// The heading line of a "what changed" entry: `api:12 fails; compared with api:11, the
 /// last good revision (how it was decided)`.
+/// One account change in words: `03:01:12Z DeleteRoute (ec2) on rtb-1 by alice`.
+pub fn account_change_line(c: &crate::snapshot::AccountChange) -> String {
+    let source = c.source.trim_end_matches(".amazonaws.com");
+    let by = c
+        .user
+        .as_deref()
+        .map(|u| format!(" by {u}"))
+        .unwrap_or_default();
+    format!(
+        "{} {} ({source}) on {}{by}",
+        c.time.format("%Y-%m-%d %H:%M:%SZ"),
+        c.event,
+        c.resources.join(", ")
+    )
+}
+
 pub fn what_changed_heading(w: &crate::report::WhatChanged) -> String {
     match &w.base {
         Some(b) if w.last_good => format!(

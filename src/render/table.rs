@@ -131,6 +131,16 @@ pub fn render(report: &Report, width: u16) -> String {
             let _ = writeln!(out, "  - no difference in the task definitions");
         }
     }
+    if !report.account_changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            "Account changes in the window (CloudTrail)".bold()
+        );
+        for c in &report.account_changes {
+            let _ = writeln!(out, "  - {}", super::account_change_line(c));
+        }
+    }
     if !report.incomplete.is_empty() {
         let _ = writeln!(out, "\n{}", "Checks that could not run".yellow().bold());
         for m in &report.incomplete {

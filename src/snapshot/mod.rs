@@ -11,8 +11,8 @@ mod startpath;
 pub use load::{load_snapshot, parse_snapshot};
 pub use sealed::Sealed;
 pub use startpath::{
-    AclEntry, FileSystemCheck, ImageCheck, LogGroupCheck, MountTarget, NatGateway, NetworkAcl,
-    PermissionCheck, RoleCheck, SecretCheck, VpcEndpoint,
+    AccountChange, AclEntry, FileSystemCheck, ImageCheck, LogGroupCheck, MountTarget, NatGateway,
+    NetworkAcl, PermissionCheck, RoleCheck, SecretCheck, VpcEndpoint,
 };
 
 use chrono::{DateTime, Utc};
@@ -67,6 +67,9 @@ pub struct Snapshot {
     /// EFS file systems the task definitions mount, and their mount targets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub file_systems: Vec<FileSystemCheck>,
+    /// Write events of the window (CloudTrail) that touched the snapshot's resources.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub account_changes: Vec<AccountChange>,
     #[serde(default, skip_serializing_if = "Network::is_empty")]
     pub network: Network,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -159,3 +159,21 @@ pub struct MountTarget {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub security_groups: Vec<String>,
 }
+
+/// A change made in the account during the window that touched a resource the snapshot
+/// describes (CloudTrail `LookupEvents`, write events only). Request parameters are not
+/// kept: only what was done, to what, by whom and when.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AccountChange {
+    pub time: chrono::DateTime<chrono::Utc>,
+    /// `DeleteRoute`, `UpdateService`, `PutImage` ...
+    pub event: String,
+    /// `ec2.amazonaws.com` ...
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The snapshot's resources it touched (ids, names or ARNs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+}
