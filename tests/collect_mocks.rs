@@ -812,6 +812,27 @@ fn api_td(rev: i32) -> ecs::builders::TaskDefinitionBuilder {
         .task_definition_arn(td_arn(rev))
 }
 
+/// Collects with the standard cluster, service, task, target-group and log mocks, the
+/// given DescribeTaskDefinition mock, and start-path mocks.
+fn collect_api(dtd: &Rule, more: More, opts: &Options) -> sickbay::snapshot::Sealed {
+    let (c, s, lt, t, ltd) = (
+        cluster_rule(),
+        services_rule(),
+        list_tasks_rule(),
+        tasks_rule(),
+        list_tds_rule(),
+    );
+    let elb = target_rules();
+    let logs = log_rules();
+    let clients = clients_with(
+        &[&c, &s, &lt, &t, &ltd, dtd],
+        &elb.iter().collect::<Vec<_>>(),
+        &logs.iter().collect::<Vec<_>>(),
+        more,
+    );
+    rt().block_on(collect(&clients, opts)).unwrap().snapshot
+}
+
 /// A task definition whose container references a Secrets Manager secret.
 fn describe_td_with_secret_rule() -> Rule {
     td_rule(|rev| {
@@ -848,29 +869,15 @@ fn access_denied_on_describe_secret_skips_only_that_check() {
                 .build(),
         )
     });
-    let (c, s, lt, t, ltd, dtd) = (
-        cluster_rule(),
-        services_rule(),
-        list_tasks_rule(),
-        tasks_rule(),
-        list_tds_rule(),
-        describe_td_with_secret_rule(),
-    );
-    let elb = target_rules();
-    let logs = log_rules();
-    let clients = clients_with(
-        &[&c, &s, &lt, &t, &ltd, &dtd],
-        &elb.iter().collect::<Vec<_>>(),
-        &logs.iter().collect::<Vec<_>>(),
+    let dtd = describe_td_with_secret_rule();
+    let snap = collect_api(
+        &dtd,
         More {
             secrets: &[&denied],
             ..More::default()
         },
+        &options(),
     );
-    let snap = rt()
-        .block_on(collect(&clients, &options()))
-        .unwrap()
-        .snapshot;
     let actions: Vec<&str> = snap
         .collect_errors
         .iter()
@@ -905,19 +912,14 @@ fn access_denied_on_describe_secret_skips_only_that_check() {
             .kms_key_id("arn:aws:kms:us-east-1:123456789012:key/1234")
             .build()
     });
-    let clients = clients_with(
-        &[&c, &s, &lt, &t, &ltd, &dtd],
-        &elb.iter().collect::<Vec<_>>(),
-        &logs.iter().collect::<Vec<_>>(),
+    let snap = collect_api(
+        &dtd,
         More {
             secrets: &[&found],
             ..More::default()
         },
+        &options(),
     );
-    let snap = rt()
-        .block_on(collect(&clients, &options()))
-        .unwrap()
-        .snapshot;
     assert!(snap.collect_errors.is_empty(), "{:?}", snap.collect_errors);
     assert_eq!(snap.secret_refs.len(), 1);
     assert!(snap.secret_refs[0].exists);
@@ -1005,29 +1007,15 @@ fn execution_role_simulation_names_the_denied_action_and_resource() {
             )
             .build()
     });
-    let (c, s, lt, t, ltd) = (
-        cluster_rule(),
-        services_rule(),
-        list_tasks_rule(),
-        tasks_rule(),
-        list_tds_rule(),
-    );
-    let elb = target_rules();
-    let logs = log_rules();
-    let clients = clients_with(
-        &[&c, &s, &lt, &t, &ltd, &dtd],
-        &elb.iter().collect::<Vec<_>>(),
-        &logs.iter().collect::<Vec<_>>(),
+    let snap = collect_api(
+        &dtd,
         More {
             secrets: &[&found],
             iam: &[&get_role, &simulate],
             ..More::default()
         },
+        &options(),
     );
-    let snap = rt()
-        .block_on(collect(&clients, &options()))
-        .unwrap()
-        .snapshot;
     assert!(snap.collect_errors.is_empty(), "{:?}", snap.collect_errors);
     assert_eq!(snap.roles.len(), 1);
     assert_eq!(snap.roles[0].trusts_ecs_tasks, Some(true));
@@ -1075,27 +1063,16 @@ fn access_denied_on_get_role_skips_only_that_check() {
             )
             .build()
     });
-    let (c, s, lt, t, ltd) = (
-        cluster_rule(),
-        services_rule(),
-        list_tasks_rule(),
-        tasks_rule(),
-        list_tds_rule(),
-    );
-    let elb = target_rules();
-    let logs = log_rules();
     let mut opts = options();
     opts.simulate_iam = false;
-    let clients = clients_with(
-        &[&c, &s, &lt, &t, &ltd, &dtd],
-        &elb.iter().collect::<Vec<_>>(),
-        &logs.iter().collect::<Vec<_>>(),
+    let snap = collect_api(
+        &dtd,
         More {
             iam: &[&denied],
             ..More::default()
         },
+        &opts,
     );
-    let snap = rt().block_on(collect(&clients, &opts)).unwrap().snapshot;
     let actions: Vec<&str> = snap
         .collect_errors
         .iter()
@@ -1136,28 +1113,14 @@ fn access_denied_on_describe_images_skips_only_that_check() {
             )
             .build()
     });
-    let (c, s, lt, t, ltd) = (
-        cluster_rule(),
-        services_rule(),
-        list_tasks_rule(),
-        tasks_rule(),
-        list_tds_rule(),
-    );
-    let elb = target_rules();
-    let logs = log_rules();
-    let clients = clients_with(
-        &[&c, &s, &lt, &t, &ltd, &dtd],
-        &elb.iter().collect::<Vec<_>>(),
-        &logs.iter().collect::<Vec<_>>(),
+    let snap = collect_api(
+        &dtd,
         More {
             ecr: &[&denied],
             ..More::default()
         },
+        &options(),
     );
-    let snap = rt()
-        .block_on(collect(&clients, &options()))
-        .unwrap()
-        .snapshot;
     let actions: Vec<&str> = snap
         .collect_errors
         .iter()
@@ -1229,29 +1192,15 @@ fn account_changes_keep_what_touched_the_service_and_drop_the_rest() {
             )
             .build()
     });
-    let (c, s, lt, t, ltd, dtd) = (
-        cluster_rule(),
-        services_rule(),
-        list_tasks_rule(),
-        tasks_rule(),
-        list_tds_rule(),
-        describe_td_rule(),
-    );
-    let elb = target_rules();
-    let logs = log_rules();
-    let clients = clients_with(
-        &[&c, &s, &lt, &t, &ltd, &dtd],
-        &elb.iter().collect::<Vec<_>>(),
-        &logs.iter().collect::<Vec<_>>(),
+    let dtd = describe_td_rule();
+    let snap = collect_api(
+        &dtd,
         More {
             trail: &[&events],
             ..More::default()
         },
+        &options(),
     );
-    let snap = rt()
-        .block_on(collect(&clients, &options()))
-        .unwrap()
-        .snapshot;
     assert!(snap.collect_errors.is_empty(), "{:?}", snap.collect_errors);
     let kept: Vec<(&str, Option<&str>, Vec<&str>)> = snap
         .account_changes
@@ -1281,19 +1230,14 @@ fn account_changes_keep_what_touched_the_service_and_drop_the_rest() {
                 .build(),
         )
     });
-    let clients = clients_with(
-        &[&c, &s, &lt, &t, &ltd, &dtd],
-        &elb.iter().collect::<Vec<_>>(),
-        &logs.iter().collect::<Vec<_>>(),
+    let snap = collect_api(
+        &dtd,
         More {
             trail: &[&denied],
             ..More::default()
         },
+        &options(),
     );
-    let snap = rt()
-        .block_on(collect(&clients, &options()))
-        .unwrap()
-        .snapshot;
     let actions: Vec<&str> = snap
         .collect_errors
         .iter()

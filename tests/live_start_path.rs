@@ -138,24 +138,7 @@ fn vpc_endpoints_count_as_a_way_out_only_when_usable() {
         aws.log_group(&group).await;
         let (subnet, rtb) = aws.isolated_subnet(&net.vpc, "10.42.2.0/24").await;
         let vpce_sg = aws.sg(&net.vpc, "vpce").await;
-        aws.ec2
-            .authorize_security_group_ingress()
-            .group_id(&vpce_sg)
-            .ip_permissions(
-                aws_sdk_ec2::types::IpPermission::builder()
-                    .ip_protocol("tcp")
-                    .from_port(443)
-                    .to_port(443)
-                    .user_id_group_pairs(
-                        aws_sdk_ec2::types::UserIdGroupPair::builder()
-                            .group_id(&net.sg)
-                            .build(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        aws.allow_tcp(&vpce_sg, 443, &net.sg).await;
         let mut logs_endpoint = String::new();
         for (svc, dns) in [("ecr.api", true), ("ecr.dkr", true), ("logs", false)] {
             let out = aws
@@ -219,7 +202,7 @@ fn vpc_endpoints_count_as_a_way_out_only_when_usable() {
 /// nowhere (JSON, Markdown, `--save`), because it is never requested.
 #[test]
 fn missing_secret_and_parameter_are_named_and_values_never_read() {
-    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, NetworkMode, Secret};
+    use aws_sdk_ecs::types::{ContainerDefinition, Secret};
     const PLANTED: &str = "sb-planted-value-9f8e7d6c5b4a3210";
     let cluster = unique("secrets");
     let dir = tempfile::tempdir().unwrap();
@@ -265,17 +248,7 @@ fn missing_secret_and_parameter_are_named_and_values_never_read() {
         for (n, v) in secrets {
             c = c.secrets(Secret::builder().name(n).value_from(v).build().unwrap());
         }
-        aws.ecs
-            .register_task_definition()
-            .family("sec-api")
-            .network_mode(NetworkMode::Awsvpc)
-            .requires_compatibilities(Compatibility::Fargate)
-            .cpu("256")
-            .memory("512")
-            .container_definitions(c.build())
-            .send()
-            .await
-            .unwrap();
+        aws.fargate_td("sec-api", c, |r| r).await;
         aws.service(&cluster, "api", "sec-api", &net).await;
         (good_arn, missing_arn)
     });
@@ -426,7 +399,7 @@ fn ecr_missing_tag_and_arm64_only_index_for_x86_task() {
 /// Lambda may assume are named; a role ECS tasks may assume raises nothing.
 #[test]
 fn missing_and_untrusted_roles_are_named() {
-    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, NetworkMode};
+    use aws_sdk_ecs::types::ContainerDefinition;
     let cluster = unique("roles");
     let trust = |svc: &str| {
         format!(
@@ -465,19 +438,10 @@ fn missing_and_untrusted_roles_are_named() {
                 .image("nginx:1.27")
                 .memory(512)
                 .essential(true);
-            aws.ecs
-                .register_task_definition()
-                .family(format!("roles-{svc}"))
-                .network_mode(NetworkMode::Awsvpc)
-                .requires_compatibilities(Compatibility::Fargate)
-                .cpu("256")
-                .memory("512")
-                .execution_role_arn(exec)
-                .task_role_arn(task)
-                .container_definitions(c.build())
-                .send()
-                .await
-                .unwrap();
+            aws.fargate_td(&format!("roles-{svc}"), c, |r| {
+                r.execution_role_arn(exec).task_role_arn(task)
+            })
+            .await;
             aws.service(&cluster, svc, &format!("roles-{svc}"), &net)
                 .await;
         }
@@ -660,13 +624,24 @@ fn verify_a_file_before_deploy() {
     );
 }
 
+/// A task-definition volume `data` on EFS file system `fs`.
+fn data_volume(fs: &str) -> aws_sdk_ecs::types::Volume {
+    use aws_sdk_ecs::types::{EfsVolumeConfiguration, Volume};
+    let efs = EfsVolumeConfiguration::builder()
+        .file_system_id(fs)
+        .build()
+        .unwrap();
+    Volume::builder()
+        .name("data")
+        .efs_volume_configuration(efs)
+        .build()
+}
+
 /// EFS: a service in two zones whose file system has a mount target in one zone only,
 /// and whose mount target's group does not admit NFS from the tasks.
 #[test]
 fn efs_mount_target_missing_in_a_zone_and_nfs_blocked() {
-    use aws_sdk_ecs::types::{
-        Compatibility, ContainerDefinition, EfsVolumeConfiguration, NetworkMode, Volume,
-    };
+    use aws_sdk_ecs::types::ContainerDefinition;
     let cluster = unique("efs");
     let (subnet_b, fs_id) = rt().block_on(async {
         let cfg = moto::sdk_config().await;
@@ -719,51 +694,14 @@ fn efs_mount_target_missing_in_a_zone_and_nfs_blocked() {
             .image("nginx:1.27")
             .memory(512)
             .essential(true);
-        aws.ecs
-            .register_task_definition()
-            .family("efs-app")
-            .network_mode(NetworkMode::Awsvpc)
-            .requires_compatibilities(Compatibility::Fargate)
-            .cpu("256")
-            .memory("512")
-            .volumes(
-                Volume::builder()
-                    .name("data")
-                    .efs_volume_configuration(
-                        EfsVolumeConfiguration::builder()
-                            .file_system_id(&fs)
-                            .build()
-                            .unwrap(),
-                    )
-                    .build(),
-            )
-            .container_definitions(c.build())
-            .send()
-            .await
-            .unwrap();
+        aws.fargate_td("efs-app", c, |r| r.volumes(data_volume(&fs)))
+            .await;
         aws.service_in(&cluster, "app", "efs-app", &[&subnet_a, &subnet_b], &net.sg)
             .await;
         // A healthy control: a second file system with a mount target in both zones
         // whose group admits NFS from the tasks.
         let good_sg = aws.sg(&net.vpc, "efs-ok").await;
-        aws.ec2
-            .authorize_security_group_ingress()
-            .group_id(&good_sg)
-            .ip_permissions(
-                aws_sdk_ec2::types::IpPermission::builder()
-                    .ip_protocol("tcp")
-                    .from_port(2049)
-                    .to_port(2049)
-                    .user_id_group_pairs(
-                        aws_sdk_ec2::types::UserIdGroupPair::builder()
-                            .group_id(&net.sg)
-                            .build(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        aws.allow_tcp(&good_sg, 2049, &net.sg).await;
         let good = efs
             .create_file_system()
             .creation_token(unique("fs-ok"))
@@ -781,35 +719,13 @@ fn efs_mount_target_missing_in_a_zone_and_nfs_blocked() {
                 .await
                 .unwrap();
         }
-        aws.ecs
-            .register_task_definition()
-            .family("efs-ok")
-            .network_mode(NetworkMode::Awsvpc)
-            .requires_compatibilities(Compatibility::Fargate)
-            .cpu("256")
-            .memory("512")
-            .volumes(
-                Volume::builder()
-                    .name("data")
-                    .efs_volume_configuration(
-                        EfsVolumeConfiguration::builder()
-                            .file_system_id(&good)
-                            .build()
-                            .unwrap(),
-                    )
-                    .build(),
-            )
-            .container_definitions(
-                ContainerDefinition::builder()
-                    .name("ok")
-                    .image("nginx:1.27")
-                    .memory(512)
-                    .essential(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        let c = ContainerDefinition::builder()
+            .name("ok")
+            .image("nginx:1.27")
+            .memory(512)
+            .essential(true);
+        aws.fargate_td("efs-ok", c, |r| r.volumes(data_volume(&good)))
+            .await;
         aws.service_in(&cluster, "ok", "efs-ok", &[&subnet_a, &subnet_b], &net.sg)
             .await;
         (subnet_b, fs)

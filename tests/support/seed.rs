@@ -5,6 +5,8 @@
 
 use super::moto::{self, rules, unique, REGION};
 use aws_sdk_ec2::types::AttributeBooleanValue;
+use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder as RegisterTd;
+use aws_sdk_ecs::types::builders::ContainerDefinitionBuilder;
 use aws_sdk_ecs::types::{
     AwsVpcConfiguration, Compatibility, ContainerDefinition, KeyValuePair, LaunchType,
     LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode,
@@ -212,7 +214,18 @@ impl Aws {
         for (k, v) in env {
             c = c.environment(KeyValuePair::builder().name(*k).value(*v).build());
         }
-        let out = self
+        self.fargate_td(family, c, |r| r).await
+    }
+
+    /// Registers a Fargate revision (awsvpc, 256 CPU, 512 MiB) of `family` with
+    /// `container`; `more` adds roles, volumes or anything else. Returns its revision.
+    pub async fn fargate_td(
+        &self,
+        family: &str,
+        container: ContainerDefinitionBuilder,
+        more: impl FnOnce(RegisterTd) -> RegisterTd,
+    ) -> i32 {
+        let req = self
             .ecs
             .register_task_definition()
             .family(family)
@@ -220,11 +233,31 @@ impl Aws {
             .requires_compatibilities(Compatibility::Fargate)
             .cpu("256")
             .memory("512")
-            .container_definitions(c.build())
+            .container_definitions(container.build());
+        let out = more(req).send().await.unwrap();
+        out.task_definition().unwrap().revision()
+    }
+
+    /// Admits tcp/`port` into security group `group` from the group `from`.
+    pub async fn allow_tcp(&self, group: &str, port: i32, from: &str) {
+        self.ec2
+            .authorize_security_group_ingress()
+            .group_id(group)
+            .ip_permissions(
+                aws_sdk_ec2::types::IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(port)
+                    .to_port(port)
+                    .user_id_group_pairs(
+                        aws_sdk_ec2::types::UserIdGroupPair::builder()
+                            .group_id(from)
+                            .build(),
+                    )
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
-        out.task_definition().unwrap().revision()
     }
 
     pub fn netconf(net: &Net) -> NetworkConfiguration {
@@ -240,17 +273,8 @@ impl Aws {
     }
 
     pub async fn service(&self, cluster: &str, name: &str, td: &str, net: &Net) {
-        self.ecs
-            .create_service()
-            .cluster(cluster)
-            .service_name(name)
-            .task_definition(td)
-            .desired_count(1)
-            .launch_type(LaunchType::Fargate)
-            .network_configuration(Self::netconf(net))
-            .send()
-            .await
-            .unwrap();
+        self.service_in(cluster, name, td, &[&net.subnet], &net.sg)
+            .await;
     }
 
     /// A Fargate service whose tasks use `subnets` and `sg`.
