@@ -83,21 +83,35 @@ class _Delay(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def _rewrite(self, target, body):
+        """The request body sent on (a subclass may model what moto leaves out)."""
+        return body
+
+    def _filter(self, target, body, data):
+        """The response body returned (a subclass may model what moto leaves out)."""
+        return data
+
     def _forward(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        target = self.headers.get("X-Amz-Target", "")
+        sent = self._rewrite(target, body)
         time.sleep(self.latency)
         conn = getattr(self.local, "conn", None)
         if conn is None:
             conn = self.local.conn = http.client.HTTPConnection(*self.upstream)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() not in ("host", "connection", "content-length")}
+        headers["Content-Length"] = str(len(sent))
         try:
-            conn.request(self.command, self.path, body=body, headers=headers)
+            conn.request(self.command, self.path, body=sent, headers=headers)
             resp = conn.getresponse()
         except (http.client.HTTPException, OSError):
             conn = self.local.conn = http.client.HTTPConnection(*self.upstream)
-            conn.request(self.command, self.path, body=body, headers=headers)
+            conn.request(self.command, self.path, body=sent, headers=headers)
             resp = conn.getresponse()
         data = resp.read()
+        if resp.status == 200:
+            data = self._filter(target, body, data)
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() not in ("transfer-encoding", "connection", "content-length", "date", "server"):
@@ -109,9 +123,9 @@ class _Delay(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = _forward
 
 
-def start_delay_proxy(moto_url, latency_ms):
+def start_delay_proxy(moto_url, latency_ms, handler_base=None):
     host, port = moto_url.rsplit("//", 1)[1].split(":")
-    handler = type("Delay", (_Delay,), {"upstream": (host, int(port)), "latency": latency_ms / 1000})
+    handler = type("Delay", (handler_base or _Delay,), {"upstream": (host, int(port)), "latency": latency_ms / 1000})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()

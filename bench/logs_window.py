@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Log-window benchmark against the moto server: `--logs tail` against `--logs window`.
+"""Log-window benchmark against the moto server: `--logs tail`, `window`, `filter` and
+`insights`.
 
 One service with 20 running tasks; each task's stream holds 5,000 lines spread over the
 last 90 minutes (100,000 lines in all), and the only failure (a refused connection to
 the database host) is in the first five lines of each stream. For each mode it runs
 `sickbay doctor --cluster ... --call-stats` and reports the median wall time, the
-FilterLogEvents calls, the lines read (from the report's notes), and whether the failure
-was found with its count. `--latency-ms` adds a modelled round trip to every call.
+CloudWatch Logs calls, the lines fetched (from the report's notes), and whether the
+failure was found with its count. Every call goes through a proxy (bench/logs_model.py)
+that adds `--latency-ms` of modelled round trip and does the server-side filtering moto
+leaves out (Insights `filter` commands and statistics, OR filter patterns).
 
 Usage: .venv-moto/bin/python bench/logs_window.py [--sickbay PATH] [--runs 3] [--latency-ms 30]
 """
@@ -22,6 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import live  # noqa: E402  (moto start-up, the delay proxy and the environment)
+import logs_model  # noqa: E402  (the proxy that filters as CloudWatch does)
 
 TASKS, LINES, FAILING = 20, 5_000, 5
 
@@ -80,8 +84,11 @@ def run(sickbay, url, cluster, mode):
     report = json.loads(p.stdout)
     lines = sum(int(m.group(1)) for n in report["notes"]
                 for m in [re.search(r"\((\d+) lines", n)] if m)
+    scanned = "".join(m.group(1) for n in report["notes"]
+                      for m in [re.search(r"scanned \d+ records, ([\d.]+ [KMG]?B)", n)] if m)
+    calls = {k.split(":")[1]: v for k, v in stats["calls"].items() if k.startswith("logs:")}
     found = [f for f in report["findings"] if f["rule"] == "NET004"]
-    return wall, stats["calls"].get("logs:FilterLogEvents", 0), lines, found[0]["occurrences"] if found else 0
+    return wall, calls, lines, scanned, found[0]["occurrences"] if found else 0
 
 
 def main():
@@ -92,22 +99,20 @@ def main():
     ap.add_argument("--latency-ms", type=float, default=0)
     a = ap.parse_args()
     proc, url = live.start_moto(a.moto)
-    target = url
-    if a.latency_ms > 0:
-        _, target = live.start_delay_proxy(url, a.latency_ms)
+    _, target = logs_model.start(url, a.latency_ms)
     try:
         seed(url, "logbench")
         print(f"{TASKS} streams x {LINES} lines; failure in the first {FAILING} lines of each; "
               f"{a.latency_ms:g} ms added per call; median of {a.runs} runs")
-        print("| mode | wall (median) | FilterLogEvents calls | lines read | failure found (count) |")
-        print("|---|---:|---:|---:|---:|")
-        for mode in ["tail", "window"]:
+        print("| mode | wall (median) | Logs calls | lines fetched | scanned (Insights) | failure found (count) |")
+        print("|---|---:|---|---:|---:|---:|")
+        for mode in ["tail", "window", "filter", "insights"]:
             rows = [run(a.sickbay, target, "logbench", mode) for _ in range(a.runs)]
             wall = statistics.median(r[0] for r in rows)
-            _, calls, lines, count = rows[-1]
-            print(f"| {mode} | {wall:.2f} s | {calls} | {lines} | "
+            _, calls, lines, scanned, count = rows[-1]
+            calls = ", ".join(f"{k} {v}" for k, v in sorted(calls.items()) if k != "DescribeLogGroups")
+            print(f"| {mode} | {wall:.2f} s | {calls} | {lines} | {scanned or '-'} | "
                   f"{'yes (' + str(count) + ')' if count else 'no'} |", flush=True)
-        print("| insights | not implemented yet | | | |")
     finally:
         proc.terminate()
         proc.wait()

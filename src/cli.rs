@@ -146,14 +146,17 @@ pub struct DoctorArgs {
     /// Write the collected (redacted) snapshot here, for replay with --snapshot
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
-    /// Log lines kept per log stream (the last ones; with --logs window, lines a rule
-    /// matches are kept from anywhere in the window besides)
+    /// Log lines kept per log stream (the last ones; in every mode but tail, lines a
+    /// rule matches are kept from anywhere in the window besides)
     #[arg(long, value_name = "N", default_value_t = 200)]
     pub log_lines: usize,
-    /// How logs are read: `window` tests every line of the --since window against the
-    /// rules and keeps the matches with counts and first/last seen; `tail` keeps only the
-    /// last --log-lines of each stream
-    #[arg(long, value_enum, default_value_t = LogMode::Window)]
+    /// How the --since window of logs is searched for the rules' signatures, each
+    /// match kept with its count and first/last seen: `insights` (Logs Insights queries
+    /// built from the rules' literals: only candidate lines travel), `filter`
+    /// (FilterLogEvents filter patterns from the same literals), `window` (every line
+    /// fetched and tested here), `auto` (insights, else filter, else window); `tail`
+    /// keeps only the last --log-lines of each stream
+    #[arg(long, value_enum, default_value_t = LogMode::Auto)]
     pub logs: LogMode,
     /// Simulate what the execution roles may do (iam:SimulatePrincipalPolicy); `off` for
     /// accounts that deny it, or API peers that lack it
@@ -210,8 +213,25 @@ pub enum OnOff {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogMode {
+    Auto,
+    Insights,
+    Filter,
     Window,
     Tail,
+}
+
+impl LogMode {
+    /// The collector's mode.
+    pub fn collect_mode(self) -> crate::collect::logs::Mode {
+        use crate::collect::logs::Mode;
+        match self {
+            LogMode::Auto => Mode::Auto,
+            LogMode::Insights => Mode::Insights,
+            LogMode::Filter => Mode::Filter,
+            LogMode::Window => Mode::Window,
+            LogMode::Tail => Mode::Tail,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -319,8 +319,9 @@ async fn collect_live(
     opts.services = args.service.clone();
     opts.families = args.family.clone();
     opts.log_lines = args.log_lines;
-    if args.logs == sickbay::cli::LogMode::Window {
-        opts.window = Some(std::sync::Arc::new(sickbay::scan::Prefilter::new(rules)));
+    opts.logs = args.logs.collect_mode();
+    if args.logs != sickbay::cli::LogMode::Tail {
+        opts.prefilter = Some(std::sync::Arc::new(sickbay::scan::Prefilter::new(rules)));
     }
     opts.timeout = args.timeout;
     opts.call_timeout = args.timeout.min(std::time::Duration::from_secs(20));

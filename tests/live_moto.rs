@@ -433,8 +433,12 @@ fn unknown_cluster_exits_2() {
 /// A service that keeps running but degrades: three running tasks each log 3,000 lines
 /// over 50 minutes, and the only failure (a refused connection to the database host) is
 /// in each stream's first five lines. `--logs tail` keeps the last 200 lines of each
-/// stream and misses it; the default window mode finds it, counts all 15 lines across
-/// the three streams, and says when it was first and last seen.
+/// stream and misses it; the default (`auto`: Logs Insights here), `filter` and
+/// `window` each find it, count all 15 lines across the three streams, and say when it
+/// was first and last seen. (moto's Insights ignores the query's `filter` commands and
+/// its FilterLogEvents treats an OR pattern as "everything", so here every line comes
+/// back and the rules do all the filtering; `tests/logs_search.rs` pins the queries and
+/// patterns, and `bench/logs_window.py` models the server's filtering.)
 #[test]
 fn window_finds_an_early_failure_that_the_tail_misses() {
     let cluster = unique("degrading");
@@ -470,34 +474,52 @@ fn window_finds_an_early_failure_that_the_tail_misses() {
     });
     assert!(note.is_some(), "{:#}", tail["notes"]);
 
-    let started = chrono::Utc::now();
-    let r = report(&doctor(&["--cluster", &cluster]));
-    let f = finding(&r, "NET004");
-    assert_eq!(f["occurrences"], 15, "{f:#}");
-    let at = |k: &str| {
-        chrono::DateTime::parse_from_rfc3339(f[k].as_str().unwrap())
-            .unwrap()
-            .with_timezone(&chrono::Utc)
-    };
-    let (first, last) = (at("first_seen"), at("last_seen"));
-    assert!(first < last, "{first} {last}");
-    assert!(
-        last - first < chrono::Duration::minutes(2),
-        "{first} {last}"
-    );
-    assert!(started - first > chrono::Duration::minutes(54), "{first}");
-    assert!(started - last < chrono::Duration::minutes(56), "{last}");
-    let note = format!(
-        "Logs of {group}: every line of the window tested against the rules (9000 lines in 3 streams; 3 matching lines kept, repeats within a stream folded)."
-    );
-    assert!(
-        r["notes"]
-            .as_array()
-            .unwrap()
-            .contains(&serde_json::json!(note)),
-        "{:#}",
-        r["notes"]
-    );
+    let notes = [
+        (
+            None,
+            "the whole window searched with Logs Insights queries for the rules' literals (9600 lines fetched from 3 streams; 3 matching lines kept, repeats within a stream folded), plus the last lines of each stream.",
+        ),
+        (
+            Some("filter"),
+            "the whole window searched with filter patterns for the rules' literals (9600 lines fetched from 3 streams; 3 matching lines kept, repeats within a stream folded), plus the last lines of each stream.",
+        ),
+        (
+            Some("window"),
+            "every line of the window tested against the rules (9000 lines in 3 streams; 3 matching lines kept, repeats within a stream folded).",
+        ),
+    ];
+    for (mode, note) in notes {
+        let started = chrono::Utc::now();
+        let mut args = vec!["--cluster", &cluster];
+        if let Some(m) = mode {
+            args.extend(["--logs", m]);
+        }
+        let r = report(&doctor(&args));
+        let f = finding(&r, "NET004");
+        assert_eq!(f["occurrences"], 15, "{mode:?}: {f:#}");
+        let at = |k: &str| {
+            chrono::DateTime::parse_from_rfc3339(f[k].as_str().unwrap())
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+        };
+        let (first, last) = (at("first_seen"), at("last_seen"));
+        assert!(first < last, "{first} {last}");
+        assert!(
+            last - first < chrono::Duration::minutes(2),
+            "{first} {last}"
+        );
+        assert!(started - first > chrono::Duration::minutes(54), "{first}");
+        assert!(started - last < chrono::Duration::minutes(56), "{last}");
+        let note = format!("Logs of {group}: {note}");
+        assert!(
+            r["notes"]
+                .as_array()
+                .unwrap()
+                .contains(&serde_json::json!(note)),
+            "{mode:?}: {:#}",
+            r["notes"]
+        );
+    }
 }
 
 /// `sickbay diff FAMILY:1 FAMILY:2` reads both revisions from ECS: the changed host is

@@ -232,6 +232,11 @@ impl Ctx {
         }
     }
 
+    /// What is left of the overall deadline.
+    pub fn time_left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
     /// Records a failed call as a collection error (once per action and code).
     pub fn record(&self, op: Op, f: &Failure, check: Option<String>) {
         let mut errs = self.errors.lock().expect("errors lock");

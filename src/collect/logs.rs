@@ -9,6 +9,7 @@
 //! busy stream is not lost behind the last lines.
 
 use super::ctx::{Ctx, Failure};
+use super::logsearch;
 use super::ops::Op;
 use crate::scan::Prefilter;
 use crate::snapshot::{LogLine, LogRead, LogStream, Task, TaskDefinition};
@@ -27,6 +28,41 @@ const MAX_MATCHED: usize = 5_000;
 const MAX_EXISTENCE_CHECKS: usize = 60;
 /// Stream names per FilterLogEvents call (the API maximum).
 const STREAMS_PER_CALL: usize = 100;
+
+/// How logs are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// The last lines of each stream only.
+    #[default]
+    Tail,
+    /// Every line of the window fetched and tested here, plus the tail.
+    Window,
+    /// The window searched with FilterLogEvents filter patterns built from the rules'
+    /// literals, plus the tail of each stream (GetLogEvents).
+    Filter,
+    /// The window searched with Logs Insights queries built from the same literals, plus
+    /// the tail of each stream.
+    Insights,
+    /// Insights; where it is denied or fails, filter patterns; then the window.
+    Auto,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Tail => "tail",
+            Mode::Window => "window",
+            Mode::Filter => "filter",
+            Mode::Insights => "insights",
+            Mode::Auto => "auto",
+        }
+    }
+
+    /// Whether the window is searched on the server.
+    fn server(self) -> bool {
+        matches!(self, Mode::Filter | Mode::Insights | Mode::Auto)
+    }
+}
 
 /// One stream to read.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -97,13 +133,15 @@ pub struct Collected {
 
 /// Reads the wanted streams. `client_for` gives the Logs client for a region (`None`: the
 /// default region).
+/// `pre` tests lines in every mode but tail (which ignores it); without it, every mode
+/// reads the tail only.
 pub async fn collect<'a, F>(
     ctx: &Ctx,
     client_for: F,
     wanted: &[Wanted],
     since: DateTime<Utc>,
     tail: usize,
-    window: Option<&Prefilter>,
+    reading: (Mode, Option<&Prefilter>),
 ) -> Collected
 where
     F: Fn(Option<&str>) -> &'a Client,
@@ -121,15 +159,29 @@ where
             jobs.push((client_for(region.as_deref()), group.clone(), chunk.to_vec()));
         }
     }
-    let start_ms = since.timestamp_millis();
+    let (mode, pre) = match reading {
+        (Mode::Tail, _) | (_, None) => (Mode::Tail, None),
+        (m, Some(p)) => (m, Some(p)),
+    };
+    let terms = pre.filter(|_| mode.server()).map(Prefilter::server_terms);
+    let how = How {
+        start_ms: since.timestamp_millis(),
+        tail,
+        window: pre,
+        mode,
+        terms: terms.as_ref(),
+    };
+    let how = &how;
     let results = ctx
         .each(jobs, |(client, group, chunk)| async move {
-            let how = How {
-                start_ms,
-                tail,
-                window,
-            };
-            read_chunk(ctx, client, &group, &chunk, &how).await
+            if how.mode.server() {
+                (
+                    client,
+                    logsearch::read(ctx, client, &group, &chunk, how).await,
+                )
+            } else {
+                read_chunk(ctx, client, &group, &chunk, how).await
+            }
         })
         .await;
     let mut out = Collected::default();
@@ -149,6 +201,10 @@ where
             e.events += s.events;
             e.matched += s.matched;
             e.complete &= s.complete;
+            e.scanned = add_opt(e.scanned, s.scanned);
+            e.bytes_scanned = add_opt(e.bytes_scanned, s.bytes_scanned);
+            e.fallback = e.fallback.take().or(s.fallback);
+            e.uncovered = e.uncovered.max(s.uncovered);
             e.read_until = match (e.read_until, s.read_until) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -176,22 +232,34 @@ where
     out
 }
 
-/// How streams are read: from when, how many last lines, and the window's line test.
-struct How<'p> {
-    start_ms: i64,
-    tail: usize,
-    window: Option<&'p Prefilter>,
+/// Sum of two optional counts (`None` only when both are).
+fn add_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a + b),
+        (a, b) => a.or(b),
+    }
 }
 
-struct ChunkResult {
-    lines: Vec<LogLine>,
-    streams: Vec<LogStream>,
-    silent: Vec<Wanted>,
-    read: Option<LogRead>,
+/// How streams are read: from when, how many last lines, the window's line test, the
+/// mode, and the terms a server-side search looks for.
+pub(super) struct How<'p> {
+    pub start_ms: i64,
+    pub tail: usize,
+    pub window: Option<&'p Prefilter>,
+    pub mode: Mode,
+    pub terms: Option<&'p crate::scan::ServerTerms>,
+}
+
+#[derive(Default)]
+pub(super) struct ChunkResult {
+    pub lines: Vec<LogLine>,
+    pub streams: Vec<LogStream>,
+    pub silent: Vec<Wanted>,
+    pub read: Option<LogRead>,
 }
 
 /// A stream as a [`LogStream`] entry.
-fn stream_entry(w: &Wanted, exists: bool, note: Option<String>) -> LogStream {
+pub(super) fn stream_entry(w: &Wanted, exists: bool, note: Option<String>) -> LogStream {
     LogStream {
         group: w.group.clone(),
         stream: w.stream.clone(),
@@ -236,7 +304,7 @@ async fn read_chunk<'c>(
                 res.read = Some(read.summary(group, how, names.len()));
                 for w in names {
                     let tail = read.tails.get(&w.stream);
-                    let matched = read.matched.get(&w.stream);
+                    let matched = read.matched.by_stream.get(&w.stream);
                     if tail.is_none() && matched.is_none() {
                         if known.contains(&w) {
                             res.streams.push(stream_entry(w, true, None));
@@ -246,30 +314,7 @@ async fn read_chunk<'c>(
                         continue;
                     }
                     res.streams.push(stream_entry(w, true, None));
-                    // Matched lines come from the whole window, folded; the tail keeps
-                    // the other lines, for context.
-                    let line = |first: i64, last: i64, count: u64, msg: &str| LogLine {
-                        group: Some(w.group.clone()),
-                        stream: Some(w.stream.clone()),
-                        timestamp: DateTime::from_timestamp_millis(first),
-                        message: msg.to_string(),
-                        task_id: Some(w.task_id.clone()),
-                        container: Some(w.container.clone()),
-                        line: None,
-                        count,
-                        last_timestamp: (last > first)
-                            .then(|| DateTime::from_timestamp_millis(last))
-                            .flatten(),
-                    };
-                    let kept = matched.map_or(0, |m| m.len());
-                    for (msg, f) in matched.into_iter().flatten() {
-                        res.lines.push(line(f.first, f.last, f.count, msg));
-                    }
-                    for (ts, msg) in tail.into_iter().flatten() {
-                        if kept == 0 || !matched.is_some_and(|m| m.contains_key(msg)) {
-                            res.lines.push(line(*ts, *ts, 1, msg));
-                        }
-                    }
+                    emit(&mut res.lines, w, tail, matched);
                 }
                 return (client, res);
             }
@@ -312,9 +357,40 @@ async fn read_chunk<'c>(
     (client, res)
 }
 
+/// A read stream's lines: those matched anywhere in the window, folded, and the tail's
+/// other lines, for context.
+pub(super) fn emit(
+    out: &mut Vec<LogLine>,
+    w: &Wanted,
+    tail: Option<&VecDeque<(i64, String)>>,
+    matched: Option<&BTreeMap<String, Fold>>,
+) {
+    let line = |first: i64, last: i64, count: u64, msg: &str| LogLine {
+        group: Some(w.group.clone()),
+        stream: Some(w.stream.clone()),
+        timestamp: DateTime::from_timestamp_millis(first),
+        message: msg.to_string(),
+        task_id: Some(w.task_id.clone()),
+        container: Some(w.container.clone()),
+        line: None,
+        count,
+        last_timestamp: (last > first)
+            .then(|| DateTime::from_timestamp_millis(last))
+            .flatten(),
+    };
+    for (msg, f) in matched.into_iter().flatten() {
+        out.push(line(f.first, f.last, f.count, msg));
+    }
+    for (ts, msg) in tail.into_iter().flatten() {
+        if !matched.is_some_and(|m| m.contains_key(msg)) {
+            out.push(line(*ts, *ts, 1, msg));
+        }
+    }
+}
+
 /// Whether each stream exists: the first stream alone, then (unless its group is
 /// missing, which answers for all) the others, at most [`MAX_EXISTENCE_CHECKS`] in all.
-async fn existence<'w>(
+pub(super) async fn existence<'w>(
     ctx: &Ctx,
     client: &Client,
     names: &[&'w Wanted],
@@ -339,7 +415,7 @@ async fn existence<'w>(
     out
 }
 
-enum Filtered {
+pub(super) enum Filtered {
     Read(Read),
     /// ResourceNotFoundException: a named stream, or the group, does not exist.
     NotFound(Failure),
@@ -348,48 +424,59 @@ enum Filtered {
 
 /// First and last time (ms) and count of one distinct line.
 #[derive(Debug, Clone, Copy)]
-struct Fold {
+pub(super) struct Fold {
     first: i64,
     last: i64,
     count: u64,
 }
 
+/// Lines a rule's log pattern matches, per stream, folded by text: at most
+/// [`MAX_MATCHED`] distinct lines (repeats of kept lines are still counted).
+#[derive(Default)]
+pub(super) struct Matches {
+    pub by_stream: HashMap<String, BTreeMap<String, Fold>>,
+    pub distinct: usize,
+}
+
+impl Matches {
+    pub fn add(&mut self, stream: &str, ts: i64, msg: &str) {
+        let m = self.by_stream.entry(stream.to_string()).or_default();
+        if let Some(f) = m.get_mut(msg) {
+            f.first = f.first.min(ts);
+            f.last = f.last.max(ts);
+            f.count += 1;
+        } else if self.distinct < MAX_MATCHED {
+            self.distinct += 1;
+            m.insert(
+                msg.to_string(),
+                Fold {
+                    first: ts,
+                    last: ts,
+                    count: 1,
+                },
+            );
+        }
+    }
+}
+
 /// What one FilterLogEvents pass over a batch of streams gave.
 #[derive(Default)]
-struct Read {
+pub(super) struct Read {
     /// Stream name → its last lines (timestamp in ms, message).
-    tails: HashMap<String, VecDeque<(i64, String)>>,
-    /// Stream name → lines a rule's log pattern matches, anywhere in the window.
-    matched: HashMap<String, BTreeMap<String, Fold>>,
-    distinct: usize,
-    events: u64,
-    complete: bool,
-    last_ms: Option<i64>,
+    pub tails: HashMap<String, VecDeque<(i64, String)>>,
+    /// Lines a rule's log pattern matches, anywhere in the window.
+    pub matched: Matches,
+    pub events: u64,
+    pub complete: bool,
+    pub last_ms: Option<i64>,
 }
 
 impl Read {
     fn add(&mut self, stream: &str, ts: i64, msg: String, how: &How<'_>) {
         self.events += 1;
         self.last_ms = Some(self.last_ms.map_or(ts, |l| l.max(ts)));
-        if let Some(pre) = how.window {
-            if pre.matches(&msg) {
-                let m = self.matched.entry(stream.to_string()).or_default();
-                if let Some(f) = m.get_mut(&msg) {
-                    f.first = f.first.min(ts);
-                    f.last = f.last.max(ts);
-                    f.count += 1;
-                } else if self.distinct < MAX_MATCHED {
-                    self.distinct += 1;
-                    m.insert(
-                        msg.clone(),
-                        Fold {
-                            first: ts,
-                            last: ts,
-                            count: 1,
-                        },
-                    );
-                }
-            }
+        if how.window.is_some_and(|pre| pre.matches(&msg)) {
+            self.matched.add(stream, ts, &msg);
         }
         let q = self.tails.entry(stream.to_string()).or_default();
         q.push_back((ts, msg));
@@ -409,16 +496,19 @@ impl Read {
             .into(),
             streams,
             events: self.events,
-            matched: self.distinct,
+            matched: self.matched.distinct,
             complete: self.complete,
             read_until: (!self.complete)
                 .then(|| self.last_ms.and_then(DateTime::from_timestamp_millis))
                 .flatten(),
+            ..LogRead::default()
         }
     }
 }
 
-async fn filter(
+/// FilterLogEvents over the named streams of one group from the window's start, every
+/// line through [`Read::add`].
+pub(super) async fn filter(
     ctx: &Ctx,
     client: &Client,
     group: &str,
@@ -470,7 +560,7 @@ async fn filter(
 
 /// What DescribeLogStreams said about a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Existence {
+pub(super) enum Existence {
     Exists,
     StreamMissing,
     GroupMissing,
@@ -480,7 +570,7 @@ enum Existence {
 
 impl Existence {
     /// The stream's entry, or `None` when unknown.
-    fn entry(self, w: &Wanted) -> Option<LogStream> {
+    pub(super) fn entry(self, w: &Wanted) -> Option<LogStream> {
         match self {
             Existence::Exists => Some(stream_entry(w, true, None)),
             Existence::StreamMissing => Some(stream_entry(

@@ -28,6 +28,7 @@ pub mod elb;
 pub mod iam;
 pub mod loggroups;
 pub mod logs;
+mod logsearch;
 pub mod ops;
 pub mod rds;
 pub mod secrets;
@@ -83,10 +84,11 @@ pub struct Options {
     pub since: DateTime<Utc>,
     /// Log lines kept per stream.
     pub log_lines: usize,
-    /// Window mode: every line of the window is tested with this prefilter (built from
-    /// the rule pack) and the lines it matches are kept wherever they are. `None`: only
-    /// the last `log_lines` of each stream.
-    pub window: Option<std::sync::Arc<crate::scan::Prefilter>>,
+    /// How logs are read (see [`logs::Mode`]).
+    pub logs: logs::Mode,
+    /// The rule pack's log-line test (and the source of server-side search terms) for
+    /// every mode but tail; `None`: only the last `log_lines` of each stream.
+    pub prefilter: Option<std::sync::Arc<crate::scan::Prefilter>>,
     /// Overall deadline.
     pub timeout: Duration,
     /// Bound on one call, retries included.
@@ -111,7 +113,8 @@ impl Options {
             families: Vec::new(),
             since,
             log_lines: 200,
-            window: None,
+            logs: logs::Mode::Tail,
+            prefilter: None,
             timeout: Duration::from_secs(60),
             call_timeout: Duration::from_secs(20),
             concurrency: 8,
@@ -439,7 +442,7 @@ async fn run(ctx: &Ctx, clients: &Clients, opts: &Options) -> Result<Snapshot, F
             &wanted,
             opts.since,
             opts.log_lines,
-            opts.window.as_deref(),
+            (opts.logs, opts.prefilter.as_deref()),
         );
         let start_fut = startpath::check(ctx, clients, &in_use, opts.simulate_iam, &regional);
         let rest_fut = async {

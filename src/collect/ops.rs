@@ -2,7 +2,8 @@
 //! through [`crate::collect::Ctx::call`] with an [`Op`], which counts it and names its IAM
 //! action in collection errors; `sickbay iam-policy` prints exactly these actions, and a
 //! test checks that each SDK call in `src/collect/` has its entry here and that all of
-//! them are read-only (Describe, List, Get, Filter, BatchGet, Simulate, Lookup).
+//! them are read-only (Describe, List, Get, Filter, BatchGet, Simulate, Lookup, and
+//! `logs:StartQuery`, which IAM classes as Read: a Logs Insights query changes nothing).
 
 use serde_json::json;
 
@@ -18,6 +19,9 @@ pub enum Op {
     EcsDescribeTaskDefinition,
     LogsFilterLogEvents,
     LogsDescribeLogStreams,
+    LogsGetLogEvents,
+    LogsStartQuery,
+    LogsGetQueryResults,
     Ec2DescribeSecurityGroups,
     Ec2DescribeNetworkInterfaces,
     Ec2DescribeSubnets,
@@ -44,7 +48,7 @@ pub enum Op {
 }
 
 /// Number of operations in the registry.
-pub const OP_COUNT: usize = 32;
+pub const OP_COUNT: usize = 35;
 
 impl Op {
     /// Every operation, in registry order.
@@ -58,6 +62,9 @@ impl Op {
         Op::EcsDescribeTaskDefinition,
         Op::LogsFilterLogEvents,
         Op::LogsDescribeLogStreams,
+        Op::LogsGetLogEvents,
+        Op::LogsStartQuery,
+        Op::LogsGetQueryResults,
         Op::Ec2DescribeSecurityGroups,
         Op::Ec2DescribeNetworkInterfaces,
         Op::Ec2DescribeSubnets,
@@ -100,6 +107,9 @@ impl Op {
             Op::EcsDescribeTaskDefinition => "ecs:DescribeTaskDefinition",
             Op::LogsFilterLogEvents => "logs:FilterLogEvents",
             Op::LogsDescribeLogStreams => "logs:DescribeLogStreams",
+            Op::LogsGetLogEvents => "logs:GetLogEvents",
+            Op::LogsStartQuery => "logs:StartQuery",
+            Op::LogsGetQueryResults => "logs:GetQueryResults",
             Op::Ec2DescribeSecurityGroups => "ec2:DescribeSecurityGroups",
             Op::Ec2DescribeNetworkInterfaces => "ec2:DescribeNetworkInterfaces",
             Op::Ec2DescribeSubnets => "ec2:DescribeSubnets",
@@ -142,6 +152,9 @@ impl Op {
             }
             Op::LogsFilterLogEvents => "log signatures",
             Op::LogsDescribeLogStreams => "whether tasks ever created their log streams",
+            Op::LogsGetLogEvents => "the last log lines of each task",
+            Op::LogsStartQuery => "log signatures searched with Logs Insights",
+            Op::LogsGetQueryResults => "log signatures searched with Logs Insights",
             Op::Ec2DescribeSecurityGroups => "security-group paths to databases and load balancers",
             Op::Ec2DescribeNetworkInterfaces => "which IPs are live in the VPC",
             Op::Ec2DescribeSubnets => "subnet addresses and route tables",
@@ -207,7 +220,8 @@ mod tests {
             assert!(
                 ["Describe", "List", "Get", "Filter", "BatchGet", "Simulate", "Lookup"]
                     .iter()
-                    .any(|p| verb.starts_with(p)),
+                    .any(|p| verb.starts_with(p))
+                    || op.action() == "logs:StartQuery",
                 "{} is not read-only",
                 op.action()
             );
@@ -222,6 +236,7 @@ mod tests {
         let sources = [
             ("ecs", include_str!("ecs.rs")),
             ("logs", include_str!("logs.rs")),
+            ("logsearch", include_str!("logsearch.rs")),
             ("loggroups", include_str!("loggroups.rs")),
             ("secrets", include_str!("secrets.rs")),
             ("ecr", include_str!("ecr.rs")),
@@ -263,7 +278,8 @@ mod tests {
                         "lookup_"
                     ]
                     .iter()
-                    .any(|p| method.starts_with(p)),
+                    .any(|p| method.starts_with(p))
+                        || method == "start_query",
                     "{method} is not read-only"
                 );
                 used.insert(*op);

@@ -138,23 +138,38 @@ fn unverified_images(snap: &Snapshot) -> Vec<String> {
     out.into_iter().collect()
 }
 
-/// How a log group was read, in words: which lines, and whether the whole window.
+/// How a log group was read, in words: which lines, whether the whole window, how much
+/// the server scanned, and why a preferred way was not used.
 fn log_read_note(r: &crate::snapshot::LogRead) -> String {
-    let how = if r.mode == "window" {
-        format!(
+    let how = match r.mode.as_str() {
+        "window" => format!(
             "every line of the window tested against the rules ({} lines in {} streams; {} matching lines kept, repeats within a stream folded)",
             r.events, r.streams, r.matched
-        )
-    } else {
-        format!(
-            "only the last lines of each stream kept ({} lines read in {} streams; `--logs window` keeps matches from the whole window)",
+        ),
+        "insights" | "filter" => {
+            let by = if r.mode == "insights" {
+                "Logs Insights queries"
+            } else {
+                "filter patterns"
+            };
+            let scanned = match (r.scanned, r.bytes_scanned) {
+                (Some(n), Some(b)) => format!("; the server scanned {n} records, {}", bytes(b)),
+                _ => String::new(),
+            };
+            format!(
+                "the whole window searched with {by} for the rules' literals ({} lines fetched from {} streams{scanned}; {} matching lines kept, repeats within a stream folded), plus the last lines of each stream",
+                r.events, r.streams, r.matched
+            )
+        }
+        _ => format!(
+            "only the last lines of each stream kept ({} lines read in {} streams; `--logs auto` searches the whole window)",
             r.events, r.streams
-        )
+        ),
     };
-    match (r.complete, r.read_until) {
+    let mut note = match (r.complete, r.read_until) {
         (true, _) => format!("Logs of {}: {how}.", r.group),
         (false, Some(t)) => format!(
-            "Logs of {}: {how}; the page limit stopped the read at {}, so later lines were not seen.",
+            "Logs of {}: {how}; a page or result limit stopped the read at {}, so later lines were not seen.",
             r.group,
             t.format("%Y-%m-%d %H:%M:%SZ")
         ),
@@ -162,5 +177,31 @@ fn log_read_note(r: &crate::snapshot::LogRead) -> String {
             "Logs of {}: {how}; the read stopped before the end of the window.",
             r.group
         ),
+    };
+    if r.uncovered > 0 {
+        note.push_str(&format!(
+            " {} log patterns have no literal to search for and were tested on those last lines only.",
+            r.uncovered
+        ));
+    }
+    if let Some(f) = &r.fallback {
+        note.push_str(&format!(" Not used: {f}."));
+    }
+    note
+}
+
+/// A byte count in words: `512 B`, `3.4 MB`, `1.2 GB`.
+fn bytes(b: u64) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i + 1 < units.len() {
+        v /= 1000.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", units[i])
     }
 }

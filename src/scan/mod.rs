@@ -105,6 +105,8 @@ pub fn scan_text(text: &str, source: ScanSource, rules: &RuleSet) -> Report {
 }
 
 mod input;
+mod terms;
+pub use terms::ServerTerms;
 
 /// Bytes read per block.
 const CHUNK: usize = 2 << 20;
@@ -140,6 +142,8 @@ pub struct Prefilter {
     rest_pats: Vec<u32>,
     /// Finders for `FOLD_EXOTIC` (UTF-8), when some literal was spelled without them.
     exotic: Vec<memchr::memmem::Finder<'static>>,
+    /// The automaton's literals (ASCII lower-cased), for server-side search terms.
+    lit_list: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Prefilter {
@@ -229,6 +233,7 @@ impl Prefilter {
             rest,
             rest_pats,
             exotic,
+            lit_list,
         }
     }
 

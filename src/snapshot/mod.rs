@@ -450,19 +450,38 @@ pub struct LogLine {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct LogRead {
     pub group: String,
-    /// `tail` (the last lines of each stream) or `window` (every line of the window,
-    /// keeping those some rule's log pattern matches, plus the tail).
+    /// `tail` (the last lines of each stream), `window` (every line of the window,
+    /// keeping those some rule's log pattern matches, plus the tail), `insights` or
+    /// `filter` (the window searched on the server, by Logs Insights or by filter
+    /// patterns, for the rules' literals; the candidates tested here, plus the tail).
     pub mode: String,
     pub streams: usize,
-    /// Lines read from CloudWatch.
+    /// Lines fetched from CloudWatch.
     pub events: u64,
-    /// Distinct lines kept because a rule's log pattern matches them (`window`).
+    /// Distinct lines kept because a rule's log pattern matches them (all but `tail`).
     pub matched: usize,
-    /// False when the page limit stopped the read before the end of the window.
+    /// False when a page, query or result limit stopped the read before the end of
+    /// the window.
     pub complete: bool,
     /// Time of the last line read, when the read stopped early.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_until: Option<DateTime<Utc>>,
+    /// Records the server scanned (Logs Insights statistics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scanned: Option<u64>,
+    /// Bytes the server scanned, which Logs Insights bills (its statistics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_scanned: Option<u64>,
+    /// Why a preferred way was not used (`--logs auto`), with the denied action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+    /// Log patterns the server-side search could not cover (tested on the tail only).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub uncovered: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn one() -> u64 {
