@@ -154,9 +154,9 @@ pub struct DoctorArgs {
     /// match kept with its count and first/last seen: `insights` (Logs Insights queries
     /// built from the rules' literals: only candidate lines travel), `filter`
     /// (FilterLogEvents filter patterns from the same literals), `window` (every line
-    /// fetched and tested here), `auto` (insights, else filter, else window); `tail`
-    /// keeps only the last --log-lines of each stream
-    #[arg(long, value_enum, default_value_t = LogMode::Auto)]
+    /// fetched and tested here; the default), `auto` (insights, else filter, else
+    /// window); `tail` keeps only the last --log-lines of each stream
+    #[arg(long, value_enum, default_value_t = LogMode::Window)]
     pub logs: LogMode,
     /// Simulate what the execution roles may do (iam:SimulatePrincipalPolicy); `off` for
     /// accounts that deny it, or API peers that lack it
