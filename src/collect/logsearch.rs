@@ -39,6 +39,18 @@ const MAX_PAGES: usize = 100;
 /// Stream names per FilterLogEvents call.
 const STREAMS_PER_CALL: usize = 100;
 
+/// One server-side search of a batch of streams: where, how, and for what.
+#[derive(Clone, Copy)]
+struct Search<'a> {
+    ctx: &'a Ctx,
+    client: &'a Client,
+    group: &'a str,
+    names: &'a [&'a str],
+    how: &'a How<'a>,
+    terms: &'a ServerTerms,
+    pre: &'a crate::scan::Prefilter,
+}
+
 /// What a search found: the matched lines, and how much it read.
 #[derive(Default)]
 struct Found {
@@ -73,7 +85,7 @@ pub(super) async fn read(
             .and_then(|f| f.matched.by_stream.get(&w.stream));
         logs::emit(&mut res.lines, w, tails.get(&w.stream), matched);
     }
-    let terms = how.terms.map_or(0, |t| t.uncovered);
+    let uncovered = how.terms.map_or(0, |t| t.uncovered);
     res.read = Some(match found {
         Some(f) => LogRead {
             group: group.to_string(),
@@ -88,7 +100,7 @@ pub(super) async fn read(
             scanned: f.scanned,
             bytes_scanned: f.bytes,
             fallback,
-            uncovered: terms,
+            uncovered,
         },
         // Nothing searched the window (recorded as a collection error): the tail only.
         None => LogRead {
@@ -117,9 +129,18 @@ async fn search(
     let (Some(terms), Some(pre)) = (how.terms, how.window) else {
         return (None, "tail", None);
     };
+    let q = Search {
+        ctx,
+        client,
+        group,
+        names,
+        how,
+        terms,
+        pre,
+    };
     let mut why: Vec<String> = Vec::new();
     if matches!(how.mode, Mode::Insights | Mode::Auto) {
-        match insights(ctx, client, group, names, how, terms, pre).await {
+        match insights(&q).await {
             Ok(f) => return (Some(f), "insights", None),
             Err(f) if how.mode == Mode::Auto => why.push(failed(Op::LogsStartQuery, &f)),
             Err(f) => {
@@ -128,7 +149,7 @@ async fn search(
             }
         }
     }
-    match patterns(ctx, client, group, names, how, terms, pre).await {
+    match patterns(&q).await {
         Ok(f) => return (Some(f), "filter", join(why)),
         Err(f) if how.mode == Mode::Auto => why.push(failed(Op::LogsFilterLogEvents, &f)),
         Err(f) => {
@@ -225,15 +246,16 @@ async fn tails<'w>(
 
 /// Logs Insights over the streams: one query per chunk of streams and terms, each
 /// continued from its last row's second when it came back full.
-async fn insights(
-    ctx: &Ctx,
-    client: &Client,
-    group: &str,
-    names: &[&str],
-    how: &How<'_>,
-    terms: &ServerTerms,
-    pre: &crate::scan::Prefilter,
-) -> Result<Found, Failure> {
+async fn insights(q: &Search<'_>) -> Result<Found, Failure> {
+    let Search {
+        ctx,
+        client,
+        group,
+        names,
+        how,
+        terms,
+        pre,
+    } = *q;
     let queries = insights_queries(&terms.terms, names).ok_or_else(|| Failure {
         code: "TooManyQueries".into(),
         message: format!(
@@ -440,15 +462,16 @@ fn regex_escape(t: &str) -> String {
 /// FilterLogEvents with filter patterns: each pattern an OR of quoted terms, in the
 /// spellings logs use (filter patterns are case-sensitive), passes deduplicated by
 /// event id.
-async fn patterns(
-    ctx: &Ctx,
-    client: &Client,
-    group: &str,
-    names: &[&str],
-    how: &How<'_>,
-    terms: &ServerTerms,
-    pre: &crate::scan::Prefilter,
-) -> Result<Found, Failure> {
+async fn patterns(q: &Search<'_>) -> Result<Found, Failure> {
+    let Search {
+        ctx,
+        client,
+        group,
+        names,
+        how,
+        terms,
+        pre,
+    } = *q;
     let pats = filter_patterns(&terms.terms);
     let batches: Vec<&[&str]> = names.chunks(STREAMS_PER_CALL).collect();
     if pats.len() * batches.len() > MAX_PASSES {
