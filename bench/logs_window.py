@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Log-window benchmark against the moto server: `--logs tail`, `window`, `filter` and
-`insights`.
+"""Log-window benchmark against the moto server: `--logs tail`, `window`, `filter`,
+`insights` and `auto`.
 
-One service with 20 running tasks; each task's stream holds 5,000 lines spread over the
-last 90 minutes (100,000 lines in all), and the only failure (a refused connection to
+One service with 20 running tasks; each task's stream holds `--lines` lines (5,000:
+100,000 in all) spread over the last 90 minutes, passing ALB health checks in an nginx
+access log, and the only failure (a refused connection to
 the database host) is in the first five lines of each stream. For each mode it runs
 `sickbay doctor --cluster ... --call-stats` and reports the median wall time, the
 CloudWatch Logs calls, the lines fetched (from the report's notes), and whether the
@@ -12,6 +13,7 @@ that adds `--latency-ms` of modelled round trip and does the server-side filteri
 leaves out (Insights `filter` commands and statistics, OR filter patterns).
 
 Usage: .venv-moto/bin/python bench/logs_window.py [--sickbay PATH] [--runs 3] [--latency-ms 30]
+       [--lines 5000] [--modes tail,window,filter,insights,auto]
 """
 
 import argparse
@@ -27,10 +29,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import live  # noqa: E402  (moto start-up, the delay proxy and the environment)
 import logs_model  # noqa: E402  (the proxy that filters as CloudWatch does)
 
-TASKS, LINES, FAILING = 20, 5_000, 5
+TASKS, FAILING = 20, 5
 
 
-def seed(url, cluster):
+def _health_check(ms):
+    """An nginx access-log line of a passing ALB health check, as a busy service
+    writes thousands of (its time makes each line distinct)."""
+    t = time.strftime("%d/%b/%Y:%H:%M:%S", time.gmtime(ms / 1000))
+    return f'10.8.1.7 - - [{t} +0000] "GET /health HTTP/1.1" 200 2 "-" "ELB-HealthChecker/2.0"'
+
+
+def seed(url, cluster, lines):
     ecs, logs, ec2 = live.clients(url)
     vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
@@ -53,7 +62,7 @@ def seed(url, cluster):
     ecs.create_service(cluster=cluster, serviceName="api", taskDefinition=cluster,
                        desiredCount=TASKS, launchType="FARGATE", networkConfiguration=net)
     start = int(time.time() * 1000) - 90 * 60_000
-    step = 90 * 60_000 // LINES
+    step = 90 * 60_000 // lines
     for _ in range(TASKS):
         t = ecs.run_task(cluster=cluster, taskDefinition=cluster, group="service:api",
                          launchType="FARGATE", networkConfiguration=net)["tasks"][0]
@@ -62,8 +71,8 @@ def seed(url, cluster):
         events = [
             {"timestamp": start + k * step,
              "message": ("Error: connect ECONNREFUSED 10.8.9.9:5432" if k < FAILING
-                         else f'10.8.1.7 - - "GET /health HTTP/1.1" 200 2 "-" "ELB-HealthChecker/2.0" {k}')}
-            for k in range(LINES)
+                         else _health_check(start + k * step))}
+            for k in range(lines)
         ]
         logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
     return group
@@ -97,16 +106,18 @@ def main():
     ap.add_argument("--moto", default=os.path.join(live.ROOT, ".venv-moto/bin/moto_server"))
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--latency-ms", type=float, default=0)
+    ap.add_argument("--lines", type=int, default=5_000, help="lines per stream")
+    ap.add_argument("--modes", default="tail,window,filter,insights,auto")
     a = ap.parse_args()
     proc, url = live.start_moto(a.moto)
     _, target = logs_model.start(url, a.latency_ms)
     try:
-        seed(url, "logbench")
-        print(f"{TASKS} streams x {LINES} lines; failure in the first {FAILING} lines of each; "
+        seed(url, "logbench", a.lines)
+        print(f"{TASKS} streams x {a.lines} lines; failure in the first {FAILING} lines of each; "
               f"{a.latency_ms:g} ms added per call; median of {a.runs} runs")
         print("| mode | wall (median) | Logs calls | lines fetched | scanned (Insights) | failure found (count) |")
         print("|---|---:|---|---:|---:|---:|")
-        for mode in ["tail", "window", "filter", "insights"]:
+        for mode in a.modes.split(","):
             rows = [run(a.sickbay, target, "logbench", mode) for _ in range(a.runs)]
             wall = statistics.median(r[0] for r in rows)
             _, calls, lines, scanned, count = rows[-1]

@@ -151,12 +151,13 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "N", default_value_t = 200)]
     pub log_lines: usize,
     /// How the --since window of logs is searched for the rules' signatures, each
-    /// match kept with its count and first/last seen: `insights` (Logs Insights queries
-    /// built from the rules' literals: only candidate lines travel), `filter`
-    /// (FilterLogEvents filter patterns from the same literals), `window` (every line
-    /// fetched and tested here; the default), `auto` (insights, else filter, else
-    /// window); `tail` keeps only the last --log-lines of each stream
-    #[arg(long, value_enum, default_value_t = LogMode::Window)]
+    /// match kept with its count and first/last seen: `auto` (the default: a small
+    /// window is read in full, a larger one searched with Insights, else filter
+    /// patterns, else read in full), `insights` (Logs Insights queries built from the
+    /// rules' literals: only candidate lines travel), `filter` (FilterLogEvents filter
+    /// patterns from the same literals), `window` (every line fetched and tested
+    /// here); `tail` keeps only the last --log-lines of each stream
+    #[arg(long, value_enum, default_value_t = LogMode::Auto)]
     pub logs: LogMode,
     /// Simulate what the execution roles may do (iam:SimulatePrincipalPolicy); `off` for
     /// accounts that deny it, or API peers that lack it

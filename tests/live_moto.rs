@@ -433,9 +433,9 @@ fn unknown_cluster_exits_2() {
 /// A service that keeps running but degrades: three running tasks each log 3,000 lines
 /// over 50 minutes, and the only failure (a refused connection to the database host) is
 /// in each stream's first five lines. `--logs tail` keeps the last 200 lines of each
-/// stream and misses it; `auto` (Logs Insights here), `filter` and the default
-/// `window` each find it, count all 15 lines across the three streams, and say when it
-/// was first and last seen. (moto's Insights ignores the query's `filter` commands and
+/// stream and misses it; `insights`, `filter` and the default (`auto`, which reads a
+/// window this small in full) each find it, count all 15 lines across the three
+/// streams, and say when it was first and last seen. (moto's Insights ignores the query's `filter` commands and
 /// its FilterLogEvents treats an OR pattern as "everything", so here every line comes
 /// back and the rules do all the filtering; `tests/logs_search.rs` pins the queries and
 /// patterns, and `bench/logs_window.py` models the server's filtering.)
@@ -476,7 +476,7 @@ fn window_finds_an_early_failure_that_the_tail_misses() {
 
     let notes = [
         (
-            Some("auto"),
+            Some("insights"),
             "the whole window searched with Logs Insights queries for the rules' literals (9600 lines fetched from 3 streams; 3 matching lines kept, repeats within a stream folded), plus the last lines of each stream.",
         ),
         (

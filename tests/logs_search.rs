@@ -3,8 +3,9 @@
 //! query as Running and returns no statistics (bytes and records scanned); its
 //! FilterLogEvents treats an OR pattern (`?"a" ?"b"`) as "match everything"; and it
 //! never denies StartQuery. These tests pin the query and pattern each mode sends, the
-//! polling, the statistics, the fallback from a denied Insights to filter patterns (named
-//! in the read's note, not a collection error), and the bounds. End to end against moto:
+//! polling, the statistics, `auto`'s choice between reading the window and searching
+//! it, the fallbacks from a denied Insights (named in the read's note, not a collection
+//! error), and the bounds. End to end against moto:
 //! `tests/live_moto.rs` (`window_finds_an_early_failure_that_the_tail_misses`).
 
 use aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsOutput;
@@ -184,16 +185,18 @@ fn insights_searches_the_window_polls_and_reports_what_it_scanned() {
         assert!(q.len() <= 10_000, "{}", q.len());
         assert!(
             q.starts_with(&format!(
-                "fields @timestamp, @logStream, @message\n| filter @logStream in [\"{STREAM}\"]\n| filter @message like /(?i)("
+                "fields @timestamp, @logStream, @message\n| filter @logStream in [\"{STREAM}\"]\n| filter "
             )),
             "{q}"
         );
-        assert!(
-            q.ends_with(")/\n| sort @timestamp asc\n| limit 10000"),
-            "{q}"
-        );
+        assert!(q.ends_with("\n| sort @timestamp asc\n| limit 10000"), "{q}");
     }
-    assert!(asked.iter().any(|q| q.contains("|refused|")));
+    assert!(asked.iter().any(|q| q.contains("connection\\srefused")));
+    // A piece that alone would fetch every health check is sent with the failing
+    // status it needs.
+    assert!(asked.iter().any(|q| q.contains(
+        "(@message like /(?i)elb\\-healthchecker\\// and @message like /(?i)\"\\s[45][0-9][0-9]/)"
+    )));
     assert_eq!(r.read.mode, "insights");
     assert_eq!(r.read.scanned, Some(120_000));
     assert_eq!(r.read.bytes_scanned, Some(31_500_000));
@@ -224,24 +227,18 @@ fn insights_searches_the_window_polls_and_reports_what_it_scanned() {
     );
 }
 
-/// `--logs auto`: StartQuery is denied, so the window is searched with filter patterns
-/// (each an OR of the terms in three spellings); the read says which action was denied,
-/// and the report is not incomplete: the window was still searched.
+/// `--logs filter`: the window is searched with filter patterns (each an OR of the
+/// terms in three spellings, within 1,024 characters); only the pattern holding the
+/// literal finds the line, as AWS would.
 #[test]
-fn denied_insights_falls_back_to_filter_patterns() {
-    let denied = mock!(aws_sdk_cloudwatchlogs::Client::start_query)
-        .sequence()
-        .http_status(400, Some(DENIED.into()))
-        .repeatedly()
-        .build();
+fn filter_patterns_search_the_window() {
     let filtered =
         mock!(aws_sdk_cloudwatchlogs::Client::filter_log_events).then_compute_output(|req| {
             let p = req.filter_pattern().unwrap_or_default();
             assert!(p.len() <= 1024, "{}", p.len());
             assert!(p.starts_with("?\""), "{p}");
             let mut out = FilterLogEventsOutput::builder();
-            // Only the pattern holding the literal finds the line, as AWS would.
-            if p.contains("?\"REFUSED\"") {
+            if p.contains("?\"ECONNREFUSED\"") {
                 out = out.events(
                     FilteredLogEvent::builder()
                         .event_id("e1")
@@ -254,14 +251,10 @@ fn denied_insights_falls_back_to_filter_patterns() {
             out.build()
         });
     let tail = tail_rule();
-    let r = run(Mode::Auto, &[&denied, &filtered, &tail]);
+    let r = run(Mode::Filter, &[&filtered, &tail]);
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!(r.read.mode, "filter");
-    let why = r.read.fallback.as_deref().unwrap();
-    assert!(
-        why.starts_with("logs:StartQuery failed (AccessDeniedException: User: "),
-        "{why}"
-    );
+    assert!(r.read.fallback.is_none());
     assert_eq!(r.read.matched, 1);
     assert!(r.lines.iter().any(|l| l.message == REFUSED));
     let passes = r
@@ -271,6 +264,113 @@ fn denied_insights_falls_back_to_filter_patterns() {
         .unwrap()
         .1;
     assert!((2..=64).contains(&passes), "{passes} passes");
+}
+
+/// FilterLogEvents without a pattern (reading the window): one event per page, and a
+/// next page while `pages` says so (`usize::MAX`: always).
+fn window_pages(pages: usize) -> Rule {
+    mock!(aws_sdk_cloudwatchlogs::Client::filter_log_events)
+        .match_requests(|r| r.filter_pattern().is_none())
+        .then_compute_output(move |req| {
+            // The page asked for, from the token of the one before.
+            let n = req
+                .next_token()
+                .and_then(|t| t.strip_prefix('t'))
+                .map_or(0, |t| t.parse::<usize>().unwrap() + 1);
+            let msg = if n == 0 {
+                REFUSED
+            } else {
+                "GET /health 200 1ms"
+            };
+            let out = FilterLogEventsOutput::builder().events(
+                FilteredLogEvent::builder()
+                    .event_id(format!("e{n}"))
+                    .log_stream_name(STREAM)
+                    .timestamp(now_ms() - 3_600_000 + n as i64)
+                    .message(msg)
+                    .build(),
+            );
+            if n + 1 < pages {
+                out.next_token(format!("t{n}")).build()
+            } else {
+                out.build()
+            }
+        })
+}
+
+fn call_count(r: &Run, action: &str) -> u64 {
+    r.calls
+        .iter()
+        .find(|(a, _)| *a == action)
+        .map_or(0, |c| c.1)
+}
+
+/// `--logs auto` (the default): a small window is read in full, with no query; past
+/// 20 pages the window is left to Logs Insights.
+#[test]
+fn auto_reads_a_small_window_and_searches_a_large_one() {
+    let small = window_pages(3);
+    let r = run(Mode::Auto, &[&small]);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.read.mode, "window");
+    assert!(r.read.complete);
+    assert_eq!(r.read.matched, 1);
+    assert_eq!(call_count(&r, "logs:FilterLogEvents"), 3);
+    assert_eq!(call_count(&r, "logs:StartQuery"), 0);
+
+    let large = window_pages(usize::MAX);
+    let start = mock!(aws_sdk_cloudwatchlogs::Client::start_query)
+        .then_output(|| StartQueryOutput::builder().query_id("q").build());
+    let found = mock!(aws_sdk_cloudwatchlogs::Client::get_query_results).then_output(|| {
+        GetQueryResultsOutput::builder()
+            .status(QueryStatus::Complete)
+            .results(row(&[
+                ("@timestamp", "2026-12-02 07:00:00.000"),
+                ("@logStream", STREAM),
+                ("@message", REFUSED),
+                ("@ptr", "p1"),
+            ]))
+            .build()
+    });
+    let tail = tail_rule();
+    let r = run(Mode::Auto, &[&large, &start, &found, &tail]);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.read.mode, "insights");
+    assert!(r.read.complete && r.read.fallback.is_none());
+    assert_eq!(call_count(&r, "logs:FilterLogEvents"), 20);
+    assert!(call_count(&r, "logs:StartQuery") >= 1);
+    assert!(r.lines.iter().any(|l| l.message == REFUSED));
+}
+
+/// `--logs auto` on a large window where StartQuery is denied: the built-in pack needs
+/// more filter passes than one read of the window costs, so the window is read in full
+/// after all (up to its page limit, then marked incomplete). The read names both
+/// reasons, and the report is not incomplete for the denial: the window was still
+/// searched.
+#[test]
+fn auto_with_insights_denied_reads_the_window() {
+    let large = window_pages(usize::MAX);
+    let denied = mock!(aws_sdk_cloudwatchlogs::Client::start_query)
+        .sequence()
+        .http_status(400, Some(DENIED.into()))
+        .repeatedly()
+        .build();
+    let tail = tail_rule();
+    let r = run(Mode::Auto, &[&large, &denied, &tail]);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.read.mode, "window");
+    let why = r.read.fallback.as_deref().unwrap();
+    assert!(
+        why.starts_with("logs:StartQuery failed (AccessDeniedException: User: "),
+        "{why}"
+    );
+    assert!(
+        why.contains("; logs:FilterLogEvents failed (TooManyPatterns: "),
+        "{why}"
+    );
+    assert!(!r.read.complete && r.read.read_until.is_some());
+    assert_eq!(call_count(&r, "logs:FilterLogEvents"), 20 + 100);
+    assert_eq!(r.read.matched, 1);
 }
 
 /// `--logs insights` asked for explicitly and denied: a collection error naming

@@ -21,7 +21,10 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 /// on very chatty streams; the tail kept is from the pages read).
 const MAX_PAGES: usize = 20;
 /// Pages read per batch of streams in window mode (a page holds up to 10,000 lines).
-const MAX_WINDOW_PAGES: usize = 100;
+pub(super) const MAX_WINDOW_PAGES: usize = 100;
+/// Pages `auto` reads before it leaves the window to the server instead (about 20 MB
+/// or 200,000 lines: a few seconds to fetch, and no query to pay for).
+const AUTO_READ_PAGES: usize = 20;
 /// Distinct matched lines kept per batch of streams in window mode.
 const MAX_MATCHED: usize = 5_000;
 /// Streams without events whose existence is checked one by one, at most.
@@ -43,7 +46,9 @@ pub enum Mode {
     /// The window searched with Logs Insights queries built from the same literals, plus
     /// the tail of each stream.
     Insights,
-    /// Insights; where it is denied or fails, filter patterns; then the window.
+    /// The window read in full while it is small (up to [`AUTO_READ_PAGES`] pages per
+    /// batch of streams); past that, Insights; where it is denied or fails, filter
+    /// patterns; then the window read in full after all.
     Auto,
 }
 
@@ -146,6 +151,10 @@ pub async fn collect<'a, F>(
 where
     F: Fn(Option<&str>) -> &'a Client,
 {
+    let (mode, pre) = match reading {
+        (Mode::Tail, _) | (_, None) => (Mode::Tail, None),
+        (m, Some(p)) => (m, Some(p)),
+    };
     let mut groups: BTreeMap<(Option<String>, String), Vec<&Wanted>> = BTreeMap::new();
     for w in wanted {
         groups
@@ -159,10 +168,6 @@ where
             jobs.push((client_for(region.as_deref()), group.clone(), chunk.to_vec()));
         }
     }
-    let (mode, pre) = match reading {
-        (Mode::Tail, _) | (_, None) => (Mode::Tail, None),
-        (m, Some(p)) => (m, Some(p)),
-    };
     let terms = pre.filter(|_| mode.server()).map(Prefilter::server_terms);
     let how = How {
         start_ms: since.timestamp_millis(),
@@ -170,10 +175,22 @@ where
         window: pre,
         mode,
         terms: terms.as_ref(),
+        pages: match mode {
+            Mode::Tail => MAX_PAGES,
+            Mode::Auto => AUTO_READ_PAGES,
+            _ => MAX_WINDOW_PAGES,
+        },
     };
     let how = &how;
     let results = ctx
         .each(jobs, |(client, group, chunk)| async move {
+            if how.mode == Mode::Auto {
+                let (client, read) = read_chunk(ctx, client, &group, &chunk, how).await;
+                if read.read.as_ref().is_none_or(|r| r.complete) {
+                    return (client, read);
+                }
+                // More than a small window: searched on the server instead.
+            }
             if how.mode.server() {
                 (
                     client,
@@ -241,13 +258,16 @@ fn add_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 }
 
 /// How streams are read: from when, how many last lines, the window's line test, the
-/// mode, and the terms a server-side search looks for.
+/// mode, the terms a server-side search looks for, and the pages a read of the window
+/// takes at most.
+#[derive(Clone, Copy)]
 pub(super) struct How<'p> {
     pub start_ms: i64,
     pub tail: usize,
     pub window: Option<&'p Prefilter>,
     pub mode: Mode,
     pub terms: Option<&'p crate::scan::ServerTerms>,
+    pub pages: usize,
 }
 
 #[derive(Default)]
@@ -518,12 +538,7 @@ pub(super) async fn filter(
     let stream_names: Vec<String> = names.iter().map(|w| w.stream.clone()).collect();
     let mut read = Read::default();
     let mut token: Option<String> = None;
-    let pages = if how.window.is_some() {
-        MAX_WINDOW_PAGES
-    } else {
-        MAX_PAGES
-    };
-    for _page in 0..pages {
+    for _page in 0..how.pages {
         let req = client
             .filter_log_events()
             .log_group_name(group)

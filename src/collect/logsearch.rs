@@ -2,38 +2,40 @@
 //! that only candidate lines travel. The candidates are the lines holding one of the
 //! rule pack's literals ([`crate::scan::ServerTerms`]); the rules then test them here as
 //! in every other mode. Logs Insights (`StartQuery`/`GetQueryResults`) runs one query
-//! per chunk of streams and terms, case-insensitive; where it is denied or fails, filter
-//! patterns (`FilterLogEvents`, case-sensitive, so each term is sent in three
-//! spellings); then the window read in full. The tail of each stream (GetLogEvents) is
+//! per chunk of streams and terms (text from [`super::logquery`]), case-insensitive,
+//! four at a time; where it is denied or fails, filter patterns (`FilterLogEvents`,
+//! case-sensitive, so each term is sent in three spellings); then the window read in
+//! full. The tail of each stream (GetLogEvents) is
 //! kept besides, for context and for the patterns no term covers, and its answer also
 //! says which streams exist. Every path is bounded: queries, passes, pages, rows, time.
 
 use super::ctx::{Ctx, FailKind, Failure};
+use super::logquery::{filter_patterns, insights_queries, QUERY_ROWS};
 use super::logs::{self, ChunkResult, Existence, Filtered, How, Matches, Mode, Wanted};
 use super::ops::Op;
 use crate::scan::ServerTerms;
 use crate::snapshot::LogRead;
 use aws_sdk_cloudwatchlogs::types::QueryStatus;
 use aws_sdk_cloudwatchlogs::Client;
+use futures_util::stream::{self, StreamExt};
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-/// Rows one Insights query returns at most (the service's maximum).
-const QUERY_ROWS: usize = 10_000;
-/// Longest query string Insights accepts.
-const QUERY_MAX: usize = 10_000;
-/// Part of a query given to the terms' regex, and to the stream list.
-const REGEX_MAX: usize = 6_000;
-const STREAMS_MAX: usize = 3_000;
 /// Queries per log group at most (chunks, and continuations past a full result).
 const MAX_QUERIES: usize = 16;
+/// Queries of one batch that run at once (the account's limit is 30 concurrent
+/// queries, shared with everyone else's).
+const CONCURRENT: usize = 4;
 /// How long one query may run before it is given up.
 const QUERY_WAIT: Duration = Duration::from_secs(120);
-/// Longest filter pattern FilterLogEvents accepts.
-const PATTERN_MAX: usize = 1024;
-/// Filter patterns (passes over the window) per batch of streams at most (the pack's
-/// terms, in three spellings, take about 40).
+/// Filter patterns (passes over the window) per batch of streams at most (the built-in
+/// pack's terms, in three spellings, take about 56).
 const MAX_PASSES: usize = 64;
+/// Passes `auto` accepts before it reads the window once instead: each pass makes the
+/// service scan the whole window again, and the benchmark (README) shows that past a
+/// few passes one full read is faster. A small custom pack still gets filtered.
+const AUTO_PASSES: usize = 6;
 /// Pages per pass.
 const MAX_PAGES: usize = 100;
 /// Stream names per FilterLogEvents call.
@@ -158,7 +160,11 @@ async fn search(
         }
     }
     // Last resort: every line of the window, tested here.
-    match logs::filter(ctx, client, group, existing, how).await {
+    let full = How {
+        pages: logs::MAX_WINDOW_PAGES,
+        ..*how
+    };
+    match logs::filter(ctx, client, group, existing, &full).await {
         Filtered::Read(r) => {
             let f = Found {
                 fetched: r.events,
@@ -244,94 +250,145 @@ async fn tails<'w>(
     (out, existing)
 }
 
-/// Logs Insights over the streams: one query per chunk of streams and terms, each
-/// continued from its last row's second when it came back full.
+/// Logs Insights over the streams: one query per chunk of streams and terms, up to
+/// [`CONCURRENT`] at a time, each continued from its last row's second when it came
+/// back full. Answers are merged in query order, so the result does not depend on
+/// which query finished first.
 async fn insights(q: &Search<'_>) -> Result<Found, Failure> {
     let Search {
-        ctx,
-        client,
-        group,
-        names,
-        how,
-        terms,
-        pre,
+        names, terms, pre, ..
     } = *q;
-    let queries = insights_queries(&terms.terms, names).ok_or_else(|| Failure {
+    let queries = insights_queries(terms, names, MAX_QUERIES).ok_or_else(|| Failure {
         code: "TooManyQueries".into(),
         message: format!(
-            "{} terms and {} streams need more than {MAX_QUERIES} queries",
+            "{} terms, {} conjunctions and {} streams need more than {MAX_QUERIES} queries",
             terms.terms.len(),
+            terms.all_of.len(),
             names.len()
         ),
         kind: FailKind::Other,
     })?;
+    // Continuations share what is left after the first round of queries.
+    let spare = AtomicUsize::new(MAX_QUERIES - queries.len());
+    let answers: Vec<Result<Answer, Failure>> = stream::iter(&queries)
+        .map(|text| answer(q, text, &spare))
+        .buffered(CONCURRENT)
+        .collect()
+        .await;
     let wanted: HashSet<&str> = names.iter().copied().collect();
-    let end_s = chrono::Utc::now().timestamp() + 1;
     let mut found = Found {
         complete: true,
         ..Found::default()
     };
-    let mut budget = MAX_QUERIES;
     // A line whose text holds terms of two chunks comes back from both queries: it is
     // counted once, by its pointer.
     let mut seen: HashSet<String> = HashSet::new();
-    for q in &queries {
-        let mut from_s = how.start_ms.div_euclid(1000);
-        let mut mine: HashSet<String> = HashSet::new();
-        let mut last: Option<i64> = None;
-        loop {
-            let mut moved = false;
-            budget = budget.saturating_sub(1);
-            let out = run_query(ctx, client, group, q, from_s, end_s).await?;
-            if let Some(st) = out.statistics() {
-                found.scanned = Some(found.scanned.unwrap_or(0) + st.records_scanned() as u64);
-                found.bytes = Some(found.bytes.unwrap_or(0) + st.bytes_scanned() as u64);
+    for a in answers {
+        let a = a?;
+        if let Some((records, bytes)) = a.statistics {
+            found.scanned = Some(found.scanned.unwrap_or(0) + records);
+            found.bytes = Some(found.bytes.unwrap_or(0) + bytes);
+        }
+        if !a.complete {
+            found.complete = false;
+            found.read_until = match (found.read_until, a.read_until) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            };
+        }
+        for r in a.rows {
+            if (!r.ptr.is_empty() && !seen.insert(r.ptr)) || !wanted.contains(r.stream.as_str()) {
+                continue;
             }
-            let rows = out.results();
-            for row in rows {
-                let field = |k: &str| {
-                    row.iter()
-                        .find(|f| f.field() == Some(k))
-                        .and_then(|f| f.value())
-                };
-                let ptr = field("@ptr").unwrap_or_default();
-                if !ptr.is_empty() && !mine.insert(ptr.to_string()) {
-                    // Already in this query's previous answer.
-                    continue;
-                }
-                let (Some(stream), Some(ts)) = (field("@logStream"), field("@timestamp")) else {
-                    continue;
-                };
-                let Some(ts) = insights_time(ts) else {
-                    continue;
-                };
-                last = Some(last.map_or(ts, |l| l.max(ts)));
-                moved = true;
-                let counted = !ptr.is_empty() && !seen.insert(ptr.to_string());
-                if counted || !wanted.contains(stream) {
-                    continue;
-                }
-                found.fetched += 1;
-                let msg = field("@message").unwrap_or_default().trim_end();
-                if pre.matches(msg) {
-                    found.matched.add(stream, ts, msg);
-                }
+            found.fetched += 1;
+            if pre.matches(&r.message) {
+                found.matched.add(&r.stream, r.ts, &r.message);
             }
-            if rows.len() < QUERY_ROWS {
-                break;
-            }
-            // A full answer: continue from its last second (rows seen are skipped by
-            // their pointer), while queries are left and time moves on.
-            let next = last.map_or(from_s, |ms| ms.div_euclid(1000));
-            if budget == 0 || !moved || next <= from_s {
-                found.complete = false;
-                found.read_until = last;
-                break;
-            }
-            from_s = next;
         }
     }
     Ok(found)
+}
+
+/// One query's rows (continuations included, each row once), its statistics, and
+/// whether it read to the end of the window.
+struct Answer {
+    rows: Vec<Row>,
+    statistics: Option<(u64, u64)>,
+    complete: bool,
+    read_until: Option<i64>,
+}
+
+struct Row {
+    ptr: String,
+    stream: String,
+    ts: i64,
+    message: String,
+}
+
+/// Runs one query, continuing past full answers while `spare` queries are left.
+async fn answer(q: &Search<'_>, text: &str, spare: &AtomicUsize) -> Result<Answer, Failure> {
+    let end_s = chrono::Utc::now().timestamp() + 1;
+    let mut from_s = q.how.start_ms.div_euclid(1000);
+    let mut out = Answer {
+        rows: Vec::new(),
+        statistics: None,
+        complete: true,
+        read_until: None,
+    };
+    let mut mine: HashSet<String> = HashSet::new();
+    let mut last: Option<i64> = None;
+    loop {
+        let res = run_query(q.ctx, q.client, q.group, text, from_s, end_s).await?;
+        if let Some(st) = res.statistics() {
+            let (r, b) = out.statistics.unwrap_or((0, 0));
+            out.statistics = Some((
+                r + st.records_scanned() as u64,
+                b + st.bytes_scanned() as u64,
+            ));
+        }
+        let mut moved = false;
+        for row in res.results() {
+            let field = |k: &str| {
+                row.iter()
+                    .find(|f| f.field() == Some(k))
+                    .and_then(|f| f.value())
+            };
+            let ptr = field("@ptr").unwrap_or_default();
+            if !ptr.is_empty() && !mine.insert(ptr.to_string()) {
+                // Already in this query's previous answer.
+                continue;
+            }
+            let (Some(stream), Some(ts)) = (field("@logStream"), field("@timestamp")) else {
+                continue;
+            };
+            let Some(ts) = insights_time(ts) else {
+                continue;
+            };
+            last = Some(last.map_or(ts, |l| l.max(ts)));
+            moved = true;
+            out.rows.push(Row {
+                ptr: ptr.to_string(),
+                stream: stream.to_string(),
+                ts,
+                message: field("@message").unwrap_or_default().trim_end().to_string(),
+            });
+        }
+        if res.results().len() < QUERY_ROWS {
+            return Ok(out);
+        }
+        // A full answer: continue from its last second (rows seen are skipped by their
+        // pointer), while queries are left and time moves on.
+        let next = last.map_or(from_s, |ms| ms.div_euclid(1000));
+        let took = spare
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if !took || !moved || next <= from_s {
+            out.complete = false;
+            out.read_until = last;
+            return Ok(out);
+        }
+        from_s = next;
+    }
 }
 
 /// Starts a query and waits for its answer (GetQueryResults, backing off), within
@@ -393,72 +450,6 @@ fn insights_time(v: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp_millis())
 }
 
-/// The queries that cover every term on every stream, each within [`QUERY_MAX`];
-/// `None` when more than [`MAX_QUERIES`] would be needed.
-fn insights_queries(terms: &[String], streams: &[&str]) -> Option<Vec<String>> {
-    let quoted: Vec<String> = streams.iter().map(|s| json_string(s)).collect();
-    let stream_chunks = chunk(&quoted, STREAMS_MAX, 2);
-    let escaped: Vec<String> = terms.iter().map(|t| regex_escape(t)).collect();
-    let term_chunks = chunk(&escaped, REGEX_MAX, 1);
-    if stream_chunks.len() * term_chunks.len() > MAX_QUERIES {
-        return None;
-    }
-    let mut out = Vec::new();
-    for s in &stream_chunks {
-        for t in &term_chunks {
-            let q = format!(
-                "fields @timestamp, @logStream, @message\n| filter @logStream in [{}]\n| filter @message like /(?i)({})/\n| sort @timestamp asc\n| limit {QUERY_ROWS}",
-                s.join(", "),
-                t.join("|")
-            );
-            if q.len() > QUERY_MAX {
-                return None;
-            }
-            out.push(q);
-        }
-    }
-    Some(out)
-}
-
-/// Items grouped so that each group's length (with `sep` between items) stays within
-/// `max`; an item longer than `max` is a group of its own.
-fn chunk(items: &[String], max: usize, sep: usize) -> Vec<Vec<String>> {
-    let mut out: Vec<Vec<String>> = Vec::new();
-    let mut len = 0;
-    for it in items {
-        match out.last_mut() {
-            Some(cur) if len + sep + it.len() <= max => {
-                len += sep + it.len();
-                cur.push(it.clone());
-            }
-            _ => {
-                len = it.len();
-                out.push(vec![it.clone()]);
-            }
-        }
-    }
-    out
-}
-
-fn json_string(s: &str) -> String {
-    serde_json::Value::String(s.to_string()).to_string()
-}
-
-/// A term as an Insights regex literal: regex metacharacters and the `/` delimiter
-/// escaped, and white space as `\s` (any white space: a superset, and a query whose
-/// regex holds no blank cannot be misread by a tokenizer that splits on blanks).
-fn regex_escape(t: &str) -> String {
-    let mut out = String::new();
-    for c in regex::escape(t).chars() {
-        match c {
-            '/' => out.push_str("\\/"),
-            c if c.is_whitespace() => out.push_str("\\s"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// FilterLogEvents with filter patterns: each pattern an OR of quoted terms, in the
 /// spellings logs use (filter patterns are case-sensitive), passes deduplicated by
 /// event id.
@@ -472,13 +463,18 @@ async fn patterns(q: &Search<'_>) -> Result<Found, Failure> {
         terms,
         pre,
     } = *q;
-    let pats = filter_patterns(&terms.terms);
+    let pats = filter_patterns(terms);
     let batches: Vec<&[&str]> = names.chunks(STREAMS_PER_CALL).collect();
-    if pats.len() * batches.len() > MAX_PASSES {
+    let max = if how.mode == Mode::Auto {
+        AUTO_PASSES
+    } else {
+        MAX_PASSES
+    };
+    if pats.len() * batches.len() > max {
         return Err(Failure {
             code: "TooManyPatterns".into(),
             message: format!(
-                "{} filter patterns over {} batches of streams exceed {MAX_PASSES} passes",
+                "{} filter patterns over {} batches of streams exceed {max} passes",
                 pats.len(),
                 batches.len()
             ),
@@ -533,75 +529,9 @@ async fn patterns(q: &Search<'_>) -> Result<Found, Failure> {
     Ok(found)
 }
 
-/// Filter patterns (`?"a" ?"A" …`) within [`PATTERN_MAX`] that together hold every term
-/// in its lower-case, capitalised and upper-case spellings. A double quote cannot be
-/// sent inside a term, so a term keeps its longest run without one.
-fn filter_patterns(terms: &[String]) -> Vec<String> {
-    let mut spelled: Vec<String> = Vec::new();
-    for t in terms {
-        let Some(t) = t.split('"').max_by_key(|p| p.len()).map(str::trim) else {
-            continue;
-        };
-        if t.len() < 3 {
-            continue;
-        }
-        let mut cap = t.to_string();
-        if let Some(f) = cap.get_mut(0..1) {
-            f.make_ascii_uppercase();
-        }
-        for v in [t.to_string(), cap, t.to_ascii_uppercase()] {
-            let v = format!("?\"{}\"", v.replace('\\', "\\\\"));
-            if !spelled.contains(&v) {
-                spelled.push(v);
-            }
-        }
-    }
-    chunk(&spelled, PATTERN_MAX, 1)
-        .into_iter()
-        .map(|c| c.join(" "))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn insights_queries_are_bounded_and_escaped() {
-        let terms = vec!["econnrefused".to_string(), "a/b (x)".to_string()];
-        let q = insights_queries(&terms, &["ecs/api/1", "ecs/api/2"]).unwrap();
-        assert_eq!(
-            q,
-            vec!["fields @timestamp, @logStream, @message\n| filter @logStream in [\"ecs/api/1\", \"ecs/api/2\"]\n| filter @message like /(?i)(econnrefused|a\\/b\\s\\(x\\))/\n| sort @timestamp asc\n| limit 10000".to_string()]
-        );
-        // Many terms are split over queries, each within the limit.
-        let many: Vec<String> = (0..2000).map(|i| format!("term number {i}")).collect();
-        let q = insights_queries(&many, &["s"]).unwrap();
-        assert!(
-            q.len() > 1 && q.iter().all(|q| q.len() <= QUERY_MAX),
-            "{}",
-            q.len()
-        );
-        let all = q.join("\n");
-        assert!(many.iter().all(|t| all.contains(&regex_escape(t))));
-        // Too many to search: refused, so the caller falls back.
-        let huge: Vec<String> = (0..20000).map(|i| format!("term number {i}")).collect();
-        assert!(insights_queries(&huge, &["s"]).is_none());
-    }
-
-    #[test]
-    fn filter_patterns_spell_each_term_three_ways_within_the_limit() {
-        let p = filter_patterns(&["connection refused".into(), "say \"hi\" now".into()]);
-        assert_eq!(
-            p,
-            vec![
-                "?\"connection refused\" ?\"Connection refused\" ?\"CONNECTION REFUSED\" ?\"now\" ?\"Now\" ?\"NOW\""
-            ]
-        );
-        let many: Vec<String> = (0..300).map(|i| format!("term {i:04}")).collect();
-        let p = filter_patterns(&many);
-        assert!(p.len() > 1 && p.iter().all(|p| p.len() <= PATTERN_MAX));
-    }
 
     #[test]
     fn insights_times_in_both_forms() {
@@ -611,14 +541,5 @@ mod tests {
             Some(1_700_000_000_123)
         );
         assert_eq!(insights_time("yesterday"), None);
-    }
-
-    #[test]
-    fn chunks_respect_the_limit() {
-        let items: Vec<String> = ["aaaa", "bb", "cccccc", "d"].map(String::from).to_vec();
-        assert_eq!(
-            chunk(&items, 8, 1),
-            vec![vec!["aaaa", "bb"], vec!["cccccc", "d"]]
-        );
     }
 }

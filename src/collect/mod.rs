@@ -27,6 +27,7 @@ pub mod egress;
 pub mod elb;
 pub mod iam;
 pub mod loggroups;
+mod logquery;
 pub mod logs;
 mod logsearch;
 pub mod ops;

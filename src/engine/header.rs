@@ -162,7 +162,7 @@ fn log_read_note(r: &crate::snapshot::LogRead) -> String {
             )
         }
         _ => format!(
-            "only the last lines of each stream kept ({} lines read in {} streams; `--logs window` keeps matches from the whole window)",
+            "only the last lines of each stream kept ({} lines read in {} streams; `--logs auto`, the default, keeps matches from the whole window)",
             r.events, r.streams
         ),
     };
