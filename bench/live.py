@@ -91,9 +91,23 @@ class _Delay(http.server.BaseHTTPRequestHandler):
         """The response body returned (a subclass may model what moto leaves out)."""
         return data
 
+    def _answer(self, target, body):
+        """A JSON answer given here instead of moto's, or None (a subclass may serve a
+        call moto cannot)."""
+        return None
+
     def _forward(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         target = self.headers.get("X-Amz-Target", "")
+        own = self._answer(target, body)
+        if own is not None:
+            time.sleep(self.latency)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Content-Length", str(len(own)))
+            self.end_headers()
+            self.wfile.write(own)
+            return
         sent = self._rewrite(target, body)
         time.sleep(self.latency)
         conn = getattr(self.local, "conn", None)

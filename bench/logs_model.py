@@ -14,6 +14,8 @@ travels in each mode:
 
 import json
 import re
+import threading
+import uuid
 
 import live
 
@@ -71,16 +73,58 @@ def _test(regex):
     return re.compile(body).search
 
 
+_events = {}
+_lock = threading.Lock()
+
+
+def remember(group, stream, events):
+    """Keeps seeded events for the Insights model (what moto stores too)."""
+    rows = _events.setdefault(group, [])
+    rows.extend((e["timestamp"], stream, e["message"]) for e in events)
+    rows.sort(key=lambda r: r[0])
+
+
+def _run_query(qid, req):
+    streams, test, limit = _insights_parts(req.get("queryString", ""))
+    lo, hi = req["startTime"] * 1000, req["endTime"] * 1000
+    scanned = [r for r in _events.get(req.get("logGroupName"), []) if lo <= r[0] <= hi]
+    kept = [r for r in scanned
+            if (streams is None or r[1] in streams) and (test is None or test.search(r[2]))]
+    rows = [[{"field": "@timestamp", "value": str(ts)}, {"field": "@logStream", "value": s},
+             {"field": "@message", "value": m}, {"field": "@ptr", "value": f"{s}:{ts}:{n}"}]
+            for n, (ts, s, m) in enumerate(kept[:limit])]
+    with _lock:
+        _queries[qid] = {
+            "status": "Complete",
+            "results": rows,
+            "statistics": {
+                "recordsScanned": float(len(scanned)),
+                "recordsMatched": float(len(kept)),
+                "bytesScanned": float(sum(len(r[2]) + 60 for r in scanned)),
+            },
+        }
+
+
 class _Model(live._Delay):
+    def _answer(self, target, body):
+        if target.endswith(".StartQuery"):
+            req = json.loads(body or b"{}")
+            qid = uuid.uuid4().hex
+            with _lock:
+                _queries[qid] = {"status": "Running"}
+            threading.Thread(target=_run_query, args=(qid, req), daemon=True).start()
+            return json.dumps({"queryId": qid}).encode()
+        if target.endswith(".GetQueryResults"):
+            qid = json.loads(body or b"{}").get("queryId")
+            with _lock:
+                out = _queries.get(qid, {"status": "Failed"})
+            return json.dumps(out).encode()
+        return None
+
     def _rewrite(self, target, body):
         if not target.startswith("Logs_"):
             return body
         req = json.loads(body or b"{}")
-        if target.endswith(".StartQuery"):
-            q = req.get("queryString", "")
-            self.local.pending = _insights_parts(q)
-            req["queryString"] = re.sub(r"\n\| limit \d+", "", q)
-            return json.dumps(req).encode()
         if target.endswith(".FilterLogEvents") and req.get("filterPattern"):
             # moto would parse the pattern once per event and then match everything.
             del req["filterPattern"]
@@ -88,31 +132,16 @@ class _Model(live._Delay):
         return body
 
     def _filter(self, target, body, data):
-        if not target.startswith("Logs_"):
+        if not target.endswith(".FilterLogEvents"):
             return data
         req = json.loads(body or b"{}")
-        out = json.loads(data or b"{}")
-        if target.endswith(".StartQuery") and "queryId" in out:
-            _queries[out["queryId"]] = self.local.pending
-        elif target.endswith(".GetQueryResults") and req.get("queryId") in _queries:
-            streams, regex, limit = _queries[req["queryId"]]
-            rows = [{f["field"]: f["value"] for f in r} for r in out.get("results", [])]
-            kept = [r for r in rows
-                    if (streams is None or r.get("@logStream") in streams)
-                    and (regex is None or regex.search(r.get("@message", "")))]
-            out["results"] = [[{"field": k, "value": v} for k, v in r.items()] for r in kept[:limit]]
-            out["statistics"] = {
-                "recordsScanned": float(len(rows)),
-                "recordsMatched": float(len(kept)),
-                "bytesScanned": float(sum(len(r.get("@message", "")) + 60 for r in rows)),
-            }
-        elif target.endswith(".FilterLogEvents") and req.get("filterPattern"):
-            terms = [t.replace('\\"', '"').replace("\\\\", "\\")
-                     for t in re.findall(r'\?"((?:[^"\\]|\\.)*)"', req["filterPattern"])]
-            out["events"] = [e for e in out.get("events", [])
-                             if any(t in e.get("message", "") for t in terms)]
-        else:
+        if not req.get("filterPattern"):
             return data
+        out = json.loads(data or b"{}")
+        terms = [t.replace('\\"', '"').replace("\\\\", "\\")
+                 for t in re.findall(r'\?"((?:[^"\\]|\\.)*)"', req["filterPattern"])]
+        out["events"] = [e for e in out.get("events", [])
+                         if any(t in e.get("message", "") for t in terms)]
         return json.dumps(out).encode()
 
 

@@ -75,6 +75,7 @@ def seed(url, cluster, lines):
             for k in range(lines)
         ]
         logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+        logs_model.remember(group, stream, events)
     return group
 
 

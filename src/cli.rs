@@ -115,6 +115,11 @@ pub enum SchemaKind {
     Snapshot,
 }
 
+/// Live collection's deadline when --timeout is not given.
+pub const COLLECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// A watch's deadline when --timeout is not given.
+pub const WATCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
     /// Replay a recorded snapshot instead of collecting from AWS
@@ -167,9 +172,17 @@ pub struct DoctorArgs {
     /// name the one a finding likely began with
     #[arg(long, value_enum, default_value_t = OnOff::On)]
     pub cloudtrail: OnOff,
-    /// Overall deadline for live collection: 60s, 2m
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
-    pub timeout: std::time::Duration,
+    /// Overall deadline for live collection: 60s, 2m (default 60s); with --watch, for
+    /// the whole watch (default 15m), each round's collection keeping 60s at most
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Rerun collection every INTERVAL (default 30s) and show the causes that appeared,
+    /// persisted or cleared, with each service's rollout; exit 0 once every service is
+    /// stable with no finding at or above --fail-on, 1 at --timeout. Rounds after the
+    /// first read the evidence since the round before
+    #[arg(long, value_name = "INTERVAL", num_args = 0..=1, default_missing_value = "30s",
+          value_parser = parse_duration, conflicts_with = "snapshot")]
+    pub watch: Option<std::time::Duration>,
     #[command(flatten)]
     pub aws: AwsArgs,
     /// Calls in flight at most during live collection

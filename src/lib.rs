@@ -22,6 +22,7 @@ pub mod rules;
 pub mod scan;
 pub mod schema;
 pub mod snapshot;
+pub mod watch;
 
 pub use engine::{analyze, analyze_as, analyze_lint, Mode};
 pub use report::Report;

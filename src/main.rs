@@ -11,6 +11,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 mod mcp;
+mod watching;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -262,8 +263,11 @@ fn verify(args: &sickbay::cli::VerifyArgs, cli: &Cli, out: &Out) -> Result<ExitC
     finish(&report, &rules, cli, out)
 }
 
-/// `sickbay doctor`: the report, printed.
+/// `sickbay doctor`: the report, printed (or, with `--watch`, a watch).
 fn doctor(args: &sickbay::cli::DoctorArgs, cli: &Cli, out: &Out) -> Result<ExitCode> {
+    if let Some(interval) = args.watch {
+        return watching::run(args, cli, out, interval);
+    }
     let rules = rule_set(cli)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -276,12 +280,48 @@ fn doctor(args: &sickbay::cli::DoctorArgs, cli: &Cli, out: &Out) -> Result<ExitC
 /// Replays a snapshot or collects one live, optionally probes the databases it names,
 /// saves it, and analyses it. Shared by the command line and the MCP server.
 async fn doctor_report(args: &sickbay::cli::DoctorArgs, rules: &RuleSet) -> Result<Report> {
+    let snap = doctor_snapshot(args, rules, None).await?;
+    Ok(analyze(&snap, rules))
+}
+
+/// What a live collection reads from, and its deadline.
+struct Window {
+    since: chrono::DateTime<chrono::Utc>,
+    timeout: std::time::Duration,
+}
+
+impl Window {
+    /// `--since` back from now, and `--timeout` (60 s unless given).
+    fn of(args: &sickbay::cli::DoctorArgs) -> Result<Window> {
+        let since = chrono::Duration::from_std(args.since).context("--since is too long")?;
+        Ok(Window {
+            since: chrono::Utc::now()
+                .checked_sub_signed(since)
+                .context("--since is too long")?,
+            timeout: args.timeout.unwrap_or(sickbay::cli::COLLECT_TIMEOUT),
+        })
+    }
+}
+
+/// The snapshot `doctor` analyses: replayed, or collected live within `window` (by
+/// default `--since` and `--timeout`), probed and saved as asked.
+async fn doctor_snapshot(
+    args: &sickbay::cli::DoctorArgs,
+    rules: &RuleSet,
+    window: Option<Window>,
+) -> Result<sickbay::snapshot::Sealed> {
     use sickbay::cli::DbMode;
     // A bad --ca-bundle is a usage error, found before any AWS call.
     let db_opts = sickbay::probe::doctor_options(args.ca_bundle.as_deref())?;
     let (mut snap, live) = match (&args.snapshot, &args.cluster) {
         (Some(path), _) => (sickbay::snapshot::load_snapshot(path)?, false),
-        (None, Some(cluster)) => (collect_live(args, cluster, rules).await?, true),
+        (None, Some(cluster)) => {
+            let window = match window {
+                Some(w) => w,
+                None => Window::of(args)?,
+            };
+            (collect_live(args, cluster, rules, window).await?, true)
+        }
         (None, None) => bail!(
             "nothing to diagnose: pass --cluster NAME to collect from AWS, or --snapshot FILE to replay a recorded incident"
         ),
@@ -300,7 +340,7 @@ async fn doctor_report(args: &sickbay::cli::DoctorArgs, rules: &RuleSet) -> Resu
         text.push('\n');
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(analyze(&snap, rules))
+    Ok(snap)
 }
 
 /// Live collection for `doctor --cluster`.
@@ -308,14 +348,11 @@ async fn collect_live(
     args: &sickbay::cli::DoctorArgs,
     cluster: &str,
     rules: &RuleSet,
+    window: Window,
 ) -> Result<sickbay::snapshot::Sealed> {
     use sickbay::collect::{self, Clients, Options};
     let started = std::time::Instant::now();
-    let since = chrono::Duration::from_std(args.since).context("--since is too long")?;
-    let start = chrono::Utc::now()
-        .checked_sub_signed(since)
-        .context("--since is too long")?;
-    let mut opts = Options::new(cluster, start);
+    let mut opts = Options::new(cluster, window.since);
     opts.services = args.service.clone();
     opts.families = args.family.clone();
     opts.log_lines = args.log_lines;
@@ -323,15 +360,15 @@ async fn collect_live(
     if args.logs != sickbay::cli::LogMode::Tail {
         opts.prefilter = Some(std::sync::Arc::new(sickbay::scan::Prefilter::new(rules)));
     }
-    opts.timeout = args.timeout;
-    opts.call_timeout = args.timeout.min(std::time::Duration::from_secs(20));
+    opts.timeout = window.timeout;
+    opts.call_timeout = window.timeout.min(std::time::Duration::from_secs(20));
     opts.concurrency = args.concurrency.max(1);
     opts.progress = std::io::stderr().is_terminal();
     opts.simulate_iam = args.iam_simulate == sickbay::cli::OnOff::On;
     opts.cloudtrail = args.cloudtrail == sickbay::cli::OnOff::On;
     let settings = aws_settings(&args.aws);
     let cfg = tokio::time::timeout(
-        args.timeout,
+        window.timeout,
         collect::load_config(&settings, opts.call_timeout),
     )
     .await

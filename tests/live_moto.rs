@@ -522,6 +522,87 @@ fn window_finds_an_early_failure_that_the_tail_misses() {
     }
 }
 
+/// A service that has crash-looped for hours: the tasks that logged the failure are
+/// gone from ECS (it lists stopped tasks for about an hour), but their streams are
+/// still in the group. The default read finds them by last event (DescribeLogStreams,
+/// newest first) under the running task's prefix and container, and counts their
+/// lines; a stream of another container, one older than the window and `--logs tail`
+/// are left out.
+#[test]
+fn streams_of_earlier_tasks_are_searched() {
+    let cluster = unique("earlier");
+    let group = format!("/ecs/{cluster}");
+    rt().block_on(async {
+        let aws = Aws::new().await;
+        let net = aws.network(38).await;
+        aws.cluster(&cluster).await;
+        aws.log_group(&group).await;
+        let rev = aws
+            .task_def("earlier-api", "api", "nginx:latest", &[], &group)
+            .await;
+        let td = format!("earlier-api:{rev}");
+        aws.service(&cluster, "api", &td, &net).await;
+        let t = aws.run_task(&cluster, &td, "service:api", &net).await;
+        aws.put_logs(
+            &group,
+            &format!("ecs/api/{t}"),
+            5,
+            &["GET /health 200 1ms"; 20],
+        )
+        .await;
+        let refused = ["Error: connect ECONNREFUSED 10.38.9.9:5432"; 4];
+        for old in [
+            "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+            "1a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        ] {
+            aws.put_logs(&group, &format!("ecs/api/{old}"), 90, &refused)
+                .await;
+        }
+        // Another container's stream, and a stream older than the window.
+        aws.put_logs(
+            &group,
+            "ecs/sidecar/2a1b2c3d4e5f60718293a4b5c6d7e8f9",
+            90,
+            &refused,
+        )
+        .await;
+        aws.put_logs(
+            &group,
+            "ecs/api/3a1b2c3d4e5f60718293a4b5c6d7e8f9",
+            600,
+            &refused,
+        )
+        .await;
+    });
+    let r = report(&doctor(&["--cluster", &cluster, "--since", "3h"]));
+    let f = finding(&r, "NET004");
+    assert_eq!(f["occurrences"], 8, "{f:#}");
+    let note = format!(
+        "Logs of {group}: every line of the window tested against the rules (28 lines in 3 streams; 2 matching lines kept, repeats within a stream folded)."
+    );
+    assert!(
+        r["notes"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(note)),
+        "{:#}",
+        r["notes"]
+    );
+    let tail = report(&doctor(&[
+        "--cluster",
+        &cluster,
+        "--since",
+        "3h",
+        "--logs",
+        "tail",
+    ]));
+    assert!(
+        !all_rules(&tail).contains(&"NET004".to_string()),
+        "{:?}",
+        all_rules(&tail)
+    );
+}
+
 /// `sickbay diff FAMILY:1 FAMILY:2` reads both revisions from ECS: the changed host is
 /// shown, the password inside the URL only as fingerprints; a missing revision is one
 /// line and exit 2.

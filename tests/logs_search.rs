@@ -8,12 +8,13 @@
 //! error), and the bounds. End to end against moto:
 //! `tests/live_moto.rs` (`window_finds_an_early_failure_that_the_tail_misses`).
 
+use aws_sdk_cloudwatchlogs::operation::describe_log_streams::DescribeLogStreamsOutput;
 use aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsOutput;
 use aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput;
 use aws_sdk_cloudwatchlogs::operation::get_query_results::GetQueryResultsOutput;
 use aws_sdk_cloudwatchlogs::operation::start_query::StartQueryOutput;
 use aws_sdk_cloudwatchlogs::types::{
-    FilteredLogEvent, OutputLogEvent, QueryStatistics, QueryStatus, ResultField,
+    FilteredLogEvent, LogStream, OrderBy, OutputLogEvent, QueryStatistics, QueryStatus, ResultField,
 };
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use sickbay::collect::logs::{self, Mode, Wanted};
@@ -74,8 +75,27 @@ struct Run {
     calls: Vec<(&'static str, u64)>,
 }
 
+/// The group's streams by last event (how earlier tasks' streams are found): only the
+/// task's own.
+fn listing() -> Rule {
+    mock!(aws_sdk_cloudwatchlogs::Client::describe_log_streams)
+        .match_requests(|r| r.order_by() == Some(&OrderBy::LastEventTime))
+        .then_output(|| {
+            DescribeLogStreamsOutput::builder()
+                .log_streams(
+                    LogStream::builder()
+                        .log_stream_name(STREAM)
+                        .last_event_timestamp(now_ms() - 60_000)
+                        .build(),
+                )
+                .build()
+        })
+}
+
 fn run(mode: Mode, rules: &[&Rule]) -> Run {
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, rules);
+    let listed = listing();
+    let rules: Vec<&Rule> = rules.iter().copied().chain([&listed]).collect();
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &rules);
     let pack = sickbay::rules::RuleSet::builtin().unwrap();
     let pre = Prefilter::new(&pack);
     let ctx = Ctx::new(Duration::from_secs(30), Duration::from_secs(10), 4, None);
@@ -339,6 +359,9 @@ fn auto_reads_a_small_window_and_searches_a_large_one() {
     assert!(r.read.complete && r.read.fallback.is_none());
     assert_eq!(call_count(&r, "logs:FilterLogEvents"), 20);
     assert!(call_count(&r, "logs:StartQuery") >= 1);
+    // The 20 lines read before the switch count as fetched, with the query's row and
+    // the tail's two.
+    assert_eq!(r.read.events, 20 + 1 + 2);
     assert!(r.lines.iter().any(|l| l.message == REFUSED));
 }
 

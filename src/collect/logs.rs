@@ -9,8 +9,8 @@
 //! busy stream is not lost behind the last lines.
 
 use super::ctx::{Ctx, Failure};
-use super::logsearch;
 use super::ops::Op;
+use super::{logsearch, logstreams};
 use crate::scan::Prefilter;
 use crate::snapshot::{LogLine, LogRead, LogStream, Task, TaskDefinition};
 use aws_sdk_cloudwatchlogs::Client;
@@ -155,8 +155,14 @@ where
         (Mode::Tail, _) | (_, None) => (Mode::Tail, None),
         (m, Some(p)) => (m, Some(p)),
     };
+    // The window is searched in the streams of earlier tasks too.
+    let mut all = wanted.to_vec();
+    if mode != Mode::Tail {
+        let since_ms = since.timestamp_millis();
+        all.extend(logstreams::earlier(ctx, &client_for, wanted, since_ms).await);
+    }
     let mut groups: BTreeMap<(Option<String>, String), Vec<&Wanted>> = BTreeMap::new();
-    for w in wanted {
+    for w in &all {
         groups
             .entry((w.region.clone(), w.group.clone()))
             .or_default()
@@ -185,11 +191,18 @@ where
     let results = ctx
         .each(jobs, |(client, group, chunk)| async move {
             if how.mode == Mode::Auto {
-                let (client, read) = read_chunk(ctx, client, &group, &chunk, how).await;
-                if read.read.as_ref().is_none_or(|r| r.complete) {
-                    return (client, read);
+                let (client, first) = read_chunk(ctx, client, &group, &chunk, how).await;
+                if first.read.as_ref().is_none_or(|r| r.complete) {
+                    return (client, first);
                 }
-                // More than a small window: searched on the server instead.
+                // More than a small window: searched on the server instead. The lines
+                // read first still count as fetched.
+                let skimmed = first.read.map_or(0, |r| r.events);
+                let mut found = logsearch::read(ctx, client, &group, &chunk, how).await;
+                if let Some(r) = found.read.as_mut() {
+                    r.events += skimmed;
+                }
+                return (client, found);
             }
             if how.mode.server() {
                 (

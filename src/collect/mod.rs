@@ -30,6 +30,7 @@ pub mod loggroups;
 mod logquery;
 pub mod logs;
 mod logsearch;
+mod logstreams;
 pub mod ops;
 pub mod rds;
 pub mod secrets;

@@ -10,6 +10,7 @@ pub mod probe;
 pub mod rules;
 pub mod sarif;
 pub mod table;
+pub mod watch;
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
