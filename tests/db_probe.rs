@@ -1030,28 +1030,44 @@ fn cli_password_sources() {
 /// `answer` when the password prompt appears, and returns the exit code, what the
 /// terminal showed, and whether a prompt appeared at all.
 fn on_a_terminal(args: &[&str], answer: &str) -> (i32, String, bool) {
+    // The driver holds the terminal's other side open, to see when the program has
+    // turned echo off: a person types once the prompt is ready, and an answer written
+    // before then would be echoed by the terminal, not by the program.
     const DRIVER: &str = r#"
-import os, pty, sys, select
+import fcntl, os, pty, select, sys, termios, time
 answer, argv = sys.argv[1], sys.argv[2:]
-pid, fd = pty.fork()
+master, slave = pty.openpty()
+pid = os.fork()
 if pid == 0:
+    os.close(master)
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for n in (0, 1, 2):
+        os.dup2(slave, n)
     os.execv(argv[0], argv)
-seen, prompted = b"", False
-while True:
-    r, _, _ = select.select([fd], [], [], 60)
-    if not r:
+seen, prompted, status, end = b"", False, None, time.time() + 60
+while time.time() < end:
+    r, _, _ = select.select([master], [], [], 0.2)
+    chunk = b""
+    if r:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            pass
+    if chunk:
+        seen += chunk
+        if not prompted and b"Password for " in seen:
+            prompted = True
+            ready = time.time() + 5
+            while termios.tcgetattr(slave)[3] & termios.ECHO and time.time() < ready:
+                time.sleep(0.01)
+            os.write(master, answer.encode() + b"\n")
+        continue
+    if status is not None:
         break
-    try:
-        chunk = os.read(fd, 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    seen += chunk
-    if not prompted and b"Password for " in seen:
-        prompted = True
-        os.write(fd, answer.encode() + b"\n")
-_, status = os.waitpid(pid, 0)
+    done, st = os.waitpid(pid, os.WNOHANG)
+    if done == pid:
+        status = st
 sys.stdout.write("%d %d\n" % (os.waitstatus_to_exitcode(status), prompted))
 sys.stdout.write(seen.decode("utf-8", "replace"))
 "#;

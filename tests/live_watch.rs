@@ -15,6 +15,25 @@ use seed::{rt, Aws};
 use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
 
+/// `sickbay doctor --watch` on `cluster` against moto, with the table view and without
+/// the calls moto cannot answer.
+fn watch(cluster: &str, args: &[&str]) -> std::process::Command {
+    let mut c = sickbay_cmd();
+    c.arg("doctor")
+        .args([
+            "--endpoint-url",
+            &moto::moto().url,
+            "--db",
+            "off",
+            "-o",
+            "table",
+        ])
+        .args(["--iam-simulate", "off", "--cloudtrail", "off"])
+        .args(["--cluster", cluster])
+        .args(args);
+    c
+}
+
 /// The view with its clock times replaced, so it can be compared.
 fn normalized(view: &str) -> String {
     let at = regex::Regex::new(r"(?m)^(round \d+) at \d\d:\d\d:\d\dZ$").unwrap();
@@ -40,28 +59,14 @@ fn watch_sees_a_failing_service_become_stable() {
         aws.put_logs(&group, &format!("ecs/api/{t}"), 2, &refused)
             .await;
     });
-    let mut child = sickbay_cmd()
-        .arg("doctor")
-        .args([
-            "--endpoint-url",
-            &moto::moto().url,
-            "--db",
-            "off",
-            "-o",
-            "table",
-        ])
-        .args([
-            "--iam-simulate",
-            "off",
-            "--cloudtrail",
-            "off",
-            "--call-stats",
-        ])
-        .args(["--cluster", &cluster, "--watch", "2s", "--timeout", "2m"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = watch(
+        &cluster,
+        &["--watch", "2s", "--timeout", "2m", "--call-stats"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut view = String::new();
     for line in lines.by_ref() {
@@ -131,18 +136,7 @@ fn watch_gives_up_at_the_deadline() {
         aws.service(&cluster, "api", &format!("unwatched-api:{rev}"), &net)
             .await;
     });
-    let out = sickbay_cmd()
-        .arg("doctor")
-        .args([
-            "--endpoint-url",
-            &moto::moto().url,
-            "--db",
-            "off",
-            "-o",
-            "table",
-        ])
-        .args(["--iam-simulate", "off", "--cloudtrail", "off"])
-        .args(["--cluster", &cluster, "--watch", "1s", "--timeout", "3s"])
+    let out = watch(&cluster, &["--watch", "1s", "--timeout", "3s"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

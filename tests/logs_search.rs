@@ -318,6 +318,15 @@ fn window_pages(pages: usize) -> Rule {
         })
 }
 
+/// StartQuery answered AccessDeniedException, every time.
+fn start_query_denied() -> Rule {
+    mock!(aws_sdk_cloudwatchlogs::Client::start_query)
+        .sequence()
+        .http_status(400, Some(DENIED.into()))
+        .repeatedly()
+        .build()
+}
+
 fn call_count(r: &Run, action: &str) -> u64 {
     r.calls
         .iter()
@@ -373,11 +382,7 @@ fn auto_reads_a_small_window_and_searches_a_large_one() {
 #[test]
 fn auto_with_insights_denied_reads_the_window() {
     let large = window_pages(usize::MAX);
-    let denied = mock!(aws_sdk_cloudwatchlogs::Client::start_query)
-        .sequence()
-        .http_status(400, Some(DENIED.into()))
-        .repeatedly()
-        .build();
+    let denied = start_query_denied();
     let tail = tail_rule();
     let r = run(Mode::Auto, &[&large, &denied, &tail]);
     assert!(r.errors.is_empty(), "{:?}", r.errors);
@@ -400,11 +405,7 @@ fn auto_with_insights_denied_reads_the_window() {
 /// logs:StartQuery (the report is incomplete), and the tail is still read.
 #[test]
 fn denied_insights_when_asked_for_is_a_collection_error() {
-    let denied = mock!(aws_sdk_cloudwatchlogs::Client::start_query)
-        .sequence()
-        .http_status(400, Some(DENIED.into()))
-        .repeatedly()
-        .build();
+    let denied = start_query_denied();
     let tail = tail_rule();
     let r = run(Mode::Insights, &[&denied, &tail]);
     assert_eq!(r.errors, vec!["logs:StartQuery AccessDeniedException"]);

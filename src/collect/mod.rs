@@ -201,6 +201,17 @@ impl Clients {
 /// Loads the AWS configuration with the full default chain (environment, profiles, SSO,
 /// container and instance credentials), `--profile`, `--region` and `--endpoint-url`,
 /// with standard retries and timeouts; then checks that a region and credentials exist.
+/// The HTTPS client every AWS call goes through: rustls with ring and the platform's
+/// root certificates.
+pub fn https_client() -> aws_sdk_ecs::config::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 pub async fn load_config(s: &AwsSettings, call_timeout: Duration) -> Result<SdkConfig, Fatal> {
     let given = [
         ("--region", &s.region),
@@ -214,6 +225,7 @@ pub async fn load_config(s: &AwsSettings, call_timeout: Duration) -> Result<SdkC
         return Err(Fatal::Empty(flag));
     }
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .retry_config(RetryConfig::standard().with_max_attempts(4))
         .timeout_config(
             TimeoutConfig::builder()

@@ -150,6 +150,7 @@ pub fn unique(prefix: &str) -> String {
 pub async fn sdk_config() -> aws_config::SdkConfig {
     let creds = aws_credential_types::Credentials::new(KEY_ID, SECRET, None, None, "sickbay-tests");
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(sickbay::collect::https_client())
         .region(aws_config::Region::new(REGION))
         .endpoint_url(&moto().url)
         .credentials_provider(creds)
