@@ -211,7 +211,9 @@ fn keyed(
     }
 }
 
-fn change(scope: &str, field: &str, x: Option<String>, y: Option<String>) -> Option<Change> {
+/// One field's change, `None` when both sides are the same; a side that carries a
+/// redaction marker makes it a secret's change.
+pub fn change(scope: &str, field: &str, x: Option<String>, y: Option<String>) -> Option<Change> {
     let kind = match (&x, &y) {
         (None, None) => return None,
         (Some(p), Some(q)) if p == q => return None,

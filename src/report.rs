@@ -31,6 +31,10 @@ pub struct Report {
     /// resources (CloudTrail), newest first.
     #[serde(default)]
     pub account_changes: Vec<crate::snapshot::AccountChange>,
+    /// How CloudTrail was read, or why it could not be: says "nothing changed" apart from
+    /// "not looked at". Absent when it was not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_changes_read: Option<String>,
     /// Database reachability probes: DNS → TCP → TLS → auth → schema.
     pub db_probes: Vec<crate::snapshot::DbProbe>,
     /// Checks that could not run, and the IAM action that would allow them.

@@ -167,6 +167,15 @@ fn tls_then_missing_relation_across_revisions_and_replay() {
     // The saved snapshot is redacted and replays to the same findings.
     let text = std::fs::read_to_string(&saved).unwrap();
     assert!(!text.contains("hunter2"), "password saved in the snapshot");
+    // The deployment keeps its own network configuration, for what-changed diffs.
+    let snap: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let service = &snap["services"][0];
+    let deployed = &service["deployments"][0]["network"];
+    assert!(
+        deployed["subnets"].as_array().is_some_and(|s| !s.is_empty()),
+        "{service:#}"
+    );
+    assert_eq!(deployed, &service["network"], "{service:#}");
     let replay = report(
         &moto::sickbay_cmd()
             .args([

@@ -149,18 +149,24 @@ pub fn convert_service(s: &ecs::Service, since: DateTime<Utc>) -> Service {
             rollout_state_reason: d.rollout_state_reason().map(String::from),
             created_at: dt(d.created_at()),
             updated_at: dt(d.updated_at()),
+            network: vpc(d.network_configuration()),
+            launch_type: d.launch_type().map(|l| l.as_str().to_string()),
+            capacity_providers: d
+                .capacity_provider_strategy()
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} weight={} base={}",
+                        c.capacity_provider(),
+                        c.weight(),
+                        c.base()
+                    )
+                })
+                .collect(),
+            platform_version: d.platform_version().map(String::from),
         })
         .collect();
-    let network = s
-        .network_configuration()
-        .and_then(|n| n.awsvpc_configuration())
-        .map(|v| AwsVpcConfig {
-            subnets: v.subnets().to_vec(),
-            security_groups: v.security_groups().to_vec(),
-            assign_public_ip: v
-                .assign_public_ip()
-                .is_some_and(|a| a.as_str() == "ENABLED"),
-        });
+    let network = vpc(s.network_configuration());
     let service_connect = s
         .deployments()
         .iter()
@@ -609,4 +615,16 @@ fn convert_container(c: &ecs::ContainerDefinition) -> ContainerDefinition {
         memory_reservation: c.memory_reservation(),
         links: c.links().to_vec(),
     }
+}
+
+/// The awsvpc part of a network configuration.
+fn vpc(n: Option<&aws_sdk_ecs::types::NetworkConfiguration>) -> Option<AwsVpcConfig> {
+    n.and_then(|n| n.awsvpc_configuration())
+        .map(|v| AwsVpcConfig {
+            subnets: v.subnets().to_vec(),
+            security_groups: v.security_groups().to_vec(),
+            assign_public_ip: v
+                .assign_public_ip()
+                .is_some_and(|a| a.as_str() == "ENABLED"),
+        })
 }

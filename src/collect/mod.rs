@@ -36,6 +36,7 @@ pub mod rds;
 pub mod secrets;
 pub mod startpath;
 pub mod trail;
+mod trailparams;
 pub mod verify;
 
 pub use ctx::{Ctx, FailKind, Failure};
@@ -534,7 +535,9 @@ async fn run(ctx: &Ctx, clients: &Clients, opts: &Options) -> Result<Snapshot, F
     if opts.cloudtrail {
         ctx.set_stage("CloudTrail");
         let wanted = trail::wanted(&snap);
-        snap.account_changes = trail::changes(ctx, &clients.cloudtrail, opts.since, &wanted).await;
+        let (changes, read) = trail::changes(ctx, &clients.cloudtrail, opts.since, &wanted).await;
+        snap.account_changes = changes;
+        snap.trail = Some(read);
     }
     Ok(snap)
 }

@@ -2,8 +2,10 @@
 //! (or, when none was good, the previous revision that ran), read off the revision
 //! timeline and diffed field by field. A revision fails when it ran and shows a failure
 //! finding: high or critical, with evidence from what ran (logs, tasks, events, probes),
-//! not only from configuration or facts derived from it. It is good when it ran (tasks or logs) without one, or when a
-//! service deployment of it completed.
+//! not only from configuration or facts derived from it. It is good when it ran (tasks or
+//! logs) without one, or when a service deployment of it completed. Beside the task
+//! definitions, the deployments and image digests of the two revisions are compared
+//! (engine/ran.rs).
 
 use super::*;
 use crate::diff::diff;
@@ -97,10 +99,18 @@ pub(super) fn what_changed(
                 .find(|t| t.family == fam.family && t.revision == rev)
         };
         let name = |rev: i64| format!("{}:{rev}", fam.family);
-        let changes = match base.map(|b| (td(b.revision), td(failing.revision))) {
+        let mut changes = match base.map(|b| (td(b.revision), td(failing.revision))) {
             Some((Some(a), Some(b))) => diff(a, b, &name(a.revision), &name(b.revision)).changes,
             _ => Vec::new(),
         };
+        if let Some(b) = base {
+            changes.extend(super::ran::ran_changes(
+                snap,
+                &fam.family,
+                b.revision,
+                failing.revision,
+            ));
+        }
         let set = |r: Option<&RevisionRow>| -> BTreeSet<String> {
             r.map(|r| r.findings.iter().cloned().collect())
                 .unwrap_or_default()
@@ -215,14 +225,51 @@ pub(super) fn account_triggers(
                 .filter(|r| specific(r) && text.contains(r.as_str()))
                 .map(String::as_str)
                 .collect();
+            let detail = c
+                .detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
             f.likely_trigger = Some(format!(
-                "began after {} on {}{by} at {}",
+                "began after {} on {}{detail}{by} at {}",
                 c.event,
                 on.join(", "),
                 c.time.format("%Y-%m-%d %H:%M:%SZ")
             ));
         }
     }
+}
+
+/// How CloudTrail was read, for the account-changes section: denied, nothing found, or
+/// what was read. `None` when it was not read at all.
+pub(super) fn trail_note(snap: &Snapshot) -> Option<String> {
+    let action = "cloudtrail:LookupEvents";
+    if let Some(e) = snap.collect_errors.iter().find(|e| e.action == action) {
+        return Some(format!(
+            "CloudTrail could not be read ({action}: {}): changes made in the account \
+             are unknown; the revision diff stands on its own",
+            e.code.as_deref().unwrap_or("error")
+        ));
+    }
+    let t = snap.trail.as_ref()?;
+    let read = format!(
+        "{} LookupEvents call{} ({} by resource), {} write event{} read{}",
+        t.calls,
+        if t.calls == 1 { "" } else { "s" },
+        t.by_resource,
+        t.events,
+        if t.events == 1 { "" } else { "s" },
+        if t.truncated {
+            "; the read's bounds stopped it before the window's start"
+        } else {
+            ""
+        }
+    );
+    Some(if snap.account_changes.is_empty() {
+        format!("CloudTrail: no write event in the window touched the resources in scope ({read})")
+    } else {
+        format!("CloudTrail: {read}")
+    })
 }
 
 /// A resource named specifically enough to tie a finding to a change: an AWS id

@@ -19,6 +19,7 @@ mod findings;
 mod fold;
 mod header;
 mod history;
+mod ran;
 mod score;
 #[cfg(test)]
 mod tests;
@@ -139,6 +140,7 @@ fn analyze_index(snap: &Snapshot, ix: Index, rules: &RuleSet, mode: Mode) -> Rep
         churn,
         what_changed,
         account_changes,
+        account_changes_read: trail_note(snap),
         db_probes: snap.db_probes.clone(),
         incomplete,
         notes: notes(snap, mode),

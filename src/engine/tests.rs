@@ -478,3 +478,58 @@ fn only_specific_resources_tie_a_finding_to_an_account_change() {
         assert!(!changes::specific(no), "{no}");
     }
 }
+
+/// Revision 2 ran from a deployment with another security group and its tasks pulled a
+/// new digest under the same tag: both are listed beside the task-definition diff, and a
+/// rule that can be triggered by either names the one its evidence mentions.
+#[test]
+fn what_changed_lists_deployment_fields_and_the_digests_tasks_ran() {
+    let r = rules(&[&format!(
+        r#"id = "TST060"
+name = "exec"
+title = "t"
+severity = "critical"
+message = "exec format error in {{digest}}"
+triggered_by = ["security-groups", "image-digest"]
+[[signal]]
+source = "log"
+pattern = 'exec format error in (?P<digest>sha256:[a-f0-9]+)'
+{DOCS}"#
+    )]);
+    let ran = |id: &str, rev: i64, digest: &str| {
+        let mut t = task(id, rev, "STOPPED", &[]);
+        t["containers"] = serde_json::json!([{"name": "app", "image_digest": digest}]);
+        t
+    };
+    let deployment = |rev: i64, sg: &str, state: &str| {
+        serde_json::json!({
+            "id": format!("ecs-svc/{rev}"), "status": "ACTIVE",
+            "task_definition": format!("app:{rev}"), "rollout_state": state,
+            "created_at": format!("2025-01-01T0{rev}:00:00Z"),
+            "network": {"subnets": ["subnet-1"], "security_groups": [sg]},
+            "launch_type": "FARGATE", "platform_version": "1.4.0",
+        })
+    };
+    let snap = world(serde_json::json!({
+        "services": [{"name": "app", "deployments": [
+            deployment(1, "sg-1111", "COMPLETED"), deployment(2, "sg-2222", "FAILED")]}],
+        "tasks": [ran("t1", 1, "sha256:aaaa"), ran("t2", 2, "sha256:bbbb")],
+        "task_definitions": [td(1, &[]), td(2, &[])],
+        "logs": [log("t1", 1, "listening"), log("t2", 5, "exec format error in sha256:bbbb")],
+    }));
+    let report = analyze(&snap, &r);
+    let w = &report.what_changed[0];
+    assert_eq!(w.decided_by, "its service deployment completed");
+    let fields: Vec<String> = w.changes.iter().map(|c| c.describe("->")).collect();
+    assert_eq!(
+        fields,
+        [
+            "service app security groups: sg-1111 -> sg-2222",
+            "app image digest: sha256:aaaa -> sha256:bbbb",
+        ]
+    );
+    assert_eq!(
+        report.findings[0].likely_trigger.as_deref(),
+        Some("began with app:2, which changed app image digest: sha256:aaaa -> sha256:bbbb")
+    );
+}

@@ -220,10 +220,13 @@ pub fn render(r: &Report) -> String {
             }
         }
     }
-    if !r.account_changes.is_empty() {
+    if !r.account_changes.is_empty() || r.account_changes_read.is_some() {
         let _ = writeln!(o, "## Account changes in the window (CloudTrail)\n");
         for c in &r.account_changes {
             let _ = writeln!(o, "- {}", cell(&super::account_change_line(c)));
+        }
+        if let Some(n) = &r.account_changes_read {
+            let _ = writeln!(o, "\n_{}_", cell(n));
         }
         let _ = writeln!(o);
     }

@@ -73,8 +73,13 @@ pub fn account_change_line(c: &crate::snapshot::AccountChange) -> String {
         .as_deref()
         .map(|u| format!(" by {u}"))
         .unwrap_or_default();
+    let detail = c
+        .detail
+        .as_deref()
+        .map(|d| format!(": {d}"))
+        .unwrap_or_default();
     format!(
-        "{} {} ({source}) on {}{by}",
+        "{} {} ({source}) on {}{by}{detail}",
         c.time.format("%Y-%m-%d %H:%M:%SZ"),
         c.event,
         c.resources.join(", ")

@@ -131,7 +131,7 @@ pub fn render(report: &Report, width: u16) -> String {
             let _ = writeln!(out, "  - no difference in the task definitions");
         }
     }
-    if !report.account_changes.is_empty() {
+    if !report.account_changes.is_empty() || report.account_changes_read.is_some() {
         let _ = writeln!(
             out,
             "\n{}",
@@ -139,6 +139,9 @@ pub fn render(report: &Report, width: u16) -> String {
         );
         for c in &report.account_changes {
             let _ = writeln!(out, "  - {}", super::account_change_line(c));
+        }
+        if let Some(n) = &report.account_changes_read {
+            let _ = writeln!(out, "  {}", n.dimmed());
         }
     }
     if !report.incomplete.is_empty() {

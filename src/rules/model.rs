@@ -182,8 +182,8 @@ pub fn fields_of(source: Source) -> Option<Vec<&'static str>> {
     }
 }
 
-/// Kinds of task-definition change a rule's `triggered_by` can name; each is the field of
-/// a revision diff (`env DB_HOST` is kind `env`, `health check` is `health-check`).
+/// Kinds of change a rule's `triggered_by` can name; each is the field of a revision diff
+/// (task definition, deployment or image digest) (`env DB_HOST` is kind `env`, `health check` is `health-check`).
 pub const TRIGGER_KINDS: &[&str] = &[
     "env",
     "secret",
@@ -199,6 +199,14 @@ pub const TRIGGER_KINDS: &[&str] = &[
     "execution-role",
     "runtime-platform",
     "network-mode",
+    // how the revision ran (engine/ran.rs)
+    "image-digest",
+    "subnets",
+    "security-groups",
+    "public-ip",
+    "launch-type",
+    "capacity-provider",
+    "platform-version",
 ];
 
 /// Named string sets a condition can test a capture against.

@@ -12,7 +12,7 @@ pub use load::{load_snapshot, parse_snapshot};
 pub use sealed::Sealed;
 pub use startpath::{
     AccountChange, AclEntry, FileSystemCheck, ImageCheck, LogGroupCheck, MountTarget, NatGateway,
-    NetworkAcl, PermissionCheck, RoleCheck, SecretCheck, VpcEndpoint,
+    NetworkAcl, PermissionCheck, RoleCheck, SecretCheck, TrailRead, VpcEndpoint,
 };
 
 use chrono::{DateTime, Utc};
@@ -70,6 +70,9 @@ pub struct Snapshot {
     /// Write events of the window (CloudTrail) that touched the snapshot's resources.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub account_changes: Vec<AccountChange>,
+    /// How CloudTrail was read; absent when it was not (`--cloudtrail off`, older snapshots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trail: Option<TrailRead>,
     #[serde(default, skip_serializing_if = "Network::is_empty")]
     pub network: Network,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -176,6 +179,19 @@ pub struct Deployment {
     pub created_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<DateTime<Utc>>,
+    /// The deployment's own network configuration (it can differ from the service's
+    /// current one while an older deployment drains).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<AwsVpcConfig>,
+    /// FARGATE, EC2 or EXTERNAL, when set instead of a capacity provider strategy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<String>,
+    /// `FARGATE_SPOT weight=1 base=0`, one per provider.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_providers: Vec<String>,
+    /// The Fargate platform version (`1.4.0`, `LATEST`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]

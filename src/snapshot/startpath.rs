@@ -161,8 +161,8 @@ pub struct MountTarget {
 }
 
 /// A change made in the account during the window that touched a resource the snapshot
-/// describes (CloudTrail `LookupEvents`, write events only). Request parameters are not
-/// kept: only what was done, to what, by whom and when.
+/// describes (CloudTrail `LookupEvents`, write events only): what was done, to what, by
+/// whom and when, and the few request parameters that say what the change was.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AccountChange {
@@ -176,4 +176,26 @@ pub struct AccountChange {
     /// The snapshot's resources it touched (ids, names or ARNs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// The request parameters that say what changed (`ipProtocol=tcp fromPort=5432
+    /// cidrIp=10.0.0.0/16`), from a fixed list of names; never a value of a secret or
+    /// parameter, and redacted with the rest of the snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// How the window's account changes were read, so that the report can tell "nothing
+/// changed" from "not looked at".
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrailRead {
+    /// LookupEvents calls made.
+    pub calls: u32,
+    /// Of which, queries for one resource by name (`ResourceName`).
+    #[serde(default)]
+    pub by_resource: u32,
+    /// Write events read, before keeping those that touched the snapshot's resources.
+    pub events: u32,
+    /// A bound (pages, resources queried, time) stopped the read before the window's start.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
