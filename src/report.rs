@@ -229,6 +229,10 @@ pub struct WhatChanged {
     /// Field-by-field changes from the base to the failing revision (secrets as
     /// fingerprints).
     pub changes: Vec<crate::diff::Change>,
+    /// Why the task definitions could not be compared (one is not in the snapshot), so
+    /// that no change is not mistaken for no difference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_compared: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]

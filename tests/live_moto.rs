@@ -172,7 +172,9 @@ fn tls_then_missing_relation_across_revisions_and_replay() {
     let service = &snap["services"][0];
     let deployed = &service["deployments"][0]["network"];
     assert!(
-        deployed["subnets"].as_array().is_some_and(|s| !s.is_empty()),
+        deployed["subnets"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty()),
         "{service:#}"
     );
     assert_eq!(deployed, &service["network"], "{service:#}");

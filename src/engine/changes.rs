@@ -99,6 +99,19 @@ pub(super) fn what_changed(
                 .find(|t| t.family == fam.family && t.revision == rev)
         };
         let name = |rev: i64| format!("{}:{rev}", fam.family);
+        let not_compared = base.and_then(|b| {
+            let missing: Vec<String> = [b.revision, failing.revision]
+                .into_iter()
+                .filter(|r| td(*r).is_none())
+                .map(name)
+                .collect();
+            (!missing.is_empty()).then(|| {
+                format!(
+                    "{} not in the snapshot, so the task definitions were not compared",
+                    missing.join(" and ")
+                )
+            })
+        });
         let mut changes = match base.map(|b| (td(b.revision), td(failing.revision))) {
             Some((Some(a), Some(b))) => diff(a, b, &name(a.revision), &name(b.revision)).changes,
             _ => Vec::new(),
@@ -125,6 +138,7 @@ pub(super) fn what_changed(
             appeared: now.difference(&before).cloned().collect(),
             cleared: before.difference(&now).cloned().collect(),
             changes,
+            not_compared,
         });
     }
     out
@@ -139,11 +153,19 @@ fn kind_of(field: &str) -> String {
     }
 }
 
-/// Names, on each finding that appeared at a failing revision, the change of that
-/// revision its rule says it can be triggered by. A change whose name or values occur in
-/// the finding's message or evidence is preferred (the `DATABASE_URL` of a DNS failure
-/// for that host), else the first change of a listed kind.
-pub(super) fn triggers(findings: &mut [Finding], rules: &RuleSet, changed: &[WhatChanged]) {
+/// Names, on each finding that appeared after the base revision, the change its rule
+/// says it can be triggered by, from the first revision where it appeared (which may be
+/// older than the newest failing one; changes made after it appeared are not its
+/// trigger). A change whose name or values occur in the finding's message or evidence
+/// is preferred (the `DATABASE_URL` of a DNS failure for that host), else the first
+/// change of a listed kind.
+pub(super) fn triggers(
+    snap: &Snapshot,
+    findings: &mut [Finding],
+    rules: &RuleSet,
+    changed: &[WhatChanged],
+    timeline: &[FamilyTimeline],
+) {
     for f in findings.iter_mut() {
         let Some(rule) = rules.get(&f.rule) else {
             continue;
@@ -159,8 +181,10 @@ pub(super) fn triggers(findings: &mut [Finding], rules: &RuleSet, changed: &[Wha
             if !w.appeared.contains(&f.rule) || !f.revisions.contains(&w.failing) {
                 continue;
             }
-            let candidates: Vec<&crate::diff::Change> = w
-                .changes
+            let Some((first, changes)) = changes_until_first(snap, w, timeline, &f.rule) else {
+                continue;
+            };
+            let candidates: Vec<&crate::diff::Change> = changes
                 .iter()
                 .filter(|c| rule.triggered_by.contains(&kind_of(&c.field)))
                 .collect();
@@ -178,14 +202,47 @@ pub(super) fn triggers(findings: &mut [Finding], rules: &RuleSet, changed: &[Wha
                 .or(candidates.first());
             if let Some(c) = pick {
                 f.likely_trigger = Some(format!(
-                    "began with {}, which changed {}",
-                    w.failing,
+                    "began with {first}, which changed {}",
                     c.describe("->")
                 ));
                 break;
             }
         }
     }
+}
+
+/// The first revision after `w`'s base where `rule` was seen, and the changes from the
+/// base to it: `w`'s own changes when that is the failing revision.
+fn changes_until_first(
+    snap: &Snapshot,
+    w: &WhatChanged,
+    timeline: &[FamilyTimeline],
+    rule: &str,
+) -> Option<(String, Vec<crate::diff::Change>)> {
+    let rev = |key: &str| split_td(key).map(|(_, r)| r);
+    let (base, failing) = (rev(w.base.as_deref()?)?, rev(&w.failing)?);
+    let fam = timeline.iter().find(|t| t.family == w.family)?;
+    let first = fam
+        .revisions
+        .iter()
+        .filter(|r| r.revision > base && r.revision <= failing)
+        .find(|r| r.findings.iter().any(|id| id == rule))
+        .map_or(failing, |r| r.revision);
+    let name = format!("{}:{first}", w.family);
+    if first == failing {
+        return Some((name, w.changes.clone()));
+    }
+    let td = |r: i64| {
+        snap.task_definitions
+            .iter()
+            .find(|t| t.family == w.family && t.revision == r)
+    };
+    let mut changes = match (td(base), td(first)) {
+        (Some(a), Some(b)) => diff(a, b, "", "").changes,
+        _ => Vec::new(),
+    };
+    changes.extend(super::ran::ran_changes(snap, &w.family, base, first));
+    Some((name, changes))
 }
 
 /// For findings no task-definition change explains, the account change (CloudTrail) that

@@ -102,7 +102,7 @@ fn analyze_index(snap: &Snapshot, ix: Index, rules: &RuleSet, mode: Mode) -> Rep
     let timeline = timeline(snap, &ix, &raws);
     let churn = churn(snap, &ix, &raws);
     let what_changed = what_changed(snap, &findings, &timeline);
-    triggers(&mut findings, rules, &what_changed);
+    triggers(snap, &mut findings, rules, &what_changed, &timeline);
     account_triggers(&mut findings, &snap.account_changes);
     let mut account_changes = snap.account_changes.clone();
     account_changes.sort_by_key(|c| std::cmp::Reverse(c.time));

@@ -533,3 +533,63 @@ pattern = 'exec format error in (?P<digest>sha256:[a-f0-9]+)'
         Some("began with app:2, which changed app image digest: sha256:aaaa -> sha256:bbbb")
     );
 }
+
+/// The last good revision's task definition is not in the snapshot: the comparison says
+/// it was not made, rather than that nothing differs.
+#[test]
+fn what_changed_says_not_compared_when_a_task_definition_is_missing() {
+    let r = rules(&[&simple_rule("TST070", "cannot connect", "critical", &[])]);
+    let snap = world(serde_json::json!({
+        "tasks": [task("t1", 1, "STOPPED", &[]), task("t2", 2, "RUNNING", &[])],
+        "task_definitions": [td(2, &[("DB_HOST", "db-b")])],
+        "logs": [log("t1", 1, "listening"), log("t2", 5, "cannot connect")],
+    }));
+    let report = analyze(&snap, &r);
+    let w = &report.what_changed[0];
+    assert_eq!(w.base.as_deref(), Some("app:1"));
+    assert!(w.changes.is_empty());
+    assert_eq!(
+        crate::render::what_changed_none(w).as_deref(),
+        Some("app:1 not in the snapshot, so the task definitions were not compared")
+    );
+}
+
+/// The failure appeared at revision 2 (DB_HOST moved) and revision 3 only changed a
+/// flag: the trigger names revision 2 and its change, not the newest failing revision.
+#[test]
+fn likely_trigger_names_the_first_revision_where_the_finding_appeared() {
+    let r = rules(&[&format!(
+        r#"id = "TST080"
+name = "dns"
+title = "t"
+severity = "critical"
+message = "cannot resolve {{host}}"
+triggered_by = ["env"]
+[[signal]]
+source = "log"
+pattern = 'cannot resolve (?P<host>[a-z0-9.-]+)'
+{DOCS}"#
+    )]);
+    let snap = world(serde_json::json!({
+        "tasks": [
+            task("t1", 1, "STOPPED", &[]), task("t2", 2, "STOPPED", &[]),
+            task("t3", 3, "RUNNING", &[]),
+        ],
+        "task_definitions": [
+            td(1, &[("A_FLAG", "1"), ("DB_HOST", "db-a.internal")]),
+            td(2, &[("A_FLAG", "1"), ("DB_HOST", "db-b.internal")]),
+            td(3, &[("A_FLAG", "2"), ("DB_HOST", "db-b.internal")]),
+        ],
+        "logs": [
+            log("t1", 1, "listening"),
+            log("t2", 3, "cannot resolve db-b.internal"),
+            log("t3", 5, "cannot resolve db-b.internal"),
+        ],
+    }));
+    let report = analyze(&snap, &r);
+    assert_eq!(report.what_changed[0].failing, "app:3");
+    assert_eq!(
+        report.findings[0].likely_trigger.as_deref(),
+        Some("began with app:2, which changed app env DB_HOST: db-a.internal -> db-b.internal")
+    );
+}

@@ -255,6 +255,9 @@ pub fn render(r: &Report) -> String {
             for c in &w.changes {
                 let _ = writeln!(o, "- {}", c.describe("→").replace('|', "\\|"));
             }
+            if let Some(line) = super::what_changed_none(w) {
+                let _ = writeln!(o, "- {}", cell(&line));
+            }
             let _ = writeln!(o);
         }
     }

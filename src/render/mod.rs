@@ -86,6 +86,17 @@ pub fn account_change_line(c: &crate::snapshot::AccountChange) -> String {
     )
 }
 
+/// The line under a comparison that lists no change: not compared, or no difference.
+pub fn what_changed_none(w: &crate::report::WhatChanged) -> Option<String> {
+    match &w.not_compared {
+        Some(why) => Some(why.clone()),
+        None if w.base.is_some() && w.changes.is_empty() => {
+            Some("no difference in the task definitions".to_string())
+        }
+        None => None,
+    }
+}
+
 pub fn what_changed_heading(w: &crate::report::WhatChanged) -> String {
     match &w.base {
         Some(b) if w.last_good => format!(

@@ -127,8 +127,8 @@ pub fn render(report: &Report, width: u16) -> String {
         for c in &w.changes {
             let _ = writeln!(out, "  - {}", c.describe("->"));
         }
-        if w.base.is_some() && w.changes.is_empty() {
-            let _ = writeln!(out, "  - no difference in the task definitions");
+        if let Some(line) = super::what_changed_none(w) {
+            let _ = writeln!(out, "  - {line}");
         }
     }
     if !report.account_changes.is_empty() || report.account_changes_read.is_some() {
