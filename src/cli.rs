@@ -193,30 +193,28 @@ pub struct DoctorArgs {
     pub call_stats: bool,
 }
 
-/// Parses `90s`, `30m`, `2h`, `1d` (a bare number is seconds).
+/// Parses `90s`, `30m`, `2h`, `1d`, `1h30m` (humantime; a bare number is seconds).
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 90s, 30m, 2h or 1d"))?;
-    let secs = match unit {
-        "" | "s" => Some(n),
-        "m" => n.checked_mul(60),
-        "h" => n.checked_mul(3600),
-        "d" => n.checked_mul(86400),
-        _ => return Err(format!("{s:?} is not a duration like 90s, 30m, 2h or 1d")),
+    let bad = || format!("{s:?} is not a duration like 90s, 30m, 2h or 1d");
+    // A bare number is seconds, as it always was; humantime wants a unit.
+    let text = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{s}s")
+    } else {
+        s.to_string()
     };
+    let d = humantime::parse_duration(&text).map_err(|e| match e {
+        humantime::DurationError::NumberOverflow => format!("{s:?} is too long (at most 3650d)"),
+        _ => bad(),
+    })?;
     // Ten years: beyond any log retention, and clock arithmetic stays in range.
-    let secs = match secs {
-        Some(x) if x <= 3650 * 86400 => x,
-        _ => return Err(format!("{s:?} is too long (at most 3650d)")),
-    };
-    if secs == 0 {
+    if d > std::time::Duration::from_secs(3650 * 86400) {
+        return Err(format!("{s:?} is too long (at most 3650d)"));
+    }
+    if d.is_zero() {
         return Err("a duration must be more than zero".into());
     }
-    Ok(std::time::Duration::from_secs(secs))
+    Ok(d)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -378,4 +376,28 @@ pub struct DbProbeArgs {
     /// Where this runs relative to the tasks' VPC; decides whether a timeout is a failure or inconclusive
     #[arg(long, value_enum, default_value_t = crate::probe::Vantage::Local)]
     pub vantage: crate::probe::Vantage,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_take_units_compounds_and_bare_seconds() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration(" 1d "), Ok(Duration::from_secs(86400)));
+        assert_eq!(
+            parse_duration("2x"),
+            Err("\"2x\" is not a duration like 90s, 30m, 2h or 1d".to_string())
+        );
+        assert_eq!(
+            parse_duration("3651d"),
+            Err("\"3651d\" is too long (at most 3650d)".to_string())
+        );
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("").is_err());
+    }
 }

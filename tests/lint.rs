@@ -365,6 +365,14 @@ fn folders_skip_json_that_is_not_a_task_definition() {
         dir.join("td.json"),
     )
     .unwrap();
+    // .gitignore is honoured (no git repository needed): an ignored draft is not linted.
+    std::fs::create_dir_all(dir.join("drafts")).unwrap();
+    std::fs::copy(
+        "fixtures/lint/rules/CFG006/trigger/td.json",
+        dir.join("drafts/td.json"),
+    )
+    .unwrap();
+    std::fs::write(dir.join(".gitignore"), "drafts/\n").unwrap();
     let r = lint(&[dir.to_str().unwrap()]);
     assert_eq!(r.target.files.len(), 1, "{:?}", r.target.files);
     assert!(ids(&r).contains(&"CFG006".to_string()));

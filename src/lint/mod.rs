@@ -290,18 +290,24 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
+/// The files under `dir`, as git would see them: `.gitignore`, `.ignore` and the global
+/// git excludes are honoured (the `ignore` crate, as ripgrep walks), hidden files such as
+/// `.env` are kept, and vendored or generated folders are skipped by name.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ignore::Error> {
+    let walker = ignore::WalkBuilder::new(dir)
+        .hidden(false)
+        .require_git(false)
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            !(e.file_type().is_some_and(|t| t.is_dir())
+                && e.depth() > 0
+                && (SKIP_DIRS.contains(&name.as_ref()) || name.starts_with(".venv")))
+        })
+        .build();
+    for entry in walker {
         let entry = entry?;
-        let path = entry.path();
-        let ft = entry.file_type()?;
-        if ft.is_dir() {
-            let name = entry.file_name().to_string_lossy().to_string();
-            if !SKIP_DIRS.contains(&name.as_str()) && !name.starts_with(".venv") {
-                walk(&path, out)?;
-            }
-        } else if ft.is_file() {
-            out.push(path);
+        if entry.file_type().is_some_and(|t| t.is_file()) {
+            out.push(entry.into_path());
         }
     }
     Ok(())

@@ -100,21 +100,25 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Rule>> {
     Ok(rules)
 }
 
+/// The `*.toml` files under `dir` (or `dir` itself), walked as lint walks a folder:
+/// `.gitignore` is honoured, so a rule pack's ignored drafts are not loaded.
 fn collect_toml(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
-    let io = |source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
     if dir.is_file() {
         out.push(dir.to_path_buf());
         return Ok(());
     }
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
-        if path.is_dir() {
-            collect_toml(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "toml") {
-            out.push(path);
+    for entry in ignore::WalkBuilder::new(dir).require_git(false).build() {
+        let entry = entry.map_err(|e| Error::Io {
+            path: dir.to_path_buf(),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("cannot walk the folder")),
+        })?;
+        let path = entry.path();
+        if entry.file_type().is_some_and(|t| t.is_file())
+            && path.extension().is_some_and(|e| e == "toml")
+        {
+            out.push(entry.into_path());
         }
     }
     Ok(())
