@@ -1,0 +1,256 @@
+//! The prefilter: one multi-pattern pass over a block finds the lines some log-reading
+//! pattern can match. Each pattern is reduced to literals one of which occurs around
+//! every match; an ASCII-case-insensitive Aho-Corasick automaton over all of them finds
+//! candidate lines, and only the patterns owning the literals found then run. Used by
+//! `scan` and by `doctor`'s log collection.
+
+use super::*;
+
+/// The two non-ASCII characters that Unicode case folding equates with ASCII letters
+/// (`ſ` ~ `s`, Kelvin `K` ~ `k`). Literals are scanned for in their ASCII spellings only,
+/// so a line holding one of these is checked against every pattern instead.
+pub(super) const FOLD_EXOTIC: [char; 2] = ['\u{17F}', '\u{212A}'];
+
+/// The compiled prefilter: finds, in one pass over the input, the lines that some
+/// log-reading signal pattern matches.
+///
+/// Each pattern is reduced to a set of literals one of which occurs around every match
+/// (`literals::required`). One ASCII-case-insensitive Aho-Corasick automaton over all
+/// of them scans each block; only at a line where one occurs do the patterns owning the
+/// literals found run (the engine's own compiled regexes, on the message the engine
+/// will see). Patterns without a usable literal are joined into one regex with line
+/// anchors dropped (so it can only match more), which scans the blocks too. Candidate
+/// lines are therefore exactly the lines some log pattern matches.
+pub struct Prefilter {
+    /// Every log-reading pattern, as compiled by the rule loader.
+    /// (Clones of the loader's: a `Regex` clone shares its compiled program.)
+    pub(super) pats: Vec<regex::Regex>,
+    /// Literal automaton and, per automaton pattern, the indexes into `pats` it serves.
+    pub(super) lits: Option<aho_corasick::AhoCorasick>,
+    pub(super) lit_pats: Vec<Vec<u32>>,
+    /// Union of the patterns without a usable literal, and their indexes into `pats`.
+    pub(super) rest: Option<regex::bytes::Regex>,
+    pub(super) rest_pats: Vec<u32>,
+    /// Finders for `FOLD_EXOTIC` (UTF-8), when some literal was spelled without them.
+    pub(super) exotic: Vec<memchr::memmem::Finder<'static>>,
+}
+
+impl std::fmt::Debug for Prefilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Prefilter({} patterns)", self.pats.len())
+    }
+}
+
+impl Prefilter {
+    /// Builds the prefilter from every signal that reads logs.
+    pub fn new(rules: &RuleSet) -> Prefilter {
+        let pats: Vec<regex::Regex> = rules
+            .rules
+            .iter()
+            .flat_map(|r| r.signals.iter())
+            .filter(|s| s.reads(Source::Log))
+            .flat_map(|s| s.patterns.iter().cloned())
+            .collect();
+        let mut lit_ids: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut lit_list: Vec<Vec<u8>> = Vec::new();
+        let mut lit_pats: Vec<Vec<u32>> = Vec::new();
+        let mut rest_hirs = Vec::new();
+        let mut rest_pats = Vec::new();
+        let mut folded = false;
+        for (i, p) in pats.iter().enumerate() {
+            let hir = regex_syntax::ParserBuilder::new().build().parse(p.as_str());
+            match hir.as_ref().ok().and_then(literals::required) {
+                Some((set, f)) => {
+                    folded |= f;
+                    for lit in set {
+                        let id = *lit_ids.entry(lit.clone()).or_insert_with(|| {
+                            lit_list.push(lit);
+                            lit_pats.push(Vec::new());
+                            lit_list.len() - 1
+                        });
+                        if lit_pats[id].last() != Some(&(i as u32)) {
+                            lit_pats[id].push(i as u32);
+                        }
+                    }
+                }
+                None => {
+                    rest_pats.push(i as u32);
+                    // The rule loader compiled the pattern, so it parses; should the two
+                    // ever disagree, the empty regex (a hit on every line) stays correct.
+                    rest_hirs.push(hir.map_or_else(
+                        |_| regex_syntax::hir::Hir::empty(),
+                        |h| literals::unanchored(&h),
+                    ));
+                }
+            }
+        }
+        let (lit_list, lit_pats) = minimize(lit_list, lit_pats);
+        let lits = (!lit_list.is_empty()).then(|| {
+            let build = |kind| {
+                aho_corasick::AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(aho_corasick::MatchKind::Standard)
+                    .kind(kind)
+                    .build(&lit_list)
+            };
+            build(Some(aho_corasick::AhoCorasickKind::DFA))
+                .or_else(|_| build(None))
+                .expect("literal automaton builds")
+        });
+        let rest = (!rest_hirs.is_empty()).then(|| {
+            let union = regex_syntax::hir::Hir::alternation(rest_hirs).to_string();
+            regex::bytes::RegexBuilder::new(&union)
+                .size_limit(256 << 20)
+                .dfa_size_limit(2 << 20)
+                .build()
+                // Too big for the regex crate: every line becomes a candidate and the
+                // patterns themselves decide.
+                .unwrap_or_else(|_| regex::bytes::Regex::new("").expect("empty regex"))
+        });
+        let exotic = if folded {
+            FOLD_EXOTIC
+                .iter()
+                .map(|c| memchr::memmem::Finder::new(c.to_string().as_bytes()).into_owned())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Prefilter {
+            pats,
+            lits,
+            lit_pats,
+            rest,
+            rest_pats,
+            exotic,
+        }
+    }
+
+    /// True when some log-reading pattern matches `message`: the test `doctor` applies to
+    /// every line of a log window it reads, so that only lines a rule can use are kept.
+    pub fn matches(&self, message: &str) -> bool {
+        let exotic = self
+            .exotic
+            .iter()
+            .any(|f| f.find(message.as_bytes()).is_some());
+        if exotic {
+            return self.pats.iter().any(|p| p.is_match(message));
+        }
+        if let Some(ac) = &self.lits {
+            for m in ac.find_overlapping_iter(message.as_bytes()) {
+                let pats = &self.lit_pats[m.pattern().as_usize()];
+                if pats
+                    .iter()
+                    .any(|&p| self.pats[p as usize].is_match(message))
+                {
+                    return true;
+                }
+            }
+        }
+        self.rest
+            .as_ref()
+            .is_some_and(|r| r.is_match(message.as_bytes()))
+            && self
+                .rest_pats
+                .iter()
+                .any(|&p| self.pats[p as usize].is_match(message))
+    }
+
+    /// True when some log pattern matches the message of a line. `raw` is the line
+    /// with the line breaks around it, `text` without them (and without a trailing
+    /// CR); `why` says which scanners hit the line.
+    pub(super) fn confirm(&self, raw: &[u8], text: &str, why: Hits, seen: &mut Seen) -> bool {
+        let (_, _, message) = split_tail_prefix(text);
+        if why.exotic {
+            return self.pats.iter().any(|p| p.is_match(message));
+        }
+        if why.lit {
+            if let Some(ac) = &self.lits {
+                seen.next_line(self.pats.len());
+                for m in ac.find_overlapping_iter(raw) {
+                    for &p in &self.lit_pats[m.pattern().as_usize()] {
+                        if seen.first(p) && self.pats[p as usize].is_match(message) {
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
+        why.rest
+            && self
+                .rest_pats
+                .iter()
+                .any(|&p| self.pats[p as usize].is_match(message))
+    }
+}
+
+/// Drops the literals that contain another one: a line holding the longer one holds the
+/// shorter, which then stands for the patterns of both.
+pub(super) fn minimize(lits: Vec<Vec<u8>>, pats: Vec<Vec<u32>>) -> (Vec<Vec<u8>>, Vec<Vec<u32>>) {
+    let Ok(ac) = aho_corasick::AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+        .build(&lits)
+    else {
+        return (lits, pats);
+    };
+    let inner = |i: usize| {
+        ac.find_overlapping_iter(&lits[i])
+            .map(|m| m.pattern().as_usize())
+            .filter(move |&j| j != i)
+    };
+    let redundant: Vec<bool> = (0..lits.len()).map(|i| inner(i).next().is_some()).collect();
+    let mut pats = pats;
+    for i in (0..lits.len()).filter(|&i| redundant[i]) {
+        // The shortest literal inside one never contains another, so this exists.
+        let j = inner(i)
+            .find(|&j| !redundant[j])
+            .expect("a minimal literal inside");
+        let moved = std::mem::take(&mut pats[i]);
+        pats[j].extend(moved);
+    }
+    let mut out_lits = Vec::new();
+    let mut out_pats = Vec::new();
+    for (i, (l, mut p)) in lits.into_iter().zip(pats).enumerate() {
+        if !redundant[i] {
+            p.sort_unstable();
+            p.dedup();
+            out_lits.push(l);
+            out_pats.push(p);
+        }
+    }
+    (out_lits, out_pats)
+}
+
+/// Which scanners hit a line.
+#[derive(Clone, Copy)]
+pub(super) struct Hits {
+    pub(super) lit: bool,
+    pub(super) rest: bool,
+    pub(super) exotic: bool,
+}
+
+/// Which patterns were already tried on the current line.
+#[derive(Default)]
+pub(super) struct Seen {
+    pub(super) stamp: Vec<u32>,
+    pub(super) line: u32,
+}
+
+impl Seen {
+    pub(super) fn next_line(&mut self, n: usize) {
+        if self.stamp.len() != n {
+            self.stamp = vec![0; n];
+        }
+        self.line = self.line.wrapping_add(1);
+        if self.line == 0 {
+            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.line = 1;
+        }
+    }
+
+    pub(super) fn first(&mut self, p: u32) -> bool {
+        let s = &mut self.stamp[p as usize];
+        let new = *s != self.line;
+        *s = self.line;
+        new
+    }
+}
