@@ -166,3 +166,48 @@ fn nothing_found_and_denied_are_each_said() {
     let report = sickbay::analyze(&sickbay::snapshot::Sealed::new(never), &rules);
     assert_eq!(report.account_changes_read, None, "not read, nothing said");
 }
+
+/// Too little time left: no call is started, the read is marked cut short, and the
+/// report is incomplete, naming the action, while the rest of the report stands.
+#[test]
+fn running_out_of_time_marks_the_report_incomplete() {
+    let never = mock!(aws_sdk_cloudtrail::Client::lookup_events)
+        .then_output(|| LookupEventsOutput::builder().build());
+    let client = mock_client!(aws_sdk_cloudtrail, RuleMode::MatchAny, &[&never]);
+    let mut wanted = Wanted::default();
+    wanted.by_resource.push(SG.into());
+    let ctx = Ctx::new(Duration::from_secs(1), Duration::from_secs(1), 4, None);
+    let since = chrono::Utc::now() - chrono::Duration::hours(1);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (kept, read) = rt.block_on(changes(&ctx, &client, since, &wanted));
+    assert!(kept.is_empty());
+    assert_eq!(read.calls, 0);
+    assert!(read.truncated);
+    let errors = ctx.take_errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        (errors[0].action.as_str(), errors[0].code.as_deref()),
+        ("cloudtrail:LookupEvents", Some("DeadlineExceeded"))
+    );
+    let snap = sickbay::snapshot::Snapshot {
+        trail: Some(read),
+        collect_errors: errors,
+        ..Default::default()
+    };
+    let report = sickbay::analyze(
+        &sickbay::snapshot::Sealed::new(snap),
+        &sickbay::RuleSet::builtin().unwrap(),
+    );
+    assert_eq!(report.status, sickbay::report::Status::Incomplete);
+    assert!(
+        report
+            .account_changes_read
+            .as_deref()
+            .is_some_and(|l| l.starts_with("CloudTrail was read only in part")),
+        "{:?}",
+        report.account_changes_read
+    );
+}

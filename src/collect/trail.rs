@@ -175,7 +175,17 @@ impl Reader<'_> {
         let mut token: Option<String> = None;
         for _page in 0..max {
             if self.ctx.time_left() < MARGIN {
+                // Out of time: the report is incomplete and says which action was cut.
                 self.stats.truncated = true;
+                let f = super::ctx::Failure {
+                    code: "DeadlineExceeded".into(),
+                    message: format!(
+                        "the collection's --timeout ran out after {} LookupEvents calls",
+                        self.stats.calls
+                    ),
+                    kind: super::ctx::FailKind::Timeout,
+                };
+                self.ctx.record(Op::CloudTrailLookupEvents, &f, None);
                 return Err(());
             }
             if self.stats.calls > 0 {

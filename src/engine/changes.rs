@@ -302,11 +302,18 @@ pub(super) fn account_triggers(
 pub(super) fn trail_note(snap: &Snapshot) -> Option<String> {
     let action = "cloudtrail:LookupEvents";
     if let Some(e) = snap.collect_errors.iter().find(|e| e.action == action) {
-        return Some(format!(
-            "CloudTrail could not be read ({action}: {}): changes made in the account \
-             are unknown; the revision diff stands on its own",
-            e.code.as_deref().unwrap_or("error")
-        ));
+        let code = e.code.as_deref().unwrap_or("error");
+        return Some(if code == "DeadlineExceeded" || code == "Timeout" {
+            format!(
+                "CloudTrail was read only in part ({action}: {code}): older changes in the \
+                 window are unknown; the revision diff stands on its own"
+            )
+        } else {
+            format!(
+                "CloudTrail could not be read ({action}: {code}): changes made in the \
+                 account are unknown; the revision diff stands on its own"
+            )
+        });
     }
     let t = snap.trail.as_ref()?;
     let read = format!(
