@@ -36,12 +36,20 @@ pub(super) struct RawFinding<'r> {
     pub(super) score: f64,
 }
 
-pub(super) fn match_signal(sig: &crate::rules::Signal, ix: &Index) -> Vec<Group> {
+/// The gate and this signal's pattern numbers in it, when the signal reads logs.
+pub(super) type LogGate<'g> = Option<(&'g super::gate::Gate, (u32, u32))>;
+
+pub(super) fn match_signal(sig: &crate::rules::Signal, ix: &Index, gate: LogGate) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     let mut pos: HashMap<Caps, usize> = HashMap::new();
     let names = sig_names(sig);
     for &src in &sig.sources {
         for ri in ix.records_of(src, sig.field.as_deref()) {
+            if let Some((g, range)) = gate.filter(|_| src == Source::Log) {
+                if !g.admits(ri, range) {
+                    continue;
+                }
+            }
             let rec = &ix.records[ri];
             // Cheap test first: most records match no pattern, and `is_match` stops at
             // the first hit without resolving capture groups.
@@ -160,8 +168,28 @@ pub(super) fn join(rule: &Rule, groups: &[Vec<Group>]) -> Option<Vec<Binding>> {
 
 /// The rule's findings: one, or with `per = "capture"` one per distinct value of that
 /// capture (each role, each image), so messages and fixes name one thing each.
+#[cfg(test)]
 pub(super) fn evaluate<'r>(rule: &'r Rule, ix: &Index) -> Vec<RawFinding<'r>> {
-    let groups: Vec<Vec<Group>> = rule.signals.iter().map(|s| match_signal(s, ix)).collect();
+    evaluate_gated(rule, usize::MAX, ix, None)
+}
+
+/// Evaluates rule number `index` of the rule set; `gate` skips log records none of a
+/// signal's patterns can match.
+pub(super) fn evaluate_gated<'r>(
+    rule: &'r Rule,
+    index: usize,
+    ix: &Index,
+    gate: Option<&super::gate::Gate>,
+) -> Vec<RawFinding<'r>> {
+    let groups: Vec<Vec<Group>> = rule
+        .signals
+        .iter()
+        .enumerate()
+        .map(|(si, s)| {
+            let g = gate.and_then(|g| Some((g, g.signal(index, si, s.patterns.len())?)));
+            match_signal(s, ix, g)
+        })
+        .collect();
     let Some(mut bindings) = join(rule, &groups) else {
         return Vec::new();
     };

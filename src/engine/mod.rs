@@ -17,6 +17,7 @@ mod changes;
 mod eval;
 mod findings;
 mod fold;
+mod gate;
 mod header;
 mod history;
 mod ran;
@@ -93,7 +94,13 @@ pub fn analyze_lint(snap: &Sealed, inputs: &crate::lint::LintInputs, rules: &Rul
 }
 
 fn analyze_index(snap: &Snapshot, ix: Index, rules: &RuleSet, mode: Mode) -> Report {
-    let mut raws: Vec<RawFinding> = rules.rules.iter().flat_map(|r| evaluate(r, &ix)).collect();
+    let gate = gate::Gate::new(rules, &ix);
+    let mut raws: Vec<RawFinding> = rules
+        .rules
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| evaluate_gated(r, i, &ix, gate.as_ref()))
+        .collect();
     for f in &mut raws {
         score(f, &ix);
     }

@@ -25,6 +25,8 @@ pub struct Prefilter {
     /// Every log-reading pattern, as compiled by the rule loader.
     /// (Clones of the loader's: a `Regex` clone shares its compiled program.)
     pub(super) pats: Vec<regex::Regex>,
+    /// Per (rule, signal) index that reads logs, the index in `pats` of its first pattern.
+    pub(super) offsets: HashMap<(usize, usize), u32>,
     /// Literal automaton and, per automaton pattern, the indexes into `pats` it serves.
     pub(super) lits: Option<aho_corasick::AhoCorasick>,
     pub(super) lit_pats: Vec<Vec<u32>>,
@@ -44,13 +46,16 @@ impl std::fmt::Debug for Prefilter {
 impl Prefilter {
     /// Builds the prefilter from every signal that reads logs.
     pub fn new(rules: &RuleSet) -> Prefilter {
-        let pats: Vec<regex::Regex> = rules
-            .rules
-            .iter()
-            .flat_map(|r| r.signals.iter())
-            .filter(|s| s.reads(Source::Log))
-            .flat_map(|s| s.patterns.iter().cloned())
-            .collect();
+        let mut pats: Vec<regex::Regex> = Vec::new();
+        let mut offsets: HashMap<(usize, usize), u32> = HashMap::new();
+        for (ri, r) in rules.rules.iter().enumerate() {
+            for (si, s) in r.signals.iter().enumerate() {
+                if s.reads(Source::Log) {
+                    offsets.insert((ri, si), pats.len() as u32);
+                    pats.extend(s.patterns.iter().cloned());
+                }
+            }
+        }
         let mut lit_ids: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut lit_list: Vec<Vec<u8>> = Vec::new();
         let mut lit_pats: Vec<Vec<u32>> = Vec::new();
@@ -117,6 +122,7 @@ impl Prefilter {
         };
         Prefilter {
             pats,
+            offsets,
             lits,
             lit_pats,
             rest,
@@ -136,7 +142,7 @@ impl Prefilter {
             return self.pats.iter().any(|p| p.is_match(message));
         }
         if let Some(ac) = &self.lits {
-            for m in ac.find_overlapping_iter(message.as_bytes()) {
+            for m in ac.find_overlapping_iter(&framed(message)) {
                 let pats = &self.lit_pats[m.pattern().as_usize()];
                 if pats
                     .iter()
@@ -153,6 +159,42 @@ impl Prefilter {
                 .rest_pats
                 .iter()
                 .any(|&p| self.pats[p as usize].is_match(message))
+    }
+
+    /// The index of the first pattern of signal `signal` of rule `rule` (both indexes
+    /// into the rule set), when that signal reads logs; its patterns follow in order.
+    pub fn offset(&self, rule: usize, signal: usize) -> Option<u32> {
+        self.offsets.get(&(rule, signal)).copied()
+    }
+
+    /// The patterns (indexes as [`Prefilter::offset`] numbers them, sorted) that may
+    /// match `message`: those owning a literal found in it, and those without literals
+    /// when their union matches. A pattern not listed cannot match. `None` when every
+    /// pattern must be tried (a character that case-folds to an ASCII letter).
+    pub fn candidates(&self, message: &str) -> Option<Vec<u32>> {
+        if self
+            .exotic
+            .iter()
+            .any(|f| f.find(message.as_bytes()).is_some())
+        {
+            return None;
+        }
+        let mut out = Vec::new();
+        if let Some(ac) = &self.lits {
+            for m in ac.find_overlapping_iter(&framed(message)) {
+                out.extend_from_slice(&self.lit_pats[m.pattern().as_usize()]);
+            }
+        }
+        if self
+            .rest
+            .as_ref()
+            .is_some_and(|r| r.is_match(message.as_bytes()))
+        {
+            out.extend_from_slice(&self.rest_pats);
+        }
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
     }
 
     /// True when some log pattern matches the message of a line. `raw` is the line
@@ -181,6 +223,16 @@ impl Prefilter {
                 .iter()
                 .any(|&p| self.pats[p as usize].is_match(message))
     }
+}
+
+/// A message between line breaks, as the literals expect a line: `^` and `$` become
+/// literal line breaks (`^137$` requires `\n137\n`), since scan searches whole blocks.
+fn framed(message: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(message.len() + 2);
+    v.push(b'\n');
+    v.extend_from_slice(message.as_bytes());
+    v.push(b'\n');
+    v
 }
 
 /// Drops the literals that contain another one: a line holding the longer one holds the

@@ -360,3 +360,14 @@ fn literal_report() {
         }
     }
 }
+
+/// A pattern anchored to the whole line (`^137$`, APP002 via `text`) is found in a bare
+/// message too: doctor's log reads and the engine's gate test messages, not blocks.
+#[test]
+fn anchored_patterns_match_a_bare_message() {
+    let rules = RuleSet::builtin().unwrap();
+    let pre = Prefilter::new(&rules);
+    assert!(pre.matches("137"));
+    assert!(pre.candidates("137").is_some_and(|c| !c.is_empty()));
+    assert!(!pre.matches("listening on :8080"));
+}

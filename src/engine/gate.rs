@@ -1,0 +1,54 @@
+//! The log gate: the scan prefilter applied to the engine's log records, so that
+//! `doctor`, `lint` and `scan` match log patterns the same way. One Aho-Corasick pass
+//! per log record lists the patterns that can match it; a signal then runs its regexes
+//! only on the records where one of its own patterns is listed. A pattern the prefilter
+//! does not list cannot match (its literals are required), so no finding changes.
+
+use super::*;
+use crate::scan::Prefilter;
+
+/// What the prefilter allows for one record.
+enum Cands {
+    /// Not a log record: every pattern runs.
+    Open,
+    /// A log record: only these patterns (sorted) can match.
+    Only(Vec<u32>),
+}
+
+pub(super) struct Gate {
+    pre: Prefilter,
+    cands: Vec<Cands>,
+}
+
+impl Gate {
+    /// The gate for `ix`'s log records, or `None` when it has none.
+    pub(super) fn new(rules: &RuleSet, ix: &Index) -> Option<Gate> {
+        ix.records_of(Source::Log, None).next()?;
+        let pre = Prefilter::new(rules);
+        let mut cands: Vec<Cands> = (0..ix.records.len()).map(|_| Cands::Open).collect();
+        for ri in ix.records_of(Source::Log, None) {
+            if let Some(only) = pre.candidates(&ix.records[ri].text) {
+                cands[ri] = Cands::Only(only);
+            }
+        }
+        Some(Gate { pre, cands })
+    }
+
+    /// The range of pattern numbers of signal `signal` of rule `rule`, when it reads logs.
+    pub(super) fn signal(&self, rule: usize, signal: usize, patterns: usize) -> Option<(u32, u32)> {
+        self.pre
+            .offset(rule, signal)
+            .map(|first| (first, first + patterns as u32))
+    }
+
+    /// False when none of the patterns in `range` can match record `ri`.
+    pub(super) fn admits(&self, ri: usize, (from, to): (u32, u32)) -> bool {
+        match self.cands.get(ri) {
+            Some(Cands::Only(v)) => {
+                let i = v.partition_point(|&p| p < from);
+                v.get(i).is_some_and(|&p| p < to)
+            }
+            _ => true,
+        }
+    }
+}
