@@ -93,7 +93,7 @@ pub(super) fn sig_names(sig: &crate::rules::Signal) -> Vec<&str> {
     let mut names: Vec<&str> = sig
         .patterns
         .iter()
-        .flat_map(|p| p.capture_names().flatten())
+        .flat_map(|p| p.capture_names())
         .collect();
     names.sort();
     names.dedup();

@@ -6,10 +6,12 @@
 
 pub mod check;
 mod model;
+mod pattern;
 pub mod shapes;
 
 pub use check::{check_examples, ExampleFailure};
 pub use model::*;
+pub use pattern::Pattern;
 
 use crate::error::{line_col, Error, Result};
 use std::collections::BTreeMap;

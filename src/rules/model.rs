@@ -1,6 +1,7 @@
 //! The rule model: the TOML shape (`Raw*`, with spans for error positions) and the
 //! compiled form the engine evaluates.
 
+use super::pattern::Pattern;
 use crate::error::{line_col, Error, Result};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -362,8 +363,8 @@ pub struct Signal {
     pub sources: Vec<Source>,
     pub field: Option<String>,
     /// Alternatives; a record matches when any of them does.
-    pub patterns: Vec<Regex>,
-    pub unless: Option<Regex>,
+    pub patterns: Vec<Pattern>,
+    pub unless: Option<Pattern>,
     pub required: bool,
 }
 
@@ -516,13 +517,10 @@ impl Rule {
                 (None, false) => None,
             };
             let compile = |p: &Spanned<String>, what: &str| {
-                Regex::new(p.get_ref()).map_err(|e| {
+                Pattern::new(p.get_ref()).map_err(|e| {
                     at(
                         p.span(),
-                        format!(
-                            "field `{what}`: invalid regex: {}",
-                            one_line(&e.to_string())
-                        ),
+                        format!("field `{what}`: invalid regex: {}", one_line(&e)),
                     )
                 })
             };
@@ -562,7 +560,7 @@ impl Rule {
             .flat_map(|s| {
                 s.patterns
                     .iter()
-                    .flat_map(|p| p.capture_names().flatten().map(String::from))
+                    .flat_map(|p| p.capture_names().map(String::from))
             })
             .collect();
         let mut conditions = Vec::new();
@@ -645,7 +643,7 @@ impl Rule {
                 let known = signals.iter().filter(|s| s.required).any(|s| {
                     s.patterns
                         .iter()
-                        .any(|re| re.capture_names().flatten().any(|n| n == p.get_ref()))
+                        .any(|re| re.capture_names().any(|n| n == p.get_ref()))
                 });
                 if !known {
                     return Err(at(

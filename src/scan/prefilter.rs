@@ -24,7 +24,7 @@ pub(super) const FOLD_EXOTIC: [char; 2] = ['\u{17F}', '\u{212A}'];
 pub struct Prefilter {
     /// Every log-reading pattern, as compiled by the rule loader.
     /// (Clones of the loader's: a `Regex` clone shares its compiled program.)
-    pub(super) pats: Vec<regex::Regex>,
+    pub(super) pats: Vec<crate::rules::Pattern>,
     /// Per (rule, signal) index that reads logs, the index in `pats` of its first pattern.
     pub(super) offsets: HashMap<(usize, usize), u32>,
     /// Literal automaton and, per automaton pattern, the indexes into `pats` it serves.
@@ -46,7 +46,7 @@ impl std::fmt::Debug for Prefilter {
 impl Prefilter {
     /// Builds the prefilter from every signal that reads logs.
     pub fn new(rules: &RuleSet) -> Prefilter {
-        let mut pats: Vec<regex::Regex> = Vec::new();
+        let mut pats: Vec<crate::rules::Pattern> = Vec::new();
         let mut offsets: HashMap<(usize, usize), u32> = HashMap::new();
         for (ri, r) in rules.rules.iter().enumerate() {
             for (si, s) in r.signals.iter().enumerate() {
@@ -63,8 +63,8 @@ impl Prefilter {
         let mut rest_pats = Vec::new();
         let mut folded = false;
         for (i, p) in pats.iter().enumerate() {
-            let hir = regex_syntax::ParserBuilder::new().build().parse(p.as_str());
-            match hir.as_ref().ok().and_then(literals::required) {
+            let hir = p.hir();
+            match literals::required(hir) {
                 Some((set, f)) => {
                     folded |= f;
                     for lit in set {
@@ -80,12 +80,7 @@ impl Prefilter {
                 }
                 None => {
                     rest_pats.push(i as u32);
-                    // The rule loader compiled the pattern, so it parses; should the two
-                    // ever disagree, the empty regex (a hit on every line) stays correct.
-                    rest_hirs.push(hir.map_or_else(
-                        |_| regex_syntax::hir::Hir::empty(),
-                        |h| literals::unanchored(&h),
-                    ));
+                    rest_hirs.push(literals::unanchored(hir));
                 }
             }
         }

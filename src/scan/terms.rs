@@ -51,20 +51,15 @@ impl Prefilter {
         let mut conj: BTreeSet<Vec<Vec<String>>> = BTreeSet::new();
         let mut uncovered = 0;
         for p in &self.pats {
-            let hir = regex_syntax::ParserBuilder::new().build().parse(p.as_str());
-            let alts = hir
-                .ok()
-                .as_ref()
-                .and_then(literals::branches)
-                .and_then(|alts| {
-                    alts.into_iter()
-                        .map(|sets| {
-                            let sets: Vec<Vec<String>> =
-                                sets.iter().filter_map(|s| term_set(s)).collect();
-                            (!sets.is_empty()).then_some(sets)
-                        })
-                        .collect::<Option<Vec<_>>>()
-                });
+            let alts = literals::branches(p.hir()).and_then(|alts| {
+                alts.into_iter()
+                    .map(|sets| {
+                        let sets: Vec<Vec<String>> =
+                            sets.iter().filter_map(|s| term_set(s)).collect();
+                        (!sets.is_empty()).then_some(sets)
+                    })
+                    .collect::<Option<Vec<_>>>()
+            });
             let Some(alts) = alts else {
                 uncovered += 1;
                 continue;
