@@ -134,54 +134,17 @@ fn port_conflicts(ix: &mut Index, lint: &LintInputs) {
     }
 }
 
-/// Names docker-compose stacks commonly give their services. Used when no compose
-/// file is linted alongside; with one, exactly its service names are used.
-const COMPOSE_NAMES: &[&str] = &[
-    "db",
-    "database",
-    "postgres",
-    "postgresql",
-    "pg",
-    "pgbouncer",
-    "mysql",
-    "mariadb",
-    "mongo",
-    "mongodb",
-    "redis",
-    "cache",
-    "memcached",
-    "valkey",
-    "rabbitmq",
-    "rabbit",
-    "kafka",
-    "zookeeper",
-    "elasticsearch",
-    "opensearch",
-    "kong",
-    "meta",
-    "minio",
-    "mailhog",
-    "mailpit",
-    "localstack",
-    "backend",
-    "supavisor",
-    "realtime",
-    "storage",
-    "studio",
-    "imgproxy",
-    "gotrue",
-    "postgrest",
-    "rest",
-    "auth",
-    "nats",
-    "etcd",
-    "consul",
-    "vault",
-    "broker",
-    "queue",
-    "worker",
-    "celery",
-];
+/// Names docker-compose stacks commonly give their services (rule data, next to CFG005).
+/// Used when no compose file is linted alongside; with one, exactly its service names are
+/// used.
+const COMPOSE_NAMES: &str = include_str!("../../rules/cfg/CFG005-compose-service-names.txt");
+
+/// The lines of a data file that are not blank or comments.
+fn data_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
 
 pub fn sets(ix: &mut Index, snap: &Snapshot, lint: Option<&LintInputs>) {
     let mut compose: HashSet<String> = HashSet::new();
@@ -196,7 +159,7 @@ pub fn sets(ix: &mut Index, snap: &Snapshot, lint: Option<&LintInputs>) {
         }
     }
     if compose.is_empty() {
-        compose.extend(COMPOSE_NAMES.iter().map(|s| s.to_string()));
+        compose.extend(data_lines(COMPOSE_NAMES).map(str::to_ascii_lowercase));
     }
     let mut sc = HashSet::new();
     for svc in &snap.services {
@@ -543,44 +506,15 @@ fn is_interpolated(ix: &Index, r: &crate::facts::Record) -> bool {
     )
 }
 
-/// Values that ship in public templates and documentation, so anyone can forge tokens
-/// or log in with them. Compared by fingerprint; the list holds only published values.
-const PUBLIC_DEFAULTS: &[(&str, &str)] = &[
-    ("supabase-example-jwt-secret", "your-super-secret-jwt-token-with-at-least-32-characters-long"),
-    ("supabase-cli-jwt-secret", "super-secret-jwt-token-with-at-least-32-characters-long"),
-    (
-        "supabase-demo-anon-key",
-        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6ImFub24iLCJleHAiOjE5ODM4MTI5OTZ9.CRXP1A7WOeoJeXxjNni43kdQwgnWNReilDMblYTn_I0",
-    ),
-    (
-        "supabase-demo-service-role-key",
-        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6InNlcnZpY2Vfcm9sZSIsImV4cCI6MTk4MzgxMjk5Nn0.EGIM96RAZx35lJzdJsyH-qQwv8Hdp7fsn3W0YpN81IU",
-    ),
-    ("supabase-example-postgres-password", "your-super-secret-and-long-postgres-password"),
-    ("supabase-example-dashboard-password", "this_password_is_insecure_and_should_be_updated"),
-    ("supabase-example-logflare-key", "your-super-secret-and-long-logflare-key"),
-    // Published in an incident write-up as the fixed secret of a provisioning script.
-    ("published-fixed-jwt-secret", "9f878Nhjk3TJyVKgyaGh83hh6Pu9j9yfxnZSuphb"),
-    // Placeholder values that templates ship and people forget to replace.
-    ("placeholder", "changeme"),
-    ("placeholder", "change-me"),
-    ("placeholder", "change_me"),
-    ("placeholder", "CHANGEME"),
-    ("placeholder", "secret"),
-    ("placeholder", "password"),
-    ("placeholder", "postgres"),
-    ("placeholder", "admin"),
-    ("placeholder", "example"),
-    ("placeholder", "supersecret"),
-    ("placeholder", "your-secret-key"),
-    ("placeholder", "your_jwt_secret"),
-];
+/// Values that ship in public templates and documentation (rule data, next to SEC003):
+/// `label value` lines, compared by fingerprint.
+const PUBLIC_DEFAULTS: &str = include_str!("../../rules/sec/SEC003-public-default-secrets.txt");
 
 /// Env values whose fingerprint is a published default.
 pub fn public_defaults(ix: &mut Index) {
-    let known: BTreeMap<String, &str> = PUBLIC_DEFAULTS
-        .iter()
-        .map(|(label, value)| (fingerprint(value), *label))
+    let known: BTreeMap<String, &str> = data_lines(PUBLIC_DEFAULTS)
+        .filter_map(|l| l.split_once(char::is_whitespace))
+        .map(|(label, value)| (fingerprint(value.trim()), label))
         .collect();
     let mut out = Vec::new();
     for r in &ix.records {
@@ -605,5 +539,23 @@ pub fn public_defaults(ix: &mut Index) {
     }
     for (rec, loc) in out {
         ix.add(&rec, loc);
+    }
+}
+
+#[cfg(test)]
+mod data_tests {
+    use super::*;
+
+    #[test]
+    fn rule_data_files_parse() {
+        let names: Vec<&str> = data_lines(COMPOSE_NAMES).collect();
+        assert!(names.len() > 40 && names.contains(&"postgres"), "{names:?}");
+        assert!(names.iter().all(|n| !n.contains(char::is_whitespace)));
+        let defaults: Vec<(&str, &str)> = data_lines(PUBLIC_DEFAULTS)
+            .filter_map(|l| l.split_once(char::is_whitespace))
+            .collect();
+        assert_eq!(defaults.len(), data_lines(PUBLIC_DEFAULTS).count());
+        assert!(defaults.len() >= 20, "{}", defaults.len());
+        assert!(defaults.contains(&("placeholder", "changeme")));
     }
 }
