@@ -358,7 +358,8 @@ async fn collect_live(
     opts.log_lines = args.log_lines;
     opts.logs = args.logs.collect_mode();
     if args.logs != sickbay::cli::LogMode::Tail {
-        opts.prefilter = Some(std::sync::Arc::new(sickbay::scan::Prefilter::new(rules)));
+        // A clone shares the rule set's prefilter, so the engine's gate reuses it.
+        opts.prefilter = Some(rules.clone());
     }
     opts.timeout = window.timeout;
     opts.call_timeout = window.timeout.min(std::time::Duration::from_secs(20));

@@ -76,9 +76,7 @@ fn accuracy(path: &str) {
         let report = scan_text(
             &case.text,
             source,
-            &RuleSet {
-                rules: rules.rules.clone(),
-            },
+            &RuleSet::from_rules(rules.rules.clone()).unwrap(),
         );
         let got = report.findings.first().map(|f| f.rule.as_str());
         let pass = match (case.class.as_str(), got) {

@@ -89,9 +89,10 @@ pub struct Options {
     pub log_lines: usize,
     /// How logs are read (see [`logs::Mode`]).
     pub logs: logs::Mode,
-    /// The rule pack's log-line test (and the source of server-side search terms) for
-    /// every mode but tail; `None`: only the last `log_lines` of each stream.
-    pub prefilter: Option<std::sync::Arc<crate::scan::Prefilter>>,
+    /// The rules whose prefilter is the log-line test (and the source of server-side
+    /// search terms) for every mode but tail; `None`: only the last `log_lines` of each
+    /// stream. A clone of the rule set, so its prefilter is built once for both.
+    pub prefilter: Option<crate::rules::RuleSet>,
     /// Overall deadline.
     pub timeout: Duration,
     /// Bound on one call, retries included.
@@ -457,7 +458,7 @@ async fn run(ctx: &Ctx, clients: &Clients, opts: &Options) -> Result<Snapshot, F
             &wanted,
             opts.since,
             opts.log_lines,
-            (opts.logs, opts.prefilter.as_deref()),
+            (opts.logs, opts.prefilter.as_ref().map(|r| r.prefilter())),
         );
         let start_fut = startpath::check(ctx, clients, &in_use, opts.simulate_iam, &regional);
         let rest_fut = async {

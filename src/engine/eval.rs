@@ -37,7 +37,7 @@ pub(super) struct RawFinding<'r> {
 }
 
 /// The gate and this signal's pattern numbers in it, when the signal reads logs.
-pub(super) type LogGate<'g> = Option<(&'g super::gate::Gate, (u32, u32))>;
+pub(super) type LogGate<'g> = Option<(&'g super::gate::Gate<'g>, (u32, u32))>;
 
 pub(super) fn match_signal(sig: &crate::rules::Signal, ix: &Index, gate: LogGate) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
@@ -179,7 +179,7 @@ pub(super) fn evaluate_gated<'r>(
     rule: &'r Rule,
     index: usize,
     ix: &Index,
-    gate: Option<&super::gate::Gate>,
+    gate: Option<&super::gate::Gate<'_>>,
 ) -> Vec<RawFinding<'r>> {
     let groups: Vec<Vec<Group>> = rule
         .signals

@@ -15,16 +15,16 @@ enum Cands {
     Only(Vec<u32>),
 }
 
-pub(super) struct Gate {
-    pre: Prefilter,
+pub(super) struct Gate<'r> {
+    pre: &'r Prefilter,
     cands: Vec<Cands>,
 }
 
-impl Gate {
+impl<'r> Gate<'r> {
     /// The gate for `ix`'s log records, or `None` when it has none.
-    pub(super) fn new(rules: &RuleSet, ix: &Index) -> Option<Gate> {
+    pub(super) fn new(rules: &'r RuleSet, ix: &Index) -> Option<Gate<'r>> {
         ix.records_of(Source::Log, None).next()?;
-        let pre = Prefilter::new(rules);
+        let pre = rules.prefilter();
         let mut cands: Vec<Cands> = (0..ix.records.len()).map(|_| Cands::Open).collect();
         for ri in ix.records_of(Source::Log, None) {
             if let Some(only) = pre.candidates(&ix.records[ri].text) {

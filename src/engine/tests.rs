@@ -446,9 +446,7 @@ fix = ["aws iam get-role --role-name {{role_name}}"]
     assert_eq!(evaluate(&one, &ix).len(), 1);
     let split = rule(&text(r#"per = "role_name""#));
     assert_eq!(evaluate(&split, &ix).len(), 2);
-    let rs = RuleSet {
-        rules: vec![split.clone()],
-    };
+    let rs = RuleSet::from_rules(vec![split.clone()]).unwrap();
     let report = analyze(&crate::snapshot::Sealed::new(snap), &rs);
     let mut msgs: Vec<&str> = report.findings.iter().map(|f| f.message.as_str()).collect();
     msgs.sort();

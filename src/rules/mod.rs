@@ -23,6 +23,9 @@ include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
+    /// The log prefilter of these rules, built on first use and shared by clones
+    /// (scan, doctor's log reads and the engine's gate all use the same one).
+    prefilter: std::sync::Arc<std::sync::OnceLock<crate::scan::Prefilter>>,
 }
 
 impl RuleSet {
@@ -49,7 +52,16 @@ impl RuleSet {
                 });
             }
         }
-        Ok(Self { rules })
+        Ok(Self {
+            rules,
+            prefilter: Default::default(),
+        })
+    }
+
+    /// The prefilter over these rules' log patterns, built once.
+    pub fn prefilter(&self) -> &crate::scan::Prefilter {
+        self.prefilter
+            .get_or_init(|| crate::scan::Prefilter::new(self))
     }
 
     /// Adds every rule found under `dir` (recursively, `*.toml`).

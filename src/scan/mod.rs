@@ -208,13 +208,13 @@ pub fn scan_inputs(
             input_notes: notes,
         });
     }
-    let pre = Prefilter::new(rules);
+    let pre = rules.prefilter();
     let mut col = Collector::default();
     let mut any = false;
     for p in names {
         let (r, name) = open(p)?;
         let mut quality = input::Quality::default();
-        any |= stream_log(r, &name, &pre, &mut col, &mut quality)? > 0;
+        any |= stream_log(r, &name, pre, &mut col, &mut quality)? > 0;
         notes.extend(quality.notes(&name));
     }
     let snap = Sealed::new(Snapshot {
