@@ -47,6 +47,31 @@ pub fn parse_snapshot(text: &str, name: &str) -> Result<Sealed> {
             message,
         }
     };
+    // The plain parse is the fast path; only a snapshot that fails it is parsed again
+    // with path tracking, for the error's `services[0].name` prefix.
+    let snap = match serde_json::from_str::<Snapshot>(text) {
+        Ok(snap) => snap,
+        Err(_) => tracked(text, &at)?,
+    };
+    if snap.schema_version != SNAPSHOT_SCHEMA_VERSION {
+        let (line, col) = top_level_value(text, "schema_version")
+            .map_or((1, 1), |at| crate::error::line_col(text, at));
+        return Err(Error::At {
+            file: name.into(),
+            line,
+            col,
+            message: format!(
+                "schema_version {} is not supported (this sickbay reads version {})",
+                snap.schema_version, SNAPSHOT_SCHEMA_VERSION
+            ),
+        });
+    }
+    Ok(Sealed::new(snap))
+}
+
+/// The parse again with path tracking, for a snapshot the plain parse refused: the
+/// error names where (`services[0].name: ...`) and never echoes a value.
+fn tracked(text: &str, at: &dyn Fn(&serde_json::Error, String) -> Error) -> Result<Snapshot> {
     let mut de = serde_json::Deserializer::from_str(text);
     let snap: Snapshot = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -64,20 +89,7 @@ pub fn parse_snapshot(text: &str, name: &str) -> Result<Sealed> {
     // Text after the snapshot (one pasted twice) is an error too.
     de.end()
         .map_err(|e| at(&e, strip_position(&e.to_string())))?;
-    if snap.schema_version != SNAPSHOT_SCHEMA_VERSION {
-        let (line, col) = top_level_value(text, "schema_version")
-            .map_or((1, 1), |at| crate::error::line_col(text, at));
-        return Err(Error::At {
-            file: name.into(),
-            line,
-            col,
-            message: format!(
-                "schema_version {} is not supported (this sickbay reads version {})",
-                snap.schema_version, SNAPSHOT_SCHEMA_VERSION
-            ),
-        });
-    }
-    Ok(Sealed::new(snap))
+    Ok(snap)
 }
 
 /// The input values that serde messages quote: `string "..."` (Debug-escaped),
