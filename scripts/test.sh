@@ -39,4 +39,9 @@ fi
 export SARIF_PYTHON="$PWD/.venv-tools/bin/python"
 export MCP_PYTHON="$PWD/.venv-tools/bin/python"
 
+# The library without the AWS SDK crates (analysis, rules, scan, lint, probe, render) must
+# build on its own: the fuzz targets and rule authors use it, and it keeps the stages
+# apart (nothing there can call an AWS API).
+cargo check --lib --no-default-features --locked
+
 cargo test --all-targets --locked "$@"

@@ -234,6 +234,7 @@ pub enum LogMode {
 
 impl LogMode {
     /// The collector's mode.
+    #[cfg(feature = "aws")]
     pub fn collect_mode(self) -> crate::collect::logs::Mode {
         use crate::collect::logs::Mode;
         match self {
