@@ -45,6 +45,23 @@ fn revoke() -> Event {
         .build()
 }
 
+/// The last hour's changes, read through `ctx` on a current-thread runtime.
+fn read_trail(
+    ctx: &Ctx,
+    client: &aws_sdk_cloudtrail::Client,
+    wanted: &Wanted,
+) -> (
+    Vec<sickbay::snapshot::AccountChange>,
+    sickbay::snapshot::TrailRead,
+) {
+    let since = chrono::Utc::now() - chrono::Duration::hours(1);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(changes(ctx, client, since, wanted))
+}
+
 #[test]
 fn a_resource_is_queried_by_name_and_its_change_says_what_changed() {
     let by_sg = mock!(aws_sdk_cloudtrail::Client::lookup_events)
@@ -86,12 +103,7 @@ fn a_resource_is_queried_by_name_and_its_change_says_what_changed() {
     wanted.ids.insert(SG.into());
     wanted.by_resource.push(SG.into());
     let ctx = Ctx::new(Duration::from_secs(30), Duration::from_secs(10), 4, None);
-    let since = chrono::Utc::now() - chrono::Duration::hours(1);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (kept, read) = rt.block_on(changes(&ctx, &client, since, &wanted));
+    let (kept, read) = read_trail(&ctx, &client, &wanted);
 
     let seen: Vec<(&str, Option<&str>)> = kept
         .iter()
@@ -177,12 +189,7 @@ fn running_out_of_time_marks_the_report_incomplete() {
     let mut wanted = Wanted::default();
     wanted.by_resource.push(SG.into());
     let ctx = Ctx::new(Duration::from_secs(1), Duration::from_secs(1), 4, None);
-    let since = chrono::Utc::now() - chrono::Duration::hours(1);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (kept, read) = rt.block_on(changes(&ctx, &client, since, &wanted));
+    let (kept, read) = read_trail(&ctx, &client, &wanted);
     assert!(kept.is_empty());
     assert_eq!(read.calls, 0);
     assert!(read.truncated);
