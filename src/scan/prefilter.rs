@@ -129,31 +129,10 @@ impl Prefilter {
     /// True when some log-reading pattern matches `message`: the test `doctor` applies to
     /// every line of a log window it reads, so that only lines a rule can use are kept.
     pub fn matches(&self, message: &str) -> bool {
-        let exotic = self
-            .exotic
-            .iter()
-            .any(|f| f.find(message.as_bytes()).is_some());
-        if exotic {
-            return self.pats.iter().any(|p| p.is_match(message));
+        match self.candidates(message) {
+            Some(c) => c.iter().any(|&p| self.pats[p as usize].is_match(message)),
+            None => self.pats.iter().any(|p| p.is_match(message)),
         }
-        if let Some(ac) = &self.lits {
-            for m in ac.find_overlapping_iter(&framed(message)) {
-                let pats = &self.lit_pats[m.pattern().as_usize()];
-                if pats
-                    .iter()
-                    .any(|&p| self.pats[p as usize].is_match(message))
-                {
-                    return true;
-                }
-            }
-        }
-        self.rest
-            .as_ref()
-            .is_some_and(|r| r.is_match(message.as_bytes()))
-            && self
-                .rest_pats
-                .iter()
-                .any(|&p| self.pats[p as usize].is_match(message))
     }
 
     /// The index of the first pattern of signal `signal` of rule `rule` (both indexes
