@@ -4,7 +4,6 @@
 //! (pure, no I/O) → [`report::Report`] → render (table, JSON, Markdown). Rules are TOML
 //! data under `rules/`, embedded in the binary; see [`rules`].
 
-pub mod cli;
 #[cfg(feature = "aws")]
 pub mod collect;
 pub mod dbenv;

@@ -1,7 +1,12 @@
 //! JSON Schemas of the report and snapshot formats, generated from the types. The
 //! checked-in copies under `schema/` are kept in sync by a test.
 
-use crate::cli::SchemaKind;
+/// Which schema `sickbay schema` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaKind {
+    Report,
+    Snapshot,
+}
 
 pub fn schema_json(which: SchemaKind) -> String {
     let schema = match which {

@@ -1,8 +1,8 @@
 //! The JSON Schema files in `schema/` match the types. Regenerate with
 //! `cargo run -- schema report > schema/report.schema.json` (and `snapshot`).
 
-use sickbay::cli::SchemaKind;
 use sickbay::schema::schema_json;
+use sickbay::schema::SchemaKind;
 
 fn check(kind: SchemaKind, file: &str) {
     let path = format!("{}/schema/{file}", env!("CARGO_MANIFEST_DIR"));

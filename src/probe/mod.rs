@@ -213,60 +213,12 @@ fn skip_rest(p: &mut DbProbe, reason: &str) {
     }
 }
 
-/// Builds target and options from `sickbay db probe` arguments: reads the CA bundle
-/// (and a local `sslrootcert`), and takes the password from the URL, else `PGPASSWORD`.
-/// Usage problems are errors (exit 2). See [`ask_password`] for the prompt.
-pub fn from_args(args: &crate::cli::DbProbeArgs) -> Result<(ProbeTarget, ProbeOptions), Error> {
-    let mut target = ProbeTarget::parse_url(&args.url)
-        .map_err(|e| Error::Usage(format!("bad database URL: {e}")))?;
-    target.origin = Some("command line".to_string());
-    let mut opts = ProbeOptions {
-        require_tls: args.require_tls,
-        expect_tables: args.expect_table.clone(),
-        timeout: Duration::from_secs(args.connect_timeout),
-        vantage: args.vantage,
-        hosts_file: std::env::var_os("SICKBAY_HOSTS_FILE")
-            .filter(|v| !v.is_empty())
-            .map(std::path::PathBuf::from),
-        ..ProbeOptions::default()
-    };
-    if let Some(path) = &args.ca_bundle {
-        opts.extra_roots.extend(read_ca_bundle(path)?);
-    }
-    if let Some(root) = target.sslrootcert.clone() {
-        // A path inside the app's image may not exist here; --ca-bundle stands in for it.
-        let missing = !Path::new(&root).exists() && args.ca_bundle.is_some();
-        if root != "system" && !missing {
-            opts.extra_roots.extend(read_ca_bundle(Path::new(&root))?);
-        }
-    }
-    if target.password.is_none() {
-        target.password = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty());
-    }
-    Ok((target, opts))
-}
-
 /// Whether a finished probe stopped because the server asked for a password it did not
 /// have: then, as psql does, the caller may ask for one and probe again.
 pub fn needs_password(p: &DbProbe) -> bool {
     p.stages
         .iter()
         .any(|s| s.stage == "auth" && s.code.as_deref() == Some("no_password"))
-}
-
-/// Asks for `target`'s password on the terminal (without echo), when standard input is
-/// one; `Ok(None)` otherwise or when the answer is empty.
-pub fn ask_password(target: &ProbeTarget) -> Result<Option<String>, Error> {
-    use std::io::IsTerminal;
-    if !std::io::stdin().is_terminal() {
-        return Ok(None);
-    }
-    let pw = rpassword::prompt_password(format!("Password for {}@{}: ", target.user, target.host))
-        .map_err(|source| Error::Io {
-            path: "/dev/tty".into(),
-            source,
-        })?;
-    Ok(Some(pw).filter(|p| !p.is_empty()))
 }
 
 /// Probes every candidate endpoint discovered in a snapshot's task definitions, four at a
@@ -383,13 +335,15 @@ fn password_unknown(state: &PasswordState, t: &ProbeTarget) -> String {
 }
 
 /// Options for probes run by `doctor`: the vantage point is wherever sickbay runs;
-/// `ca_bundle` is `doctor --ca-bundle`.
-pub fn doctor_options(ca_bundle: Option<&Path>) -> Result<ProbeOptions, Error> {
+/// `ca_bundle` is `doctor --ca-bundle`, `hosts_file` a hosts file to resolve names by
+/// first (the caller's `SICKBAY_HOSTS_FILE`).
+pub fn doctor_options(
+    ca_bundle: Option<&Path>,
+    hosts_file: Option<std::path::PathBuf>,
+) -> Result<ProbeOptions, Error> {
     let mut o = ProbeOptions {
         timeout: Duration::from_secs(5),
-        hosts_file: std::env::var_os("SICKBAY_HOSTS_FILE")
-            .filter(|v| !v.is_empty())
-            .map(std::path::PathBuf::from),
+        hosts_file,
         ..ProbeOptions::default()
     };
     if let Some(path) = ca_bundle {

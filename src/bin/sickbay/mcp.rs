@@ -6,7 +6,9 @@
 //! as text; a failure is a tool error with the command's one-line message, redacted.
 //! Read-only, like the CLI. Part of the binary: it drives the command-line layer.
 
-use crate::{doctor_report, probe_report};
+use crate::cli::{Cli, Command, DbCommand};
+use crate::dbprobe::probe_report;
+use crate::doctor::doctor_report;
 use anyhow::{anyhow, Result};
 use clap::Parser;
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
@@ -14,7 +16,6 @@ use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
 use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, ServerHandler, ServiceExt};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use sickbay::cli::{Cli, Command, DbCommand};
 use sickbay::render;
 use sickbay::rules::RuleSet;
 use sickbay::scan::ScanSource;
@@ -318,7 +319,7 @@ impl Sickbay {
             let Command::Db(DbCommand::Probe(args)) = command(argv)? else {
                 unreachable!("parsed as db probe")
             };
-            let (target, opts) = sickbay::probe::from_args(&args)?;
+            let (target, opts) = crate::dbprobe::from_args(&args)?;
             let probe = sickbay::probe::probe(&target, &opts).await;
             let (snap, report) = probe_report(probe, &self.rules)?;
             let probe = &snap.db_probes[0];

@@ -5,9 +5,10 @@
 //! collection, with its calls bounded as in `doctor`, and its deadline the smaller of
 //! 60 s and what is left of the watch.
 
-use crate::{doctor_snapshot, print, render_report, rule_set, Out, Window};
+use crate::cli::{Cli, DoctorArgs, COLLECT_TIMEOUT, WATCH_TIMEOUT};
+use crate::doctor::{doctor_snapshot, Window};
+use crate::{print, render_report, rule_set, Out};
 use anyhow::{Context, Result};
-use sickbay::cli::{Cli, DoctorArgs, COLLECT_TIMEOUT, WATCH_TIMEOUT};
 use sickbay::render::{self, Format};
 use sickbay::{watch, Report};
 use std::process::ExitCode;

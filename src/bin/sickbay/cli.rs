@@ -1,9 +1,9 @@
 //! Command-line definitions (clap). No behaviour lives here.
 
-use crate::render::Format;
-use crate::rules::Severity;
-use crate::scan::ScanSource;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use sickbay::render::Format;
+use sickbay::rules::Severity;
+use sickbay::scan::ScanSource;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -109,11 +109,7 @@ pub enum Command {
     Mcp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SchemaKind {
-    Report,
-    Snapshot,
-}
+pub use sickbay::schema::SchemaKind;
 
 /// Live collection's deadline when --timeout is not given.
 pub const COLLECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
@@ -235,8 +231,8 @@ pub enum LogMode {
 impl LogMode {
     /// The collector's mode.
     #[cfg(feature = "aws")]
-    pub fn collect_mode(self) -> crate::collect::logs::Mode {
-        use crate::collect::logs::Mode;
+    pub fn collect_mode(self) -> sickbay::collect::logs::Mode {
+        use sickbay::collect::logs::Mode;
         match self {
             LogMode::Auto => Mode::Auto,
             LogMode::Insights => Mode::Insights,
@@ -375,8 +371,8 @@ pub struct DbProbeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub connect_timeout: u64,
     /// Where this runs relative to the tasks' VPC; decides whether a timeout is a failure or inconclusive
-    #[arg(long, value_enum, default_value_t = crate::probe::Vantage::Local)]
-    pub vantage: crate::probe::Vantage,
+    #[arg(long, value_enum, default_value_t = sickbay::probe::Vantage::Local)]
+    pub vantage: sickbay::probe::Vantage,
 }
 
 #[cfg(test)]
