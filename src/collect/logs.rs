@@ -7,15 +7,27 @@
 //! prefilter `scan` uses), and the lines that match are kept wherever they are, folded
 //! per stream with their count and first and last time: a failure that came early in a
 //! busy stream is not lost behind the last lines.
+//!
+//! The calls themselves (FilterLogEvents, DescribeLogStreams) stay here, where the
+//! registry test in [`super::ops`] checks them; what a batch read makes of their answers
+//! is in `batch`, the order and budget of the existence checks in `existence`, and the
+//! server-side searches in `super::logsearch`.
 
-use super::ctx::{Ctx, Failure};
+mod batch;
+mod existence;
+
+pub(super) use batch::{emit, Filtered, Matches};
+pub(super) use existence::{existence, Existence};
+
+use super::ctx::Ctx;
 use super::ops::Op;
 use super::{logsearch, logstreams};
 use crate::scan::Prefilter;
 use crate::snapshot::{LogLine, LogRead, LogStream, Task, TaskDefinition};
 use aws_sdk_cloudwatchlogs::Client;
+use batch::{read_chunk, Read};
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 /// Pages of FilterLogEvents read per batch of streams at most (bounds time and memory
 /// on very chatty streams; the tail kept is from the pages read).
@@ -161,19 +173,7 @@ where
         let since_ms = since.timestamp_millis();
         all.extend(logstreams::earlier(ctx, &client_for, wanted, since_ms).await);
     }
-    let mut groups: BTreeMap<(Option<String>, String), Vec<&Wanted>> = BTreeMap::new();
-    for w in &all {
-        groups
-            .entry((w.region.clone(), w.group.clone()))
-            .or_default()
-            .push(w);
-    }
-    let mut jobs = Vec::new();
-    for ((region, group), ws) in &groups {
-        for chunk in ws.chunks(STREAMS_PER_CALL) {
-            jobs.push((client_for(region.as_deref()), group.clone(), chunk.to_vec()));
-        }
-    }
+    let jobs = batches(&client_for, &all);
     let terms = pre.filter(|_| mode.server()).map(Prefilter::server_terms);
     let how = How {
         start_ms: since.timestamp_millis(),
@@ -189,59 +189,11 @@ where
     };
     let how = &how;
     let results = ctx
-        .each(jobs, |(client, group, chunk)| async move {
-            if how.mode == Mode::Auto {
-                let (client, first) = read_chunk(ctx, client, &group, &chunk, how).await;
-                if first.read.as_ref().is_none_or(|r| r.complete) {
-                    return (client, first);
-                }
-                // More than a small window: searched on the server instead. The lines
-                // read first still count as fetched.
-                let skimmed = first.read.map_or(0, |r| r.events);
-                let mut found = logsearch::read(ctx, client, &group, &chunk, how).await;
-                if let Some(r) = found.read.as_mut() {
-                    r.events += skimmed;
-                }
-                return (client, found);
-            }
-            if how.mode.server() {
-                (
-                    client,
-                    logsearch::read(ctx, client, &group, &chunk, how).await,
-                )
-            } else {
-                read_chunk(ctx, client, &group, &chunk, how).await
-            }
+        .each(jobs, |(client, group, chunk)| {
+            read_batch(ctx, client, group, chunk, how)
         })
         .await;
-    let mut out = Collected::default();
-    let mut silent: Vec<(&Client, Wanted)> = Vec::new();
-    let mut reads: BTreeMap<String, LogRead> = BTreeMap::new();
-    for (client, r) in results {
-        out.lines.extend(r.lines);
-        out.streams.extend(r.streams);
-        if let Some(s) = r.read {
-            let e = reads.entry(s.group.clone()).or_insert_with(|| LogRead {
-                group: s.group.clone(),
-                mode: s.mode.clone(),
-                complete: true,
-                ..LogRead::default()
-            });
-            e.streams += s.streams;
-            e.events += s.events;
-            e.matched += s.matched;
-            e.complete &= s.complete;
-            e.scanned = add_opt(e.scanned, s.scanned);
-            e.bytes_scanned = add_opt(e.bytes_scanned, s.bytes_scanned);
-            e.fallback = e.fallback.take().or(s.fallback);
-            e.uncovered = e.uncovered.max(s.uncovered);
-            e.read_until = match (e.read_until, s.read_until) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-        }
-        silent.extend(r.silent.into_iter().map(|w| (client, w)));
-    }
+    let (mut out, silent) = merge(results);
     // A stream with no events in the window may still exist (a quiet running task) or
     // may never have been created (a task that died first): ask, for a bounded number.
     let checks = silent.into_iter().take(MAX_EXISTENCE_CHECKS);
@@ -258,8 +210,104 @@ where
     });
     out.streams
         .sort_by(|a, b| (&a.group, &a.stream).cmp(&(&b.group, &b.stream)));
-    out.reads = reads.into_values().collect();
     out
+}
+
+/// The streams by region and group, in batches of [`STREAMS_PER_CALL`], each with the
+/// Logs client of its region.
+fn batches<'a, 'w, F>(
+    client_for: &F,
+    all: &'w [Wanted],
+) -> Vec<(&'a Client, String, Vec<&'w Wanted>)>
+where
+    F: Fn(Option<&str>) -> &'a Client,
+{
+    let mut groups: BTreeMap<(Option<String>, String), Vec<&Wanted>> = BTreeMap::new();
+    for w in all {
+        groups
+            .entry((w.region.clone(), w.group.clone()))
+            .or_default()
+            .push(w);
+    }
+    let mut jobs = Vec::new();
+    for ((region, group), ws) in &groups {
+        for chunk in ws.chunks(STREAMS_PER_CALL) {
+            jobs.push((client_for(region.as_deref()), group.clone(), chunk.to_vec()));
+        }
+    }
+    jobs
+}
+
+/// Reads one batch of streams as `how.mode` says.
+async fn read_batch<'c>(
+    ctx: &Ctx,
+    client: &'c Client,
+    group: String,
+    chunk: Vec<&Wanted>,
+    how: &How<'_>,
+) -> (&'c Client, ChunkResult) {
+    if how.mode == Mode::Auto {
+        let (client, first) = read_chunk(ctx, client, &group, &chunk, how).await;
+        if first.read.as_ref().is_none_or(|r| r.complete) {
+            return (client, first);
+        }
+        // More than a small window: searched on the server instead. The lines
+        // read first still count as fetched.
+        let skimmed = first.read.map_or(0, |r| r.events);
+        let mut found = logsearch::read(ctx, client, &group, &chunk, how).await;
+        if let Some(r) = found.read.as_mut() {
+            r.events += skimmed;
+        }
+        return (client, found);
+    }
+    if how.mode.server() {
+        (
+            client,
+            logsearch::read(ctx, client, &group, &chunk, how).await,
+        )
+    } else {
+        read_chunk(ctx, client, &group, &chunk, how).await
+    }
+}
+
+/// The batches' lines, streams and reads (one per group), and the streams that had no
+/// events in the window, each with the client to ask about it.
+fn merge(results: Vec<(&Client, ChunkResult)>) -> (Collected, Vec<(&Client, Wanted)>) {
+    let mut out = Collected::default();
+    let mut silent: Vec<(&Client, Wanted)> = Vec::new();
+    let mut reads: BTreeMap<String, LogRead> = BTreeMap::new();
+    for (client, r) in results {
+        out.lines.extend(r.lines);
+        out.streams.extend(r.streams);
+        if let Some(s) = r.read {
+            add_read(&mut reads, s);
+        }
+        silent.extend(r.silent.into_iter().map(|w| (client, w)));
+    }
+    out.reads = reads.into_values().collect();
+    (out, silent)
+}
+
+/// A batch's read added to its group's.
+fn add_read(reads: &mut BTreeMap<String, LogRead>, s: LogRead) {
+    let e = reads.entry(s.group.clone()).or_insert_with(|| LogRead {
+        group: s.group.clone(),
+        mode: s.mode.clone(),
+        complete: true,
+        ..LogRead::default()
+    });
+    e.streams += s.streams;
+    e.events += s.events;
+    e.matched += s.matched;
+    e.complete &= s.complete;
+    e.scanned = add_opt(e.scanned, s.scanned);
+    e.bytes_scanned = add_opt(e.bytes_scanned, s.bytes_scanned);
+    e.fallback = e.fallback.take().or(s.fallback);
+    e.uncovered = e.uncovered.max(s.uncovered);
+    e.read_until = match (e.read_until, s.read_until) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
 }
 
 /// Sum of two optional counts (`None` only when both are).
@@ -300,242 +348,6 @@ pub(super) fn stream_entry(w: &Wanted, exists: bool, note: Option<String>) -> Lo
         container: Some(w.container.clone()),
         exists,
         note,
-    }
-}
-
-/// FilterLogEvents over up to 100 streams of one group, keeping the last `tail` lines
-/// of each stream.
-///
-/// AWS rejects the whole call with ResourceNotFoundException when one named stream does
-/// not exist ("The specified log stream does not exist.") or the group does not. Then
-/// the streams' existence is checked with DescribeLogStreams (the first stream alone:
-/// when the group is missing, every stream is, and no more checks are made; then at
-/// most [`MAX_EXISTENCE_CHECKS`] streams): missing ones are recorded as such, and the
-/// batch is read again without them. Streams whose check failed or was not made are
-/// read too; if the batch is rejected again (or no stream was found missing), only the
-/// streams known to exist are read. A rejection that cannot be worked around is a
-/// collection error, so the report says that logs are missing.
-async fn read_chunk<'c>(
-    ctx: &Ctx,
-    client: &'c Client,
-    group: &str,
-    chunk: &[&Wanted],
-    how: &How<'_>,
-) -> (&'c Client, ChunkResult) {
-    let mut res = ChunkResult {
-        lines: Vec::new(),
-        streams: Vec::new(),
-        silent: Vec::new(),
-        read: None,
-    };
-    let mut names: Vec<&Wanted> = chunk.to_vec();
-    // Streams a check found (a silent one needs no second check).
-    let mut known: Vec<&Wanted> = Vec::new();
-    for attempt in 0.. {
-        let rejected = match filter(ctx, client, group, &names, how).await {
-            Filtered::Read(read) => {
-                res.read = Some(read.summary(group, how, names.len()));
-                for w in names {
-                    let tail = read.tails.get(&w.stream);
-                    let matched = read.matched.by_stream.get(&w.stream);
-                    if tail.is_none() && matched.is_none() {
-                        if known.contains(&w) {
-                            res.streams.push(stream_entry(w, true, None));
-                        } else {
-                            res.silent.push((*w).clone());
-                        }
-                        continue;
-                    }
-                    res.streams.push(stream_entry(w, true, None));
-                    emit(&mut res.lines, w, tail, matched);
-                }
-                return (client, res);
-            }
-            Filtered::NotFound(f) => f,
-            Filtered::Failed => return (client, res),
-        };
-        if attempt == 0 {
-            let mut unknown = Vec::new();
-            for (w, e) in existence(ctx, client, &names).await {
-                match e {
-                    Existence::Exists => known.push(w),
-                    Existence::Unknown => unknown.push(w),
-                    missing => res.streams.extend(missing.entry(w)),
-                }
-            }
-            if known.is_empty() && unknown.is_empty() {
-                // Every stream is accounted for as missing.
-                return (client, res);
-            }
-            if known.len() + unknown.len() < names.len() {
-                names = known.iter().chain(&unknown).copied().collect();
-            } else if !known.is_empty() && !unknown.is_empty() {
-                // The missing stream is one that could not be checked.
-                names = known.clone();
-            } else {
-                // The same batch would be rejected again.
-                ctx.record(Op::LogsFilterLogEvents, &rejected, None);
-                return (client, res);
-            }
-        } else if names.len() > known.len() && !known.is_empty() {
-            // A stream that could not be checked is missing: read those known to exist.
-            names = known.clone();
-        } else {
-            // Rejected although the streams left exist (or none is known to): the
-            // report must say that logs are missing.
-            ctx.record(Op::LogsFilterLogEvents, &rejected, None);
-            return (client, res);
-        }
-    }
-    (client, res)
-}
-
-/// A read stream's lines: those matched anywhere in the window, folded, and the tail's
-/// other lines, for context.
-pub(super) fn emit(
-    out: &mut Vec<LogLine>,
-    w: &Wanted,
-    tail: Option<&VecDeque<(i64, String)>>,
-    matched: Option<&BTreeMap<String, Fold>>,
-) {
-    let line = |first: i64, last: i64, count: u64, msg: &str| LogLine {
-        group: Some(w.group.clone()),
-        stream: Some(w.stream.clone()),
-        timestamp: DateTime::from_timestamp_millis(first),
-        message: msg.to_string(),
-        task_id: Some(w.task_id.clone()),
-        container: Some(w.container.clone()),
-        line: None,
-        count,
-        last_timestamp: (last > first)
-            .then(|| DateTime::from_timestamp_millis(last))
-            .flatten(),
-    };
-    for (msg, f) in matched.into_iter().flatten() {
-        out.push(line(f.first, f.last, f.count, msg));
-    }
-    for (ts, msg) in tail.into_iter().flatten() {
-        if !matched.is_some_and(|m| m.contains_key(msg)) {
-            out.push(line(*ts, *ts, 1, msg));
-        }
-    }
-}
-
-/// Whether each stream exists: the first stream alone, then (unless its group is
-/// missing, which answers for all) the others, at most [`MAX_EXISTENCE_CHECKS`] in all.
-pub(super) async fn existence<'w>(
-    ctx: &Ctx,
-    client: &Client,
-    names: &[&'w Wanted],
-) -> Vec<(&'w Wanted, Existence)> {
-    let Some((first, rest)) = names.split_first() else {
-        return Vec::new();
-    };
-    let first_check = stream_exists(ctx, client, first).await;
-    let mut out = vec![(*first, first_check)];
-    if first_check == Existence::GroupMissing {
-        out.extend(rest.iter().map(|w| (*w, Existence::GroupMissing)));
-        return out;
-    }
-    let budget = MAX_EXISTENCE_CHECKS.saturating_sub(1);
-    let checked = ctx
-        .each(rest.iter().take(budget), |w| async move {
-            (*w, stream_exists(ctx, client, w).await)
-        })
-        .await;
-    out.extend(checked);
-    out.extend(rest.iter().skip(budget).map(|w| (*w, Existence::Unknown)));
-    out
-}
-
-pub(super) enum Filtered {
-    Read(Read),
-    /// ResourceNotFoundException: a named stream, or the group, does not exist.
-    NotFound(Failure),
-    Failed,
-}
-
-/// First and last time (ms) and count of one distinct line.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Fold {
-    first: i64,
-    last: i64,
-    count: u64,
-}
-
-/// Lines a rule's log pattern matches, per stream, folded by text: at most
-/// [`MAX_MATCHED`] distinct lines (repeats of kept lines are still counted).
-#[derive(Default)]
-pub(super) struct Matches {
-    pub by_stream: HashMap<String, BTreeMap<String, Fold>>,
-    pub distinct: usize,
-}
-
-impl Matches {
-    pub fn add(&mut self, stream: &str, ts: i64, msg: &str) {
-        let m = self.by_stream.entry(stream.to_string()).or_default();
-        if let Some(f) = m.get_mut(msg) {
-            f.first = f.first.min(ts);
-            f.last = f.last.max(ts);
-            f.count += 1;
-        } else if self.distinct < MAX_MATCHED {
-            self.distinct += 1;
-            m.insert(
-                msg.to_string(),
-                Fold {
-                    first: ts,
-                    last: ts,
-                    count: 1,
-                },
-            );
-        }
-    }
-}
-
-/// What one FilterLogEvents pass over a batch of streams gave.
-#[derive(Default)]
-pub(super) struct Read {
-    /// Stream name → its last lines (timestamp in ms, message).
-    pub tails: HashMap<String, VecDeque<(i64, String)>>,
-    /// Lines a rule's log pattern matches, anywhere in the window.
-    pub matched: Matches,
-    pub events: u64,
-    pub complete: bool,
-    pub last_ms: Option<i64>,
-}
-
-impl Read {
-    fn add(&mut self, stream: &str, ts: i64, msg: String, how: &How<'_>) {
-        self.events += 1;
-        self.last_ms = Some(self.last_ms.map_or(ts, |l| l.max(ts)));
-        if how.window.is_some_and(|pre| pre.matches(&msg)) {
-            self.matched.add(stream, ts, &msg);
-        }
-        let q = self.tails.entry(stream.to_string()).or_default();
-        q.push_back((ts, msg));
-        if q.len() > how.tail {
-            q.pop_front();
-        }
-    }
-
-    fn summary(&self, group: &str, how: &How<'_>, streams: usize) -> LogRead {
-        LogRead {
-            group: group.to_string(),
-            mode: if how.window.is_some() {
-                "window"
-            } else {
-                "tail"
-            }
-            .into(),
-            streams,
-            events: self.events,
-            matched: self.matched.distinct,
-            complete: self.complete,
-            read_until: (!self.complete)
-                .then(|| self.last_ms.and_then(DateTime::from_timestamp_millis))
-                .flatten(),
-            ..LogRead::default()
-        }
     }
 }
 
@@ -584,36 +396,6 @@ pub(super) async fn filter(
         }
     }
     Filtered::Read(read)
-}
-
-/// What DescribeLogStreams said about a stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Existence {
-    Exists,
-    StreamMissing,
-    GroupMissing,
-    /// The check failed (recorded as a collection error) or was not made.
-    Unknown,
-}
-
-impl Existence {
-    /// The stream's entry, or `None` when unknown.
-    pub(super) fn entry(self, w: &Wanted) -> Option<LogStream> {
-        match self {
-            Existence::Exists => Some(stream_entry(w, true, None)),
-            Existence::StreamMissing => Some(stream_entry(
-                w,
-                false,
-                Some("The specified log stream does not exist.".into()),
-            )),
-            Existence::GroupMissing => Some(stream_entry(
-                w,
-                false,
-                Some(format!("the log group {} does not exist", w.group)),
-            )),
-            Existence::Unknown => None,
-        }
-    }
 }
 
 /// Whether a stream exists (DescribeLogStreams with its name as the prefix).

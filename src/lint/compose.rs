@@ -1,7 +1,12 @@
 //! docker-compose files. YAML is read through yaml-rust2's event parser so every node
 //! keeps its line and column; anchors, aliases and `<<` merge keys are resolved. Values
 //! are interpolated the way compose does (`${VAR}`, `${VAR:-default}` ...) against the
-//! variables of the env files linted together.
+//! variables of the env files linted together. The positioned YAML tree is built in
+//! `yaml`; this file reads services, environment, ports and `${VAR}` references from it.
+
+mod yaml;
+
+pub use yaml::{parse_yaml, Node};
 
 use super::interp::interpolate;
 use super::{
@@ -9,234 +14,6 @@ use super::{
 };
 use crate::snapshot::redact::redact_env_value;
 use std::collections::HashMap;
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
-
-/// A YAML node with the 1-based line and column where it starts.
-#[derive(Debug, Clone)]
-pub enum Node {
-    Scalar {
-        text: String,
-        quoted: bool,
-        line: usize,
-        col: usize,
-    },
-    Seq {
-        items: Vec<Node>,
-        line: usize,
-        col: usize,
-    },
-    Map {
-        entries: Vec<(Node, Node)>,
-        line: usize,
-        col: usize,
-    },
-}
-
-impl Node {
-    pub fn pos(&self) -> (usize, usize) {
-        match self {
-            Node::Scalar { line, col, .. }
-            | Node::Seq { line, col, .. }
-            | Node::Map { line, col, .. } => (*line, *col),
-        }
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        match self {
-            Node::Scalar { text, .. } => Some(text),
-            _ => None,
-        }
-    }
-
-    fn is_null(&self) -> bool {
-        matches!(self, Node::Scalar { text, quoted: false, .. } if text.is_empty() || text == "~" || text == "null")
-    }
-
-    /// Mapping entries with `<<` merges applied (explicit keys win).
-    fn entries(&self) -> Vec<(&Node, &Node)> {
-        let Node::Map { entries, .. } = self else {
-            return Vec::new();
-        };
-        let mut out: Vec<(&Node, &Node)> = Vec::new();
-        let mut merged: Vec<(&Node, &Node)> = Vec::new();
-        for (k, v) in entries {
-            if k.as_str() == Some("<<") {
-                match v {
-                    Node::Map { .. } => merged.extend(v.entries()),
-                    Node::Seq { items, .. } => {
-                        for m in items {
-                            merged.extend(m.entries());
-                        }
-                    }
-                    _ => {}
-                }
-            } else {
-                out.push((k, v));
-            }
-        }
-        for (k, v) in merged {
-            if !out.iter().any(|(ok, _)| ok.as_str() == k.as_str()) {
-                out.push((k, v));
-            }
-        }
-        out
-    }
-
-    fn get(&self, key: &str) -> Option<&Node> {
-        self.entries()
-            .into_iter()
-            .find(|(k, _)| k.as_str() == Some(key))
-            .map(|(_, v)| v)
-    }
-}
-
-enum Frame {
-    Seq(Vec<Node>, usize, usize, usize),
-    Map(Vec<(Node, Node)>, Option<Node>, usize, usize, usize),
-}
-
-/// Nodes aliases may expand to in one file; beyond it the file is rejected, like
-/// compose's "excessive aliasing" (a "billion laughs" file would exhaust memory).
-const MAX_ALIAS_NODES: usize = 100_000;
-
-#[derive(Default)]
-struct Builder {
-    stack: Vec<Frame>,
-    anchors: HashMap<usize, (Node, usize)>,
-    docs: Vec<Node>,
-    expanded: usize,
-    /// Where aliasing went over the limit.
-    excessive: Option<(usize, usize)>,
-}
-
-fn size(n: &Node) -> usize {
-    match n {
-        Node::Scalar { .. } => 1,
-        Node::Seq { items, .. } => 1 + items.iter().map(size).sum::<usize>(),
-        Node::Map { entries, .. } => {
-            1 + entries
-                .iter()
-                .map(|(k, v)| size(k) + size(v))
-                .sum::<usize>()
-        }
-    }
-}
-
-impl Builder {
-    fn push_node(&mut self, node: Node, anchor: usize) {
-        if anchor > 0 {
-            let n = size(&node);
-            self.anchors.insert(anchor, (node.clone(), n));
-        }
-        match self.stack.last_mut() {
-            None => self.docs.push(node),
-            Some(Frame::Seq(items, ..)) => items.push(node),
-            Some(Frame::Map(entries, key, ..)) => match key.take() {
-                None => *key = Some(node),
-                Some(k) => entries.push((k, node)),
-            },
-        }
-    }
-}
-
-impl MarkedEventReceiver for Builder {
-    fn on_event(&mut self, ev: Event, mark: Marker) {
-        let (line, col) = (mark.line(), mark.col() + 1);
-        match ev {
-            Event::Scalar(text, style, anchor, _) => {
-                let quoted = !matches!(style, TScalarStyle::Plain);
-                self.push_node(
-                    Node::Scalar {
-                        text,
-                        quoted,
-                        line,
-                        col,
-                    },
-                    anchor,
-                );
-            }
-            Event::SequenceStart(anchor, _) => {
-                self.stack.push(Frame::Seq(Vec::new(), anchor, line, col))
-            }
-            Event::MappingStart(anchor, _) => {
-                self.stack
-                    .push(Frame::Map(Vec::new(), None, anchor, line, col))
-            }
-            Event::SequenceEnd => {
-                if let Some(Frame::Seq(items, anchor, l, c)) = self.stack.pop() {
-                    self.push_node(
-                        Node::Seq {
-                            items,
-                            line: l,
-                            col: c,
-                        },
-                        anchor,
-                    );
-                }
-            }
-            Event::MappingEnd => {
-                if let Some(Frame::Map(entries, _, anchor, l, c)) = self.stack.pop() {
-                    self.push_node(
-                        Node::Map {
-                            entries,
-                            line: l,
-                            col: c,
-                        },
-                        anchor,
-                    );
-                }
-            }
-            Event::Alias(id) => {
-                let empty = Node::Scalar {
-                    text: String::new(),
-                    quoted: false,
-                    line,
-                    col,
-                };
-                let node = match self.anchors.get(&id) {
-                    Some((n, sz)) if self.excessive.is_none() => {
-                        self.expanded += sz;
-                        if self.expanded > MAX_ALIAS_NODES {
-                            self.excessive = Some((line, col));
-                            empty
-                        } else {
-                            n.clone()
-                        }
-                    }
-                    _ => empty,
-                };
-                self.push_node(node, 0);
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Parses YAML into its first document, with positions. Syntax errors carry
-/// file:line:col.
-pub fn parse_yaml(file: &str, text: &str) -> Result<Option<Node>, LintError> {
-    let mut b = Builder::default();
-    let mut parser = Parser::new_from_str(text);
-    parser.load(&mut b, false).map_err(|e| {
-        let m = e.marker();
-        LintError::at(
-            file,
-            m.line().max(1),
-            m.col() + 1,
-            format!("invalid YAML: {}", e.info()),
-        )
-    })?;
-    if let Some((line, col)) = b.excessive {
-        return Err(LintError::at(
-            file,
-            line,
-            col,
-            format!("invalid YAML: excessive aliasing (aliases expand to more than {MAX_ALIAS_NODES} nodes)"),
-        ));
-    }
-    Ok(b.docs.into_iter().next())
-}
 
 fn scalar_text(n: &Node) -> Option<String> {
     match n {
@@ -258,15 +35,6 @@ pub fn parse(
         return Ok(None);
     };
     let lookup = |n: &str| vars.get(n).cloned();
-    let origin = |node: &Node, path: String| {
-        let (line, column) = node.pos();
-        Origin {
-            file: file.to_string(),
-            line,
-            column,
-            path,
-        }
-    };
     let mut cf = ConfigFile {
         path: file.to_string(),
         kind: ConfigKind::Compose,
@@ -295,70 +63,109 @@ pub fn parse(
                 .and_then(scalar_text)
                 .map(|i| interpolate(&i, &lookup).0),
             healthcheck,
-            origin: origin(k, base.clone()),
+            origin: origin(file, k, base.clone()),
         });
-        match svc.get("environment") {
-            Some(env @ Node::Map { .. }) => {
-                for (ek, ev) in env.entries() {
-                    let Some(var) = ek.as_str() else { continue };
-                    let raw = scalar_text(ev).unwrap_or_default();
-                    let (value, refs) = interpolate(&raw, &lookup);
-                    cf.env.push(ConfigEnv {
-                        scope: Some(name.clone()),
-                        name: var.to_string(),
-                        value: redact_env_value(var, &value),
-                        from_variable: from_env_file(&refs, vars),
-                        origin: origin(ek, format!("{base}.environment.{var}")),
-                    });
-                }
-            }
-            Some(Node::Seq { items, .. }) => {
-                for (i, item) in items.iter().enumerate() {
-                    let Some(raw) = item.as_str() else { continue };
-                    let (var, val) = raw.split_once('=').unwrap_or((raw, ""));
-                    let (value, refs) = interpolate(val, &lookup);
-                    cf.env.push(ConfigEnv {
-                        scope: Some(name.clone()),
-                        name: var.trim().to_string(),
-                        value: redact_env_value(var.trim(), &value),
-                        from_variable: from_env_file(&refs, vars),
-                        origin: origin(item, format!("{base}.environment[{i}]")),
-                    });
-                }
-            }
-            _ => {}
-        }
-        if let Some(Node::Seq { items, .. }) = svc.get("ports") {
-            for (i, item) in items.iter().enumerate() {
-                let o = origin(item, format!("{base}.ports[{i}]"));
-                let p = match item {
-                    Node::Scalar { text, .. } => short_port(text, vars),
-                    Node::Map { .. } => {
-                        let f =
-                            |k: &str| item.get(k).and_then(scalar_text).map(|v| resolve(&v, vars));
-                        f("published").map(|host| PortParts {
-                            host_ip: f("host_ip").unwrap_or_default(),
-                            host_port: host,
-                            container_port: f("target").unwrap_or_default(),
-                            protocol: f("protocol").unwrap_or_else(|| "tcp".into()),
-                        })
-                    }
-                    _ => None,
-                };
-                if let Some(p) = p {
-                    cf.ports.push(Published {
-                        service: name.clone(),
-                        host_ip: p.host_ip,
-                        host_port: p.host_port,
-                        container_port: p.container_port,
-                        protocol: p.protocol,
-                        origin: o,
-                    });
-                }
-            }
-        }
+        service_env(
+            &mut cf.env,
+            (file, &name, &base),
+            svc.get("environment"),
+            vars,
+        );
+        service_ports(&mut cf.ports, (file, &name, &base), svc.get("ports"), vars);
     }
     Ok(Some(cf))
+}
+
+/// Where `node` starts in `file`, with its path in the document.
+fn origin(file: &str, node: &Node, path: String) -> Origin {
+    let (line, column) = node.pos();
+    Origin {
+        file: file.to_string(),
+        line,
+        column,
+        path,
+    }
+}
+
+/// A service's `environment`, as a mapping or a list of `NAME=value`, interpolated and
+/// redacted. The tuple is the file, the service name and its path (`services.NAME`).
+fn service_env(
+    out: &mut Vec<ConfigEnv>,
+    (file, name, base): (&str, &str, &str),
+    env: Option<&Node>,
+    vars: &HashMap<String, String>,
+) {
+    let lookup = |n: &str| vars.get(n).cloned();
+    match env {
+        Some(env @ Node::Map { .. }) => {
+            for (ek, ev) in env.entries() {
+                let Some(var) = ek.as_str() else { continue };
+                let raw = scalar_text(ev).unwrap_or_default();
+                let (value, refs) = interpolate(&raw, &lookup);
+                out.push(ConfigEnv {
+                    scope: Some(name.to_string()),
+                    name: var.to_string(),
+                    value: redact_env_value(var, &value),
+                    from_variable: from_env_file(&refs, vars),
+                    origin: origin(file, ek, format!("{base}.environment.{var}")),
+                });
+            }
+        }
+        Some(Node::Seq { items, .. }) => {
+            for (i, item) in items.iter().enumerate() {
+                let Some(raw) = item.as_str() else { continue };
+                let (var, val) = raw.split_once('=').unwrap_or((raw, ""));
+                let (value, refs) = interpolate(val, &lookup);
+                out.push(ConfigEnv {
+                    scope: Some(name.to_string()),
+                    name: var.trim().to_string(),
+                    value: redact_env_value(var.trim(), &value),
+                    from_variable: from_env_file(&refs, vars),
+                    origin: origin(file, item, format!("{base}.environment[{i}]")),
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A service's published `ports`, short (`"8080:80"`) or long (`published:`) syntax.
+/// The tuple is the file, the service name and its path (`services.NAME`).
+fn service_ports(
+    out: &mut Vec<Published>,
+    (file, name, base): (&str, &str, &str),
+    ports: Option<&Node>,
+    vars: &HashMap<String, String>,
+) {
+    let Some(Node::Seq { items, .. }) = ports else {
+        return;
+    };
+    for (i, item) in items.iter().enumerate() {
+        let o = origin(file, item, format!("{base}.ports[{i}]"));
+        let p = match item {
+            Node::Scalar { text, .. } => short_port(text, vars),
+            Node::Map { .. } => {
+                let f = |k: &str| item.get(k).and_then(scalar_text).map(|v| resolve(&v, vars));
+                f("published").map(|host| PortParts {
+                    host_ip: f("host_ip").unwrap_or_default(),
+                    host_port: host,
+                    container_port: f("target").unwrap_or_default(),
+                    protocol: f("protocol").unwrap_or_else(|| "tcp".into()),
+                })
+            }
+            _ => None,
+        };
+        if let Some(p) = p {
+            out.push(Published {
+                service: name.to_string(),
+                host_ip: p.host_ip,
+                host_port: p.host_port,
+                container_port: p.container_port,
+                protocol: p.protocol,
+                origin: o,
+            });
+        }
+    }
 }
 
 /// True when a value came from variables the env files define (so it is their copy,
