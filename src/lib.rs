@@ -14,6 +14,7 @@ pub mod facts;
 #[doc(hidden)]
 pub mod harness;
 pub mod lint;
+pub mod literals;
 pub mod probe;
 pub mod render;
 pub mod report;

@@ -13,6 +13,7 @@
 
 use crate::engine::{analyze_as, Mode};
 use crate::error::{Error, Result};
+use crate::literals::{self, FOLD_EXOTIC};
 use crate::report::Report;
 use crate::rules::{check::records_for, RuleSet, Source};
 use crate::snapshot::{
@@ -111,7 +112,6 @@ pub fn scan_text(text: &str, source: ScanSource, rules: &RuleSet) -> Report {
 
 mod collector;
 mod input;
-mod literals;
 mod parallel;
 mod prefilter;
 mod stream;

@@ -112,10 +112,11 @@ pub(super) fn hits(hay: &[u8], offset: usize, pre: &Prefilter, part: &mut Part) 
     let mut rest_next = if pre.rest.is_some() { 0 } else { NONE };
     let mut exotic_next = [0; FOLD_EXOTIC.len()];
     let exotic_next = &mut exotic_next[..pre.exotic.len()];
+    let lits = pre.lits.as_ref().map(|l| l.automaton(hay.len()));
     while at < hay.len() {
         // Literals: searched from the line break before the line, since a literal may
         // begin with it (a `^` anchor); such a hit is for the line after the break.
-        let lit = match &pre.lits {
+        let lit = match lits {
             Some(ac) => match ac.find(aho_corasick::Input::new(hay).range(at - 1..)) {
                 Some(m) => m.start() + usize::from(hay[m.start()] == b'\n'),
                 None => NONE,
@@ -126,7 +127,7 @@ pub(super) fn hits(hay: &[u8], offset: usize, pre: &Prefilter, part: &mut Part) 
             rest_next = pre
                 .rest
                 .as_ref()
-                .and_then(|re| re.find_at(hay, at))
+                .and_then(|re| re.find(regex_automata::Input::new(hay).range(at..)))
                 .map_or(NONE, |m| m.start());
         }
         for (next, f) in exotic_next.iter_mut().zip(&pre.exotic) {

@@ -5,11 +5,9 @@
 //! `scan` and by `doctor`'s log collection.
 
 use super::*;
-
-/// The two non-ASCII characters that Unicode case folding equates with ASCII letters
-/// (`ſ` ~ `s`, Kelvin `K` ~ `k`). Literals are scanned for in their ASCII spellings only,
-/// so a line holding one of these is checked against every pattern instead.
-pub(super) const FOLD_EXOTIC: [char; 2] = ['\u{17F}', '\u{212A}'];
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 /// The compiled prefilter: finds, in one pass over the input, the lines that some
 /// log-reading signal pattern matches.
@@ -28,10 +26,10 @@ pub struct Prefilter {
     /// Per (rule, signal) index that reads logs, the index in `pats` of its first pattern.
     pub(super) offsets: HashMap<(usize, usize), u32>,
     /// Literal automaton and, per automaton pattern, the indexes into `pats` it serves.
-    pub(super) lits: Option<aho_corasick::AhoCorasick>,
+    pub(super) lits: Option<Literals>,
     pub(super) lit_pats: Vec<Vec<u32>>,
     /// Union of the patterns without a usable literal, and their indexes into `pats`.
-    pub(super) rest: Option<regex::bytes::Regex>,
+    pub(super) rest: Option<regex_automata::meta::Regex>,
     pub(super) rest_pats: Vec<u32>,
     /// Finders for `FOLD_EXOTIC` (UTF-8), when some literal was spelled without them.
     pub(super) exotic: Vec<memchr::memmem::Finder<'static>>,
@@ -85,28 +83,8 @@ impl Prefilter {
             }
         }
         let (lit_list, lit_pats) = minimize(lit_list, lit_pats);
-        let lits = (!lit_list.is_empty()).then(|| {
-            let build = |kind| {
-                aho_corasick::AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(aho_corasick::MatchKind::Standard)
-                    .kind(kind)
-                    .build(&lit_list)
-            };
-            build(Some(aho_corasick::AhoCorasickKind::DFA))
-                .or_else(|_| build(None))
-                .expect("literal automaton builds")
-        });
-        let rest = (!rest_hirs.is_empty()).then(|| {
-            let union = regex_syntax::hir::Hir::alternation(rest_hirs).to_string();
-            regex::bytes::RegexBuilder::new(&union)
-                .size_limit(256 << 20)
-                .dfa_size_limit(2 << 20)
-                .build()
-                // Too big for the regex crate: every line becomes a candidate and the
-                // patterns themselves decide.
-                .unwrap_or_else(|_| regex::bytes::Regex::new("").expect("empty regex"))
-        });
+        let lits = (!lit_list.is_empty()).then(|| Literals::new(lit_list));
+        let rest = (!rest_hirs.is_empty()).then(|| rest_union(rest_hirs));
         let exotic = if folded {
             FOLD_EXOTIC
                 .iter()
@@ -154,16 +132,20 @@ impl Prefilter {
             return None;
         }
         let mut out = Vec::new();
-        if let Some(ac) = &self.lits {
-            for m in ac.find_overlapping_iter(&framed(message)) {
-                out.extend_from_slice(&self.lit_pats[m.pattern().as_usize()]);
-            }
+        if let Some(lits) = &self.lits {
+            // One buffer per thread: this runs once per log record of a snapshot.
+            thread_local!(static FRAMED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) });
+            FRAMED.with_borrow_mut(|framed| {
+                frame_into(message, framed);
+                for m in lits
+                    .automaton(framed.len())
+                    .find_overlapping_iter(&framed[..])
+                {
+                    out.extend_from_slice(&self.lit_pats[m.pattern().as_usize()]);
+                }
+            });
         }
-        if self
-            .rest
-            .as_ref()
-            .is_some_and(|r| r.is_match(message.as_bytes()))
-        {
+        if self.rest.as_ref().is_some_and(|r| r.is_match(message)) {
             out.extend_from_slice(&self.rest_pats);
         }
         out.sort_unstable();
@@ -180,9 +162,9 @@ impl Prefilter {
             return self.pats.iter().any(|p| p.is_match(message));
         }
         if why.lit {
-            if let Some(ac) = &self.lits {
+            if let Some(lits) = &self.lits {
                 seen.next_line(self.pats.len());
-                for m in ac.find_overlapping_iter(raw) {
+                for m in lits.automaton(0).find_overlapping_iter(raw) {
                     for &p in &self.lit_pats[m.pattern().as_usize()] {
                         if seen.first(p) && self.pats[p as usize].is_match(message) {
                             return true;
@@ -201,12 +183,71 @@ impl Prefilter {
 
 /// A message between line breaks, as the literals expect a line: `^` and `$` become
 /// literal line breaks (`^137$` requires `\n137\n`), since scan searches whole blocks.
-fn framed(message: &str) -> Vec<u8> {
-    let mut v = Vec::with_capacity(message.len() + 2);
+/// The literal automaton in two builds with the same pattern ids and matches: a
+/// contiguous NFA, cheap to build, for short inputs (a pasted line, `lint`), and a DFA,
+/// faster per byte but costly to build, once more than [`DFA_AFTER`] bytes have been
+/// searched (a log file, a snapshot's log window).
+pub(super) struct Literals {
+    list: Vec<Vec<u8>>,
+    nfa: OnceLock<aho_corasick::AhoCorasick>,
+    dfa: OnceLock<aho_corasick::AhoCorasick>,
+    searched: AtomicUsize,
+}
+
+/// Bytes searched with the NFA before the DFA is built.
+const DFA_AFTER: usize = 64 << 10;
+
+impl Literals {
+    fn new(list: Vec<Vec<u8>>) -> Literals {
+        Literals {
+            list,
+            nfa: OnceLock::new(),
+            dfa: OnceLock::new(),
+            searched: AtomicUsize::new(0),
+        }
+    }
+
+    fn build(
+        list: &[Vec<u8>],
+        kind: aho_corasick::AhoCorasickKind,
+    ) -> Result<aho_corasick::AhoCorasick, aho_corasick::BuildError> {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .kind(Some(kind))
+            .build(list)
+    }
+
+    /// The automaton to search `len` more bytes with.
+    pub(super) fn automaton(&self, len: usize) -> &aho_corasick::AhoCorasick {
+        let seen = self
+            .searched
+            .fetch_add(len, Ordering::Relaxed)
+            .saturating_add(len);
+        if seen <= DFA_AFTER && self.dfa.get().is_none() {
+            return self.nfa.get_or_init(|| {
+                Literals::build(&self.list, aho_corasick::AhoCorasickKind::ContiguousNFA)
+                    .or_else(|_| {
+                        Literals::build(&self.list, aho_corasick::AhoCorasickKind::NoncontiguousNFA)
+                    })
+                    .expect("literal automaton builds")
+            });
+        }
+        self.dfa.get_or_init(|| {
+            Literals::build(&self.list, aho_corasick::AhoCorasickKind::DFA)
+                .or_else(|_| {
+                    Literals::build(&self.list, aho_corasick::AhoCorasickKind::NoncontiguousNFA)
+                })
+                .expect("literal automaton builds")
+        })
+    }
+}
+
+fn frame_into(message: &str, v: &mut Vec<u8>) {
+    v.clear();
     v.push(b'\n');
     v.extend_from_slice(message.as_bytes());
     v.push(b'\n');
-    v
 }
 
 /// Drops the literals that contain another one: a line holding the longer one holds the
@@ -279,4 +320,21 @@ impl Seen {
         *s = self.line;
         new
     }
+}
+
+/// One regex for the patterns without a usable literal, their line anchors dropped (so
+/// it can only match more). Built from the parsed patterns directly: printing them and
+/// parsing the text again would repeat the Unicode case folding the rule loader did.
+fn rest_union(hirs: Vec<regex_syntax::hir::Hir>) -> regex_automata::meta::Regex {
+    use regex_automata::meta;
+    let union = regex_syntax::hir::Hir::alternation(hirs);
+    meta::Builder::new()
+        .configure(
+            meta::Config::new()
+                .nfa_size_limit(Some(256 << 20))
+                .hybrid_cache_capacity(2 << 20),
+        )
+        .build_from_hir(&union)
+        // Too big: every line becomes a candidate and the patterns themselves decide.
+        .unwrap_or_else(|_| meta::Regex::new("").expect("empty regex"))
 }

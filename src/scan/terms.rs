@@ -10,7 +10,8 @@
 //! counted, so the report can say which part of the pack was not searched on the
 //! server.
 
-use super::{literals, Prefilter};
+use super::Prefilter;
+use crate::literals;
 use std::collections::BTreeSet;
 
 /// Shortest term worth sending: shorter ones would match most lines.

@@ -345,7 +345,7 @@ fn literal_report() {
             if let Some(m) = pre
                 .lits
                 .as_ref()
-                .and_then(|ac| ac.find(format!("\n{line}\n").as_bytes()))
+                .and_then(|l| l.automaton(0).find(format!("\n{line}\n").as_bytes()))
             {
                 *by_lit.entry(m.pattern().as_usize()).or_default() += 1;
             }

@@ -22,7 +22,11 @@ impl Sealed {
     pub fn new(mut snap: Snapshot) -> Sealed {
         let logs = std::mem::take(&mut snap.logs);
         let mut sealed = redacted(&snap).unwrap_or_else(|| unsealable(&snap));
-        sealed.logs = logs.into_iter().map(redact_log_line).collect();
+        let mut labels = Labels::default();
+        sealed.logs = logs
+            .into_iter()
+            .map(|l| redact_log_line(l, &mut labels))
+            .collect();
         Sealed(sealed)
     }
 
@@ -63,7 +67,7 @@ fn redacted<T: Serialize + serde::de::DeserializeOwned>(v: &T) -> Option<T> {
 /// by far the most numerous records. The destructuring names every field, so a field
 /// added to `LogLine` does not compile here until it is redacted too; a test checks the
 /// result equals the walk's.
-fn redact_log_line(mut l: LogLine) -> LogLine {
+fn redact_log_line(mut l: LogLine, labels: &mut Labels) -> LogLine {
     let LogLine {
         group,
         stream,
@@ -75,16 +79,39 @@ fn redact_log_line(mut l: LogLine) -> LogLine {
         count: _,
         last_timestamp: _,
     } = &mut l;
-    let text = |s: &mut String| {
-        if let std::borrow::Cow::Owned(o) = redact_text(s) {
-            *s = o;
+    redact_in_place(message);
+    for (slot, s) in [group, stream, task_id, container].into_iter().enumerate() {
+        if let Some(s) = s {
+            labels.redact(slot, s);
         }
-    };
-    text(message);
-    for s in [group, stream, task_id, container].into_iter().flatten() {
-        text(s);
     }
     l
+}
+
+fn redact_in_place(s: &mut String) {
+    if let std::borrow::Cow::Owned(o) = redact_text(s) {
+        *s = o;
+    }
+}
+
+/// The last value of each label field (group, stream, task id, container) and its
+/// redaction. Thousands of consecutive lines share them, so each distinct run is
+/// redacted once instead of once per line; the result is the same text either way.
+#[derive(Default)]
+struct Labels([Option<(String, String)>; 4]);
+
+impl Labels {
+    fn redact(&mut self, slot: usize, s: &mut String) {
+        if let Some((raw, done)) = &self.0[slot] {
+            if raw == s {
+                s.clone_from(done);
+                return;
+            }
+        }
+        let raw = s.clone();
+        redact_in_place(s);
+        self.0[slot] = Some((raw, s.clone()));
+    }
 }
 
 /// What is left when a snapshot cannot be redacted: its target and a note, no text.
@@ -130,7 +157,10 @@ mod tests {
         ];
         for (i, l) in lines.into_iter().enumerate() {
             let walked = redacted(&l).unwrap();
-            assert_eq!(redact_log_line(l.clone()), walked);
+            let mut labels = Labels::default();
+            assert_eq!(redact_log_line(l.clone(), &mut labels), walked);
+            // A second line with the same labels takes them from the memo, the same.
+            assert_eq!(redact_log_line(l.clone(), &mut labels), walked);
             assert_eq!(walked != l, i == 0, "only the first line holds secrets");
         }
     }

@@ -1,14 +1,15 @@
 //! The secret shapes that free text is searched for, as one table. Each shape is a regex
 //! whose capture group holds the secret, plus an optional check on the match (in
 //! [`checks`](super::checks)) when the regex alone would also catch ordinary words. A
-//! `RegexSet` over all of them decides in one pass which shapes can apply, so a line
-//! holding no secret costs one scan. docs/redaction.md lists the same shapes for users;
+//! literal gate ([`GATE`]) first rules out the text that none of them can match (most log
+//! lines), then a `RegexSet` over all of them decides in one pass which shapes apply. docs/redaction.md lists the same shapes for users;
 //! keep the two together.
 
 use super::checks::{
     auth_scheme_check, authorization_check, aws_secret_check, key_value_check, named_value_check,
     url_check,
 };
+use aho_corasick::AhoCorasick;
 use regex::{Captures, Regex, RegexSet};
 use std::sync::LazyLock;
 
@@ -23,6 +24,9 @@ pub(super) struct Shape {
     pub groups: &'static [usize],
     /// Extra test on the whole match; `false` leaves the text as it is.
     pub check: Option<fn(&Captures) -> bool>,
+    /// For a shape without literals ([`GATE`]), a cheap test every text it can match
+    /// passes; without one, the regex itself runs on every text.
+    pub hint: Option<fn(&str) -> bool>,
 }
 
 /// Key names the key-value shapes look for (the check then asks `is_secret_name`).
@@ -35,6 +39,7 @@ pub(super) static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
         re: Regex::new(re).expect("static regex"),
         groups,
         check,
+        hint: None,
     };
     vec![
         s(
@@ -67,12 +72,15 @@ pub(super) static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
             &[1],
             None,
         ),
-        s(
-            "AWS secret access key (40 characters of mixed case and digits)",
-            r"(?:^|[^A-Za-z0-9/+=])([A-Za-z0-9/+]{40})(?:$|[^A-Za-z0-9/+=])",
-            &[1],
-            Some(aws_secret_check),
-        ),
+        Shape {
+            hint: Some(has_key_run),
+            ..s(
+                "AWS secret access key (40 characters of mixed case and digits)",
+                r"(?:^|[^A-Za-z0-9/+=])([A-Za-z0-9/+]{40})(?:$|[^A-Za-z0-9/+=])",
+                &[1],
+                Some(aws_secret_check),
+            )
+        },
         s(
             "password in a URL (user:PASSWORD@host, up to the last @ before the host)",
             r#"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@"'<>]*:([^\s"']*)@(?:[a-z0-9_.-]+|\[[0-9a-f:.]+\])?(?::\d+)?(?:[/?#\s"',;)\]}>]|$)"#,
@@ -148,3 +156,114 @@ pub(super) static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
 pub(super) static SET: LazyLock<RegexSet> = LazyLock::new(|| {
     RegexSet::new(SHAPES.iter().map(|s| s.re.as_str())).expect("static regex set")
 });
+
+/// Whether `text` has a run of 40 or more of the characters an AWS secret key is made
+/// of: the AWS secret shape's [`Shape::hint`].
+fn has_key_run(text: &str) -> bool {
+    const KEY_CHARS: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = c.is_ascii_alphanumeric() || c == b'/' || c == b'+';
+            b += 1;
+        }
+        t
+    };
+    let mut run = 0u32;
+    for &b in text.as_bytes() {
+        run = if KEY_CHARS[b as usize] { run + 1 } else { 0 };
+        if run >= 40 {
+            return true;
+        }
+    }
+    false
+}
+
+/// What every text passes before the shapes run: the literals (from
+/// [`crate::literals::required`]) one of which occurs around every match of a shape,
+/// in one ASCII-case-insensitive automaton, and the shapes that have no such literals,
+/// which run on every text. A text it turns away cannot match any shape.
+pub(super) struct Gate {
+    lits: Option<AhoCorasick>,
+    bare: Vec<(&'static str, Bare)>,
+    /// Some literal was spelled without a `FOLD_EXOTIC` character it case-folds to.
+    exotic: bool,
+}
+
+pub(super) static GATE: LazyLock<Gate> = LazyLock::new(|| {
+    let mut lits = Vec::new();
+    let mut bare = Vec::new();
+    let mut exotic = false;
+    for shape in SHAPES.iter() {
+        let hir = regex_syntax::Parser::new().parse(shape.re.as_str());
+        let required = |h: &regex_syntax::hir::Hir| crate::literals::required_min(h, 2);
+        match hir.ok().as_ref().and_then(required) {
+            Some((set, folded)) => {
+                lits.extend(set);
+                exotic |= folded;
+            }
+            None => bare.push((
+                shape.name,
+                match shape.hint {
+                    Some(hint) => Bare::Hint(hint),
+                    None => Bare::Regex(shape.re.clone()),
+                },
+            )),
+        }
+    }
+    let lits = (!lits.is_empty()).then(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .prefilter(false)
+            .build(&lits)
+            .expect("literal automaton builds")
+    });
+    Gate { lits, bare, exotic }
+});
+
+impl Gate {
+    /// False only when no shape can match `text`.
+    pub(super) fn may_match(&self, text: &str) -> bool {
+        if self.exotic && text.contains(crate::literals::FOLD_EXOTIC) {
+            return true;
+        }
+        if self.bare.iter().any(|(_, b)| b.may_match(text)) {
+            return true;
+        }
+        let Some(ac) = &self.lits else {
+            return false;
+        };
+        // Literals carry line anchors as a line break before or after them.
+        thread_local!(static FRAMED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) });
+        FRAMED.with_borrow_mut(|framed| {
+            framed.clear();
+            framed.push(b'\n');
+            framed.extend_from_slice(text.as_bytes());
+            framed.push(b'\n');
+            ac.is_match(&framed[..])
+        })
+    }
+
+    /// The shapes that run on every text (for tests).
+    #[cfg(test)]
+    pub(super) fn bare(&self) -> Vec<&'static str> {
+        self.bare.iter().map(|(name, _)| *name).collect()
+    }
+}
+
+/// How the gate tests a shape without literals.
+enum Bare {
+    Hint(fn(&str) -> bool),
+    Regex(Regex),
+}
+
+impl Bare {
+    fn may_match(&self, text: &str) -> bool {
+        match self {
+            Bare::Hint(hint) => hint(text),
+            Bare::Regex(re) => re.is_match(text),
+        }
+    }
+}

@@ -93,6 +93,32 @@ fn every_shape_has_a_case() {
     }
 }
 
+/// The literal gate lets through every case any shape matches, and turns away ordinary
+/// log text; at most one shape (the 40-character AWS secret, which has no literal) runs
+/// on every text.
+#[test]
+fn the_gate_passes_every_shape_match_and_stops_plain_lines() {
+    for (line, _) in TEXT_CASES.iter().chain(REVIEWED_CASES.iter()) {
+        if shapes::SET.matches(line).matched_any() {
+            assert!(shapes::GATE.may_match(line), "gate hid {line:?}");
+        }
+    }
+    for plain in [
+        "2024-06-11T06:13:20.001Z  INFO 1 --- [nio-8080-exec-5] c.e.api.web.OrderController : Fetched 85406 rows in 12 ms",
+        "GET /health 200 3ms",
+        "Error: getaddrinfo ENOTFOUND db.internal",
+    ] {
+        assert!(!shapes::GATE.may_match(plain), "{plain:?} passed the gate");
+    }
+    // The AWS secret shape has no literal; its hint (a 40-character run) lets it by.
+    let lone = "x wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY y";
+    assert!(shapes::GATE.may_match(lone));
+    assert!(redact_text(lone).contains(MARKER));
+    assert!(!shapes::GATE.may_match("x wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE y"));
+    let bare = shapes::GATE.bare();
+    assert!(bare.len() <= 1, "shapes without literals: {bare:?}");
+}
+
 const TEXT_CASES: [(&str, &str); 25] = [
     ("PGPASSWORD=Xq7fLeak1 psql -h db", "Xq7fLeak1"),
     ("export DB_PASS=hunter2leak", "hunter2leak"),

@@ -1,10 +1,17 @@
-//! Literal extraction over `regex-syntax`'s HIR.
+//! Literal extraction over `regex-syntax`'s HIR: the strings one of which occurs around
+//! every match of a pattern. `scan`'s prefilter and the engine's gate use it for the rule
+//! patterns, and the redactor for its secret shapes, so that a line holding none of a
+//! pattern's literals is never run through the pattern.
 //!
 //! Literals are searched for in the input with the line break before and after each
 //! line included, so line anchors become literal context: `^` is preceded by `\n` (or
 //! by the space ending an `aws logs tail` prefix), `$` is followed by `\n` or `\r`.
 
-use super::FOLD_EXOTIC;
+/// The two non-ASCII characters that Unicode case folding equates with ASCII letters
+/// (`ſ` ~ `s`, Kelvin `K` ~ `k`). Literals are scanned for in their ASCII spellings only,
+/// so a line holding one of these is checked against every pattern instead.
+pub const FOLD_EXOTIC: [char; 2] = ['\u{17F}', '\u{212A}'];
+
 use regex_syntax::hir::{Capture, Class, Hir, HirKind, Look, Repetition};
 
 /// Strings an exact set may hold before a run of literals is cut.
@@ -80,6 +87,12 @@ fn score(s: &Set) -> f64 {
 /// searched with its line breaks), when there is a good one; and whether an exotic
 /// spelling was left out of it.
 pub fn required(hir: &Hir) -> Option<(Set, bool)> {
+    required_min(hir, MIN_LEN)
+}
+
+/// [`required`] with literals of `min_len` bytes or more (the redactor's gate takes
+/// `pw`, where the scanner's automaton would rather give a pattern to its residual).
+pub fn required_min(hir: &Hir, min_len: usize) -> Option<(Set, bool)> {
     let mut cx = Cx {
         exact_max: EXACT_MAX,
         set_max: SET_MAX,
@@ -89,7 +102,7 @@ pub fn required(hir: &Hir) -> Option<(Set, bool)> {
         Exact(s) | Inner(s) => s,
         Any => return None,
     };
-    (!set.is_empty() && set.len() <= SET_MAX && set.iter().all(|s| s.len() >= MIN_LEN))
+    (!set.is_empty() && set.len() <= SET_MAX && set.iter().all(|s| s.len() >= min_len))
         .then_some((set, cx.folded))
 }
 
