@@ -77,7 +77,11 @@ pub fn analyze_as(snap: &Sealed, rules: &RuleSet, mode: Mode) -> Report {
 }
 
 /// Analyses the files `lint` read: task definitions in `snap`, the rest in `inputs`.
-pub fn analyze_lint(snap: &Sealed, inputs: &crate::lint::LintInputs, rules: &RuleSet) -> Report {
+pub fn analyze_lint(
+    snap: &Sealed,
+    inputs: &crate::snapshot::LintInputs,
+    rules: &RuleSet,
+) -> Report {
     let mut report = analyze_index(
         snap,
         Index::build_with(snap, Some(inputs)),

@@ -13,14 +13,13 @@ pub use hosts::env_hosts;
 pub use secrets::{public_defaults, secret_reuse};
 
 use super::{Index, Loc};
-use crate::lint::{ConfigKind, LintInputs};
 use crate::rules::shapes;
 use crate::rules::Source;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{ConfigKind, LintInputs, Snapshot};
 use std::collections::{BTreeMap, HashSet};
 
 /// Location of something in a linted file; `scope` is the compose service.
-fn file_loc(scope: Option<String>, origin: &crate::lint::Origin) -> Loc {
+fn file_loc(scope: Option<String>, origin: &crate::snapshot::Origin) -> Loc {
     Loc {
         container: scope,
         locator: origin.locator(),
@@ -96,7 +95,7 @@ pub fn files(ix: &mut Index, lint: &LintInputs) {
 
 fn port_conflicts(ix: &mut Index, lint: &LintInputs) {
     let wildcard = |ip: &str| matches!(ip, "" | "0.0.0.0" | "::" | "*");
-    let mut groups: BTreeMap<(String, String), Vec<&crate::lint::Published>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Vec<&crate::snapshot::Published>> = BTreeMap::new();
     for f in lint
         .configs
         .iter()

@@ -8,7 +8,11 @@ use std::collections::BTreeMap;
 
 /// A connection URI and per-field host variables in the same container (or compose
 /// service, or env file).
-pub(super) fn db_config(ix: &mut Index, snap: &Snapshot, lint: Option<&crate::lint::LintInputs>) {
+pub(super) fn db_config(
+    ix: &mut Index,
+    snap: &Snapshot,
+    lint: Option<&crate::snapshot::LintInputs>,
+) {
     struct Bag<'a> {
         vars: Vec<(&'a str, &'a str, Loc)>,
     }

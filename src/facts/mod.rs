@@ -35,7 +35,7 @@ pub struct Loc {
     /// Human-readable locator, e.g. `/ecs/api ecs/app/3f9c…` or `stdin:12`.
     pub locator: String,
     /// File position, for records read from files by `lint`.
-    pub origin: Option<crate::lint::Origin>,
+    pub origin: Option<crate::snapshot::Origin>,
 }
 
 /// Which kind of observation a record is, for recency ("was it fixed in a newer revision?").
@@ -145,7 +145,7 @@ impl Index {
 
     /// Builds the index for a snapshot plus the files `lint` read (positions, compose
     /// services, env files).
-    pub fn build_with(snap: &Snapshot, lint: Option<&crate::lint::LintInputs>) -> Index {
+    pub fn build_with(snap: &Snapshot, lint: Option<&crate::snapshot::LintInputs>) -> Index {
         let mut ix = Index::default();
         for td in &snap.task_definitions {
             let e = ix
@@ -232,13 +232,13 @@ pub(crate) fn env_loc(
     td: &crate::snapshot::TaskDefinition,
     container: &str,
     name: &str,
-    lint: Option<&crate::lint::LintInputs>,
+    lint: Option<&crate::snapshot::LintInputs>,
 ) -> Loc {
     let key = td.key();
     let synthetic = lint.is_some_and(|l| l.synthetic_revisions.contains(&key));
     let origin = lint
         .and_then(|l| {
-            l.origins.get(&crate::lint::part_key(
+            l.origins.get(&crate::snapshot::part_key(
                 &key,
                 Some(container),
                 Some(&format!("env/{name}")),

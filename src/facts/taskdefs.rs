@@ -9,7 +9,7 @@ use crate::snapshot::Snapshot;
 pub(super) fn task_definitions(
     ix: &mut Index,
     snap: &Snapshot,
-    lint: Option<&crate::lint::LintInputs>,
+    lint: Option<&crate::snapshot::LintInputs>,
 ) {
     for td in &snap.task_definitions {
         let service = ix.family_service.get(&td.family).cloned();
@@ -43,7 +43,7 @@ pub(super) fn task_definitions(
         let at = |what: &str| {
             let exact = lint.and_then(|l| {
                 l.origins
-                    .get(&crate::lint::part_key(&key, None, Some(what)))
+                    .get(&crate::snapshot::part_key(&key, None, Some(what)))
             });
             match exact {
                 Some(o) => Loc {
@@ -91,7 +91,7 @@ pub(super) fn task_definitions(
                 let mut l = loc.clone();
                 match lint.and_then(|li| {
                     li.origins
-                        .get(&crate::lint::part_key(&key, Some(&c.name), Some(part)))
+                        .get(&crate::snapshot::part_key(&key, Some(&c.name), Some(part)))
                 }) {
                     Some(o) => {
                         l.locator = o.locator();

@@ -8,7 +8,9 @@
 //! Entry points: [`probe`] runs the stages for a [`ProbeTarget`] (parsed from a URL with
 //! [`ProbeTarget::parse_url`], or found by [`discover`] in a snapshot's task
 //! definitions) with [`ProbeOptions`]; [`outcome`] summarises a finished probe. Each
-//! stage is its own function in `stages.rs`.
+//! stage is its own function in `stages.rs`. [`outcome`], [`first_problem`] and
+//! [`Vantage`] read only the snapshot's [`DbProbe`] record, so they live with it in
+//! `crate::snapshot` and are re-exported here.
 //!
 //! The probe runs from wherever sickbay runs. A timeout from a machine that is not in
 //! the task's VPC proves nothing about the tasks, so unless the caller says the probe
@@ -27,6 +29,8 @@ pub use stages::probe;
 pub use discover::{discover, Candidate, PasswordState};
 pub use target::{ProbeTarget, SslMode, UrlError};
 
+pub use crate::snapshot::{first_problem, outcome, Outcome, Vantage};
+
 use crate::error::Error;
 use crate::snapshot::{DbProbe, ProbeStage};
 use rustls::pki_types::pem::PemObject;
@@ -40,37 +44,6 @@ pub const CODE_TIMEOUT: &str = "timeout";
 
 /// The stages, in order.
 pub const STAGES: [&str; 5] = ["dns", "tcp", "tls", "auth", "schema"];
-
-/// Where the probe runs, relative to the tasks that use the database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Vantage {
-    /// Wherever sickbay runs, without knowing whether that is inside the VPC
-    #[default]
-    Local,
-    /// Inside the task's VPC (e.g. from a task via ECS Exec): timeouts are real failures
-    InsideVpc,
-    /// Outside the task's VPC (a laptop, CloudShell): timeouts prove nothing
-    OutsideVpc,
-}
-
-impl Vantage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Vantage::Local => "local",
-            Vantage::InsideVpc => "inside-vpc",
-            Vantage::OutsideVpc => "outside-vpc",
-        }
-    }
-
-    /// "from this machine (...)", for messages.
-    pub fn phrase(self) -> &'static str {
-        match self {
-            Vantage::Local => "from this machine, which may not be inside the task's VPC",
-            Vantage::InsideVpc => "from inside the task's VPC",
-            Vantage::OutsideVpc => "from outside the task's VPC",
-        }
-    }
-}
 
 /// How to probe.
 #[derive(Debug, Clone)]
@@ -134,45 +107,6 @@ pub fn read_ca_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error
         });
     }
     Ok(certs)
-}
-
-/// How a probe ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Every stage that ran passed.
-    Ok,
-    /// At least one stage failed.
-    Failed,
-    /// Nothing failed, but a stage could not decide (a timeout from outside the VPC).
-    Inconclusive,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Failed => "fail",
-            Outcome::Inconclusive => "inconclusive",
-        }
-    }
-}
-
-/// The probe's outcome, from its stages.
-pub fn outcome(p: &DbProbe) -> Outcome {
-    if p.stages.iter().any(|s| s.status == "fail") {
-        Outcome::Failed
-    } else if p.stages.iter().any(|s| s.status == "inconclusive") {
-        Outcome::Inconclusive
-    } else {
-        Outcome::Ok
-    }
-}
-
-/// The first stage that failed or was inconclusive.
-pub fn first_problem(p: &DbProbe) -> Option<&ProbeStage> {
-    p.stages
-        .iter()
-        .find(|s| s.status == "fail" || s.status == "inconclusive")
 }
 
 fn ms(since: Instant) -> Option<u64> {

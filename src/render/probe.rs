@@ -4,9 +4,8 @@
 
 use super::table::severity_label;
 use super::Format;
-use crate::probe::{first_problem, outcome, Outcome, Vantage};
 use crate::report::{Finding, Report, Summary};
-use crate::snapshot::DbProbe;
+use crate::snapshot::{first_problem, outcome, DbProbe, Outcome, Vantage};
 use colored::Colorize;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use serde::Serialize;

@@ -1,6 +1,8 @@
 //! The result of `sickbay db probe` (or of `doctor`'s probes) against one database
 //! endpoint, stage by stage (DNS, TCP, TLS, auth, schema), with what the server revealed
-//! on the way: version, certificate chain, missing tables, replication lag.
+//! on the way: version, certificate chain, missing tables, replication lag. Beside the
+//! record are the pure readings of it the renderers and the probe share: where a probe
+//! ran from ([`Vantage`]), and how it ended ([`outcome`], [`first_problem`]).
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -68,4 +70,74 @@ pub struct CertInfo {
     /// Subject alternative names (DNS names and IP addresses).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sans: Vec<String>,
+}
+
+/// Where the probe runs, relative to the tasks that use the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Vantage {
+    /// Wherever sickbay runs, without knowing whether that is inside the VPC
+    #[default]
+    Local,
+    /// Inside the task's VPC (e.g. from a task via ECS Exec): timeouts are real failures
+    InsideVpc,
+    /// Outside the task's VPC (a laptop, CloudShell): timeouts prove nothing
+    OutsideVpc,
+}
+
+impl Vantage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vantage::Local => "local",
+            Vantage::InsideVpc => "inside-vpc",
+            Vantage::OutsideVpc => "outside-vpc",
+        }
+    }
+
+    /// "from this machine (...)", for messages.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Vantage::Local => "from this machine, which may not be inside the task's VPC",
+            Vantage::InsideVpc => "from inside the task's VPC",
+            Vantage::OutsideVpc => "from outside the task's VPC",
+        }
+    }
+}
+
+/// How a probe ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every stage that ran passed.
+    Ok,
+    /// At least one stage failed.
+    Failed,
+    /// Nothing failed, but a stage could not decide (a timeout from outside the VPC).
+    Inconclusive,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "fail",
+            Outcome::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// The probe's outcome, from its stages.
+pub fn outcome(p: &DbProbe) -> Outcome {
+    if p.stages.iter().any(|s| s.status == "fail") {
+        Outcome::Failed
+    } else if p.stages.iter().any(|s| s.status == "inconclusive") {
+        Outcome::Inconclusive
+    } else {
+        Outcome::Ok
+    }
+}
+
+/// The first stage that failed or was inconclusive.
+pub fn first_problem(p: &DbProbe) -> Option<&ProbeStage> {
+    p.stages
+        .iter()
+        .find(|s| s.status == "fail" || s.status == "inconclusive")
 }

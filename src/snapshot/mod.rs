@@ -7,10 +7,12 @@
 //! of live in one submodule per area (ECS services and tasks, task definitions, logs,
 //! network and load balancing, start-path checks, database probes) and are re-exported
 //! here, so every one of them is `crate::snapshot::X`. Loading is in `load`, the
-//! redacted wrapper in `sealed`.
+//! redacted wrapper in `sealed`, and what `lint` produces beside a snapshot (file
+//! positions, config files, env-file variables) in `inputs`.
 
 mod dbprobe;
 mod ecs;
+pub mod inputs;
 mod load;
 mod logs;
 mod network;
@@ -19,10 +21,14 @@ mod sealed;
 mod startpath;
 mod taskdef;
 
-pub use dbprobe::{CertInfo, DbProbe, ProbeStage};
+pub use dbprobe::{first_problem, outcome, CertInfo, DbProbe, Outcome, ProbeStage, Vantage};
 pub use ecs::{
     AwsVpcConfig, ContainerState, Deployment, Service, ServiceConnect, ServiceEvent,
     ServiceLoadBalancer, Task,
+};
+pub use inputs::{
+    part_key, ComposeService, ConfigEnv, ConfigFile, ConfigKind, LintInputs, Origin, Published,
+    VarRef,
 };
 pub use load::{load_snapshot, parse_snapshot};
 pub use logs::{LogLine, LogRead, LogStream};

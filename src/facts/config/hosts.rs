@@ -4,10 +4,9 @@
 //! facts because it reads only task definitions and has its own variable-name rules.
 
 use crate::facts::{host_of, Index};
-use crate::lint::LintInputs;
 use crate::rules::shapes;
 use crate::snapshot::redact::MARKER;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{LintInputs, Snapshot};
 use std::collections::HashSet;
 
 fn default_port(scheme_or_name: &str) -> Option<u16> {

@@ -27,7 +27,7 @@ pub fn secret_reuse(ix: &mut Index) {
     let mut uses: BTreeMap<String, Uses> = BTreeMap::new();
     // Under `lint`, the first file position of each fingerprint, so the finding points
     // at a file.
-    let mut first_origin: BTreeMap<String, crate::lint::Origin> = BTreeMap::new();
+    let mut first_origin: BTreeMap<String, crate::snapshot::Origin> = BTreeMap::new();
     for r in &ix.records {
         if r.field != Some("env") {
             continue;
