@@ -1,7 +1,7 @@
 //! The log gate: the scan prefilter applied to the engine's log records, so that
 //! `doctor`, `lint` and `scan` match log patterns the same way. One Aho-Corasick pass
-//! per log record lists the patterns that can match it; a signal then runs its regexes
-//! only on the records where one of its own patterns is listed. A pattern the prefilter
+//! over all the log records lists, for each, the patterns that can match it; a signal
+//! then runs its regexes only on the records where one of its own patterns is listed. A pattern the prefilter
 //! does not list cannot match (its literals are required), so no finding changes.
 
 use super::*;
@@ -26,8 +26,13 @@ impl<'r> Gate<'r> {
         ix.records_of(Source::Log, None).next()?;
         let pre = rules.prefilter();
         let mut cands: Vec<Cands> = (0..ix.records.len()).map(|_| Cands::Open).collect();
-        for ri in ix.records_of(Source::Log, None) {
-            if let Some(only) = pre.candidates(&ix.records[ri].text) {
+        let logs: Vec<usize> = ix.records_of(Source::Log, None).collect();
+        let texts: Vec<&str> = logs
+            .iter()
+            .map(|&ri| ix.records[ri].text.as_str())
+            .collect();
+        for (ri, only) in logs.into_iter().zip(pre.candidates_many(&texts)) {
+            if let Some(only) = only {
                 cands[ri] = Cands::Only(only);
             }
         }

@@ -110,6 +110,7 @@ pub fn scan_text(text: &str, source: ScanSource, rules: &RuleSet) -> Report {
     analyze_as(&snapshot_of(source, records), rules, Mode::Scan)
 }
 
+mod batch;
 mod collector;
 mod input;
 mod parallel;

@@ -371,3 +371,46 @@ fn anchored_patterns_match_a_bare_message() {
     assert!(pre.candidates("137").is_some_and(|c| !c.is_empty()));
     assert!(!pre.matches("listening on :8080"));
 }
+
+/// Asked about many messages at once, the prefilter lists for each at least what it
+/// lists for that message alone (and "every pattern" where it says so alone), across
+/// line anchors, multi-line messages, literal-less patterns and exotic case folds.
+#[test]
+fn candidates_of_many_messages_cover_each_message_alone() {
+    let rules = RuleSet::builtin().unwrap();
+    let pre = rules.prefilter();
+    let mut messages: Vec<String> = rules
+        .rules
+        .iter()
+        .flat_map(|r| r.examples.iter().map(|e| e.text.clone()))
+        .collect();
+    messages.extend(
+        [
+            "137",
+            "Killed",
+            "exit code 137\nOOMKilled",
+            "ordinary line",
+            "",
+            "\u{212A}illed by the \u{17F}ignal",
+            "listening on :8080",
+        ]
+        .map(String::from),
+    );
+    let refs: Vec<&str> = messages.iter().map(String::as_str).collect();
+    let many = pre.candidates_many(&refs);
+    assert_eq!(many.len(), refs.len());
+    let mut listed = 0;
+    for (m, got) in refs.iter().zip(&many) {
+        match (pre.candidates(m), got) {
+            (None, g) => assert!(g.is_none(), "{m:?}: alone says every pattern"),
+            (Some(_), None) => panic!("{m:?}: many says every pattern, alone does not"),
+            (Some(alone), Some(g)) => {
+                listed += alone.len();
+                for p in &alone {
+                    assert!(g.contains(p), "{m:?}: pattern {p} missing");
+                }
+            }
+        }
+    }
+    assert!(listed > 100, "the examples list patterns ({listed})");
+}
