@@ -23,6 +23,28 @@ pub async fn collect(
     eni_owner: &HashMap<String, String>,
 ) -> Network {
     let mut net = Network::default();
+    let mut vpcs = describe_known_groups(ctx, ec2, sg_ids, &mut net).await;
+    if vpcs.is_empty() && !subnet_ids.is_empty() {
+        vpcs_of_subnets(ctx, ec2, subnet_ids, &mut vpcs).await;
+    }
+    net.vpc_id = vpcs.iter().next().cloned();
+    let tables = collect_vpcs(ctx, ec2, &vpcs, eni_owner, &mut net).await;
+    let missing = unlisted_groups(&net, sg_ids);
+    add_groups(ctx, ec2, &mut net, missing).await;
+    assign_route_tables(&mut net.subnets, &tables);
+    net.routes = routes(&tables);
+    route_target_states(ctx, ec2, &mut net).await;
+    sort_network(&mut net);
+    net
+}
+
+/// Describes the groups of `sg_ids` into `net`; returns the VPCs they belong to.
+async fn describe_known_groups(
+    ctx: &Ctx,
+    ec2: &Client,
+    sg_ids: &BTreeSet<String>,
+    net: &mut Network,
+) -> BTreeSet<String> {
     let ids: Vec<String> = sg_ids.iter().cloned().collect();
     let batches: Vec<Vec<String>> = ids
         .chunks(GROUPS_PER_CALL)
@@ -43,19 +65,37 @@ pub async fn collect(
             net.security_groups.push(convert_sg(g));
         }
     }
-    if vpcs.is_empty() && !subnet_ids.is_empty() {
-        let req = ec2
-            .describe_subnets()
-            .set_subnet_ids(Some(subnet_ids.iter().cloned().collect()));
-        if let Some(o) = ctx.get(Op::Ec2DescribeSubnets, req.send()).await {
-            vpcs.extend(
-                o.subnets()
-                    .iter()
-                    .filter_map(|s| s.vpc_id().map(String::from)),
-            );
-        }
+    vpcs
+}
+
+/// Adds the VPCs of `subnet_ids` to `vpcs` (when no group named one).
+async fn vpcs_of_subnets(
+    ctx: &Ctx,
+    ec2: &Client,
+    subnet_ids: &BTreeSet<String>,
+    vpcs: &mut BTreeSet<String>,
+) {
+    let req = ec2
+        .describe_subnets()
+        .set_subnet_ids(Some(subnet_ids.iter().cloned().collect()));
+    if let Some(o) = ctx.get(Op::Ec2DescribeSubnets, req.send()).await {
+        vpcs.extend(
+            o.subnets()
+                .iter()
+                .filter_map(|s| s.vpc_id().map(String::from)),
+        );
     }
-    net.vpc_id = vpcs.iter().next().cloned();
+}
+
+/// Collects each VPC's interfaces, subnets and ways out into `net` (VPCs concurrently,
+/// their parts joined); returns their route tables.
+async fn collect_vpcs(
+    ctx: &Ctx,
+    ec2: &Client,
+    vpcs: &BTreeSet<String>,
+    eni_owner: &HashMap<String, String>,
+    net: &mut Network,
+) -> Vec<ec2::RouteTable> {
     let per_vpc = ctx
         .each(vpcs.iter().cloned(), |vpc| async move {
             let (enis, subnets, tables, ways_out) = tokio::join!(
@@ -76,10 +116,14 @@ pub async fn collect(
         net.nat_gateways.extend(nats);
         net.network_acls.extend(acls);
     }
+    tables
+}
+
+/// Groups used by standalone tasks' ENIs and by endpoints that `sg_ids` does not hold.
+fn unlisted_groups(net: &Network, sg_ids: &BTreeSet<String>) -> BTreeSet<String> {
     // Standalone tasks' groups are known only from their ENIs, and endpoints' from the
     // endpoints: describe those too.
-    let missing: BTreeSet<String> = net
-        .interfaces
+    net.interfaces
         .iter()
         .filter(|i| i.owner.as_deref().is_some_and(|o| o.starts_with("task/")))
         .flat_map(|i| i.security_groups.iter())
@@ -91,10 +135,11 @@ pub async fn collect(
         )
         .filter(|g| !sg_ids.contains(*g))
         .cloned()
-        .collect::<BTreeSet<String>>();
-    add_groups(ctx, ec2, &mut net, missing).await;
-    assign_route_tables(&mut net.subnets, &tables);
-    net.routes = routes(&tables);
+        .collect::<BTreeSet<String>>()
+}
+
+/// Sets the state of routes' target instances and NAT gateways.
+async fn route_target_states(ctx: &Ctx, ec2: &Client, net: &mut Network) {
     let instances: BTreeSet<String> = net
         .routes
         .iter()
@@ -114,6 +159,10 @@ pub async fn collect(
             r.target_state = Some(n.state.clone());
         }
     }
+}
+
+/// Sorts (and dedups groups in) `net` so its output is stable.
+fn sort_network(net: &mut Network) {
     net.vpc_endpoints.sort_by(|a, b| a.id.cmp(&b.id));
     net.nat_gateways.sort_by(|a, b| a.id.cmp(&b.id));
     net.network_acls.sort_by(|a, b| a.id.cmp(&b.id));
@@ -124,7 +173,6 @@ pub async fn collect(
     net.subnets.sort_by(|a, b| a.id.cmp(&b.id));
     net.routes
         .sort_by(|a, b| (&a.route_table, &a.destination).cmp(&(&b.route_table, &b.destination)));
-    net
 }
 
 /// Describes the groups of `ids` that `net` does not hold yet (groups the start-path

@@ -64,84 +64,115 @@ pub(super) fn what_changed(
         let Some(failing) = fam.revisions.iter().rev().find(|r| ran(r) && fails(r)) else {
             continue;
         };
-        let older = fam
-            .revisions
-            .iter()
-            .rev()
-            .filter(|r| r.revision < failing.revision);
-        let good = older
-            .clone()
-            .find(|r| completed(&fam.family, r.revision) || (ran(r) && !fails(r)));
-        let (base, decided_by) = match good {
-            Some(g) if completed(&fam.family, g.revision) => {
-                (Some(g), "its service deployment completed".to_string())
-            }
-            Some(g) => (
-                Some(g),
-                format!(
-                    "it ran ({} running, {} stopped tasks{}) without a failure finding",
-                    g.running_tasks,
-                    g.stopped_tasks,
-                    if g.has_logs { ", with logs" } else { "" }
-                ),
-            ),
-            None => match older.clone().find(|r| ran(r)) {
-                Some(r) => (Some(r), "no last good revision in the window".to_string()),
-                None => (
-                    None,
-                    "no last good revision in the window, and no earlier revision ran".to_string(),
-                ),
-            },
-        };
-        let td = |rev: i64| {
-            snap.task_definitions
-                .iter()
-                .find(|t| t.family == fam.family && t.revision == rev)
-        };
-        let name = |rev: i64| format!("{}:{rev}", fam.family);
-        let not_compared = base.and_then(|b| {
-            let missing: Vec<String> = [b.revision, failing.revision]
-                .into_iter()
-                .filter(|r| td(*r).is_none())
-                .map(name)
-                .collect();
-            (!missing.is_empty()).then(|| {
-                format!(
-                    "{} not in the snapshot, so the task definitions were not compared",
-                    missing.join(" and ")
-                )
-            })
-        });
-        let mut changes = match base.map(|b| (td(b.revision), td(failing.revision))) {
-            Some((Some(a), Some(b))) => diff(a, b, &name(a.revision), &name(b.revision)).changes,
-            _ => Vec::new(),
-        };
-        if let Some(b) = base {
-            changes.extend(super::ran::ran_changes(
-                snap,
-                &fam.family,
-                b.revision,
-                failing.revision,
-            ));
-        }
-        let set = |r: Option<&RevisionRow>| -> BTreeSet<String> {
-            r.map(|r| r.findings.iter().cloned().collect())
-                .unwrap_or_default()
-        };
-        let (now, before) = (set(Some(failing)), set(base));
-        out.push(WhatChanged {
-            family: fam.family.clone(),
-            failing: name(failing.revision),
-            base: base.map(|b| name(b.revision)),
-            last_good: good.is_some(),
+        let (good, base, decided_by) = choose_base(fam, failing, &ran, &fails, &completed);
+        out.push(compare(
+            snap,
+            fam,
+            failing,
+            good.is_some(),
+            base,
             decided_by,
-            appeared: now.difference(&before).cloned().collect(),
-            cleared: before.difference(&now).cloned().collect(),
-            changes,
-            not_compared,
-        });
+        ));
     }
     out
+}
+
+/// Picks the last good revision, the base to compare `failing` against, and why.
+fn choose_base<'a>(
+    fam: &'a FamilyTimeline,
+    failing: &RevisionRow,
+    ran: &impl Fn(&RevisionRow) -> bool,
+    fails: &impl Fn(&RevisionRow) -> bool,
+    completed: &impl Fn(&str, i64) -> bool,
+) -> (Option<&'a RevisionRow>, Option<&'a RevisionRow>, String) {
+    let older = fam
+        .revisions
+        .iter()
+        .rev()
+        .filter(|r| r.revision < failing.revision);
+    let good = older
+        .clone()
+        .find(|r| completed(&fam.family, r.revision) || (ran(r) && !fails(r)));
+    let (base, decided_by) = match good {
+        Some(g) if completed(&fam.family, g.revision) => {
+            (Some(g), "its service deployment completed".to_string())
+        }
+        Some(g) => (
+            Some(g),
+            format!(
+                "it ran ({} running, {} stopped tasks{}) without a failure finding",
+                g.running_tasks,
+                g.stopped_tasks,
+                if g.has_logs { ", with logs" } else { "" }
+            ),
+        ),
+        None => match older.clone().find(|r| ran(r)) {
+            Some(r) => (Some(r), "no last good revision in the window".to_string()),
+            None => (
+                None,
+                "no last good revision in the window, and no earlier revision ran".to_string(),
+            ),
+        },
+    };
+    (good, base, decided_by)
+}
+
+/// Diffs `base` against `failing` and builds the family's what-changed entry.
+fn compare(
+    snap: &Snapshot,
+    fam: &FamilyTimeline,
+    failing: &RevisionRow,
+    last_good: bool,
+    base: Option<&RevisionRow>,
+    decided_by: String,
+) -> WhatChanged {
+    let td = |rev: i64| {
+        snap.task_definitions
+            .iter()
+            .find(|t| t.family == fam.family && t.revision == rev)
+    };
+    let name = |rev: i64| format!("{}:{rev}", fam.family);
+    let not_compared = base.and_then(|b| {
+        let missing: Vec<String> = [b.revision, failing.revision]
+            .into_iter()
+            .filter(|r| td(*r).is_none())
+            .map(name)
+            .collect();
+        (!missing.is_empty()).then(|| {
+            format!(
+                "{} not in the snapshot, so the task definitions were not compared",
+                missing.join(" and ")
+            )
+        })
+    });
+    let mut changes = match base.map(|b| (td(b.revision), td(failing.revision))) {
+        Some((Some(a), Some(b))) => diff(a, b, &name(a.revision), &name(b.revision)).changes,
+        _ => Vec::new(),
+    };
+    if let Some(b) = base {
+        changes.extend(super::ran::ran_changes(
+            snap,
+            &fam.family,
+            b.revision,
+            failing.revision,
+        ));
+    }
+    let set = |r: Option<&RevisionRow>| -> BTreeSet<String> {
+        r.map(|r| r.findings.iter().cloned().collect())
+            .unwrap_or_default()
+    };
+    let (now, before) = (set(Some(failing)), set(base));
+    WhatChanged {
+        family: fam.family.clone(),
+        failing: name(failing.revision),
+        base: base.map(|b| name(b.revision)),
+        last_good,
+        decided_by,
+        appeared: now.difference(&before).cloned().collect(),
+        cleared: before.difference(&now).cloned().collect(),
+        changes,
+        not_compared,
+    }
 }
 
 /// The kind of a diff field, as rules name it in `triggered_by` (`env DB_HOST` → `env`).

@@ -195,41 +195,8 @@ pub(super) fn build_findings(
         let f = &raws[i];
         let ordered = ordered_records(f, ix);
         let vars = template_vars(snap, ix, f, &ordered);
-        let mut services = BTreeSet::new();
-        let mut revisions = BTreeSet::new();
-        for &ri in &ordered {
-            let l = &ix.records[ri].loc;
-            if let Some(s) = &l.service {
-                services.insert(s.clone());
-            }
-            if let (Some(fa), Some(r)) = (&l.family, l.revision) {
-                revisions.insert((fa.clone(), r));
-            }
-        }
-        let mut children: Vec<usize> = folded_into
-            .iter()
-            .filter(|(_, &p)| p == i)
-            .map(|(&c, _)| c)
-            .collect();
-        children.sort_by(|&a, &b| rank_cmp(&raws[a], &raws[b]));
-        let explains = children
-            .iter()
-            .map(|&c| {
-                let cf = &raws[c];
-                Folded {
-                    rule: cf.rule.id.clone(),
-                    name: cf.rule.name.clone(),
-                    title: cf.rule.title.clone(),
-                    severity: cf.rule.severity,
-                    occurrences: cf.occurrences,
-                    evidence: ordered_records(cf, ix)
-                        .into_iter()
-                        .take(2)
-                        .map(|ri| evidence(ix, ri))
-                        .collect(),
-                }
-            })
-            .collect();
+        let (services, revisions) = services_and_revisions(ix, &ordered);
+        let explains = folded_children(ix, raws, i, folded_into);
         let span = seen(f, ix);
         out.push(Finding {
             rank: rank + 1,
@@ -276,6 +243,58 @@ pub(super) fn build_findings(
         });
     }
     out
+}
+
+/// The services and `(family, revision)` pairs named by a finding's evidence records.
+fn services_and_revisions(
+    ix: &Index,
+    ordered: &[usize],
+) -> (BTreeSet<String>, BTreeSet<(String, i64)>) {
+    let mut services = BTreeSet::new();
+    let mut revisions = BTreeSet::new();
+    for &ri in ordered {
+        let l = &ix.records[ri].loc;
+        if let Some(s) = &l.service {
+            services.insert(s.clone());
+        }
+        if let (Some(fa), Some(r)) = (&l.family, l.revision) {
+            revisions.insert((fa.clone(), r));
+        }
+    }
+    (services, revisions)
+}
+
+/// The findings folded into raw finding `i`, most likely first, each with two evidence items.
+fn folded_children(
+    ix: &Index,
+    raws: &[RawFinding],
+    i: usize,
+    folded_into: &HashMap<usize, usize>,
+) -> Vec<Folded> {
+    let mut children: Vec<usize> = folded_into
+        .iter()
+        .filter(|(_, &p)| p == i)
+        .map(|(&c, _)| c)
+        .collect();
+    children.sort_by(|&a, &b| rank_cmp(&raws[a], &raws[b]));
+    children
+        .iter()
+        .map(|&c| {
+            let cf = &raws[c];
+            Folded {
+                rule: cf.rule.id.clone(),
+                name: cf.rule.name.clone(),
+                title: cf.rule.title.clone(),
+                severity: cf.rule.severity,
+                occurrences: cf.occurrences,
+                evidence: ordered_records(cf, ix)
+                    .into_iter()
+                    .take(2)
+                    .map(|ri| evidence(ix, ri))
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// Earliest and latest time of a finding's required evidence: when the failure was first

@@ -6,7 +6,7 @@
 use super::network::{egress_allows, ingress_allows};
 use super::{Index, Loc};
 use crate::rules::shapes::EfsPath;
-use crate::snapshot::{FileSystemCheck, Snapshot, Subnet};
+use crate::snapshot::{FileSystemCheck, MountTarget, Snapshot, Subnet};
 
 pub(super) fn efs_paths(ix: &mut Index, snap: &Snapshot) {
     if snap.file_systems.is_empty() {
@@ -62,51 +62,18 @@ fn judge(
     service: &str,
     td: &str,
 ) -> EfsPath {
-    let mount_sgs: Vec<String> = fs
-        .mount_targets
-        .iter()
-        .flat_map(|m| m.security_groups.iter().cloned())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let mount_sgs = mount_target_sgs(fs);
     let mut lacking = Vec::new();
     let mut zones = Vec::new();
     let mut blocked = Vec::new();
     for s in subnets {
-        let mt = fs.mount_targets.iter().find(|m| {
-            m.state == "available"
-                && (m.subnet == s.id
-                    || (m.availability_zone.is_some()
-                        && m.availability_zone == s.availability_zone))
-        });
-        let Some(mt) = mt else {
+        let Some(mt) = usable_mount_target(fs, s) else {
             lacking.push(s.id.clone());
             zones.push(s.availability_zone.clone().unwrap_or_else(|| "?".into()));
             continue;
         };
-        let known = mt
-            .security_groups
-            .iter()
-            .any(|g| snap.network.security_groups.iter().any(|k| &k.id == g));
-        let cidr = [s.cidr.clone()];
-        let ingress =
-            !known || ingress_allows(snap, &mt.security_groups, 2049, task_sgs, &cidr).is_some();
-        let egress = egress_allows(snap, task_sgs, 2049, &mt.security_groups, None);
-        if !ingress || !egress {
-            blocked.push(format!(
-                "{} in {}: {}",
-                mt.id,
-                s.id,
-                if ingress {
-                    format!("egress of {} does not allow tcp/2049", task_sgs.join(","))
-                } else {
-                    format!(
-                        "its groups {} do not admit tcp/2049 from {}",
-                        mt.security_groups.join(","),
-                        task_sgs.join(",")
-                    )
-                }
-            ));
+        if let Some(why) = nfs_blocked(snap, mt, s, task_sgs) {
+            blocked.push(why);
         }
     }
     zones.dedup();
@@ -139,6 +106,59 @@ fn judge(
             detail.join("; ")
         },
     }
+}
+
+/// The security groups of all the file system's mount targets, sorted and deduplicated.
+fn mount_target_sgs(fs: &FileSystemCheck) -> Vec<String> {
+    fs.mount_targets
+        .iter()
+        .flat_map(|m| m.security_groups.iter().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// An available mount target in subnet `s` or in its zone.
+fn usable_mount_target<'a>(fs: &'a FileSystemCheck, s: &Subnet) -> Option<&'a MountTarget> {
+    fs.mount_targets.iter().find(|m| {
+        m.state == "available"
+            && (m.subnet == s.id
+                || (m.availability_zone.is_some() && m.availability_zone == s.availability_zone))
+    })
+}
+
+/// Why NFS (tcp/2049) from the tasks in subnet `s` to mount target `mt` is blocked, if it is.
+fn nfs_blocked(
+    snap: &Snapshot,
+    mt: &MountTarget,
+    s: &Subnet,
+    task_sgs: &[String],
+) -> Option<String> {
+    let known = mt
+        .security_groups
+        .iter()
+        .any(|g| snap.network.security_groups.iter().any(|k| &k.id == g));
+    let cidr = [s.cidr.clone()];
+    let ingress =
+        !known || ingress_allows(snap, &mt.security_groups, 2049, task_sgs, &cidr).is_some();
+    let egress = egress_allows(snap, task_sgs, 2049, &mt.security_groups, None);
+    if !ingress || !egress {
+        return Some(format!(
+            "{} in {}: {}",
+            mt.id,
+            s.id,
+            if ingress {
+                format!("egress of {} does not allow tcp/2049", task_sgs.join(","))
+            } else {
+                format!(
+                    "its groups {} do not admit tcp/2049 from {}",
+                    mt.security_groups.join(","),
+                    task_sgs.join(",")
+                )
+            }
+        ));
+    }
+    None
 }
 
 fn or_dash(s: String) -> String {

@@ -5,7 +5,7 @@
 
 use super::{Index, Loc};
 use crate::rules::shapes::{LbPath, SgPath};
-use crate::snapshot::{SgRule, Snapshot};
+use crate::snapshot::{LoadBalancer, SgRule, Snapshot};
 use ipnet::IpNet;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -115,34 +115,12 @@ pub(super) fn sg_paths(ix: &mut Index, snap: &Snapshot) {
     if snap.network.security_groups.is_empty() {
         return;
     }
-    let mut sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for svc in &snap.services {
-        if let Some(n) = &svc.network {
-            sources.insert(format!("service:{}", svc.name), n.security_groups.clone());
-        }
-    }
-    for t in &snap.tasks {
-        if let Some(fam) = t.group.as_deref().and_then(|g| g.strip_prefix("family:")) {
-            if !t.security_groups.is_empty() {
-                sources
-                    .entry(format!("family:{fam}"))
-                    .or_insert_with(|| t.security_groups.clone());
-            }
-        }
-    }
+    let sources = sg_sources(snap);
     for (from, src_sgs) in &sources {
         if !known_sgs(snap, src_sgs) {
             continue;
         }
-        let family = match from.split_once(':') {
-            Some(("service", svc)) => ix
-                .family_service
-                .iter()
-                .find(|(_, s)| s.as_str() == svc)
-                .map(|(f, _)| f.clone()),
-            Some((_, fam)) => Some(fam.to_string()),
-            None => None,
-        };
+        let family = source_family(ix, from);
         for ep in &snap.endpoints {
             if !known_sgs(snap, &ep.security_groups) {
                 continue;
@@ -194,6 +172,40 @@ pub(super) fn sg_paths(ix: &mut Index, snap: &Snapshot) {
     }
 }
 
+/// The workloads to check, each with its security groups: services, then standalone
+/// families (from their tasks).
+fn sg_sources(snap: &Snapshot) -> BTreeMap<String, Vec<String>> {
+    let mut sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for svc in &snap.services {
+        if let Some(n) = &svc.network {
+            sources.insert(format!("service:{}", svc.name), n.security_groups.clone());
+        }
+    }
+    for t in &snap.tasks {
+        if let Some(fam) = t.group.as_deref().and_then(|g| g.strip_prefix("family:")) {
+            if !t.security_groups.is_empty() {
+                sources
+                    .entry(format!("family:{fam}"))
+                    .or_insert_with(|| t.security_groups.clone());
+            }
+        }
+    }
+    sources
+}
+
+/// The task-definition family of a `service:` or `family:` source, if known.
+fn source_family(ix: &Index, from: &str) -> Option<String> {
+    match from.split_once(':') {
+        Some(("service", svc)) => ix
+            .family_service
+            .iter()
+            .find(|(_, s)| s.as_str() == svc)
+            .map(|(f, _)| f.clone()),
+        Some((_, fam)) => Some(fam.to_string()),
+        None => None,
+    }
+}
+
 /// True when some revision of `family` names the endpoint in its environment.
 fn references(snap: &Snapshot, family: &str, ep: &crate::snapshot::Endpoint) -> bool {
     let addr = ep.address.to_ascii_lowercase();
@@ -231,48 +243,13 @@ pub(super) fn lb_paths(ix: &mut Index, snap: &Snapshot) {
                 _ => slb.container_port.unwrap_or(tg.port),
             };
             let (allowed, detail) = if !lb.security_groups.is_empty() {
-                match ingress_allows(snap, &net.security_groups, port, &lb.security_groups, &[]) {
-                    Some(r) => (true, r),
-                    None => (
-                        false,
-                        format!(
-                            "no ingress rule on {} admits tcp/{port} from the load balancer's groups {}",
-                            net.security_groups.join(","),
-                            lb.security_groups.join(",")
-                        ),
-                    ),
-                }
+                lb_group_verdict(snap, &net.security_groups, port, lb)
             } else {
-                let mut cidrs: Vec<String> = snap
-                    .network
-                    .interfaces
-                    .iter()
-                    .filter(|i| i.owner.as_deref() == Some(&format!("elb/{}", lb.name)))
-                    .map(|i| format!("{}/32", i.private_ip))
-                    .collect();
-                if cidrs.is_empty() {
-                    cidrs = snap
-                        .network
-                        .subnets
-                        .iter()
-                        .filter(|s| lb.subnets.contains(&s.id))
-                        .map(|s| s.cidr.clone())
-                        .collect();
-                }
+                let cidrs = lb_addresses(snap, lb);
                 if cidrs.is_empty() {
                     continue;
                 }
-                match ingress_allows(snap, &net.security_groups, port, &[], &cidrs) {
-                    Some(r) => (true, r),
-                    None => (
-                        false,
-                        format!(
-                            "no ingress rule on {} admits tcp/{port} from the load balancer's addresses {}",
-                            net.security_groups.join(","),
-                            cidrs.join(",")
-                        ),
-                    ),
-                }
+                lb_address_verdict(snap, &net.security_groups, port, &cidrs)
             };
             let rec = LbPath {
                 from: format!("lb:{}", lb.name),
@@ -290,6 +267,68 @@ pub(super) fn lb_paths(ix: &mut Index, snap: &Snapshot) {
             };
             ix.add(&rec, loc);
         }
+    }
+}
+
+/// Whether the tasks' groups admit the health-check port from an LB's security groups.
+fn lb_group_verdict(
+    snap: &Snapshot,
+    task_sgs: &[String],
+    port: i32,
+    lb: &LoadBalancer,
+) -> (bool, String) {
+    match ingress_allows(snap, task_sgs, port, &lb.security_groups, &[]) {
+        Some(r) => (true, r),
+        None => (
+            false,
+            format!(
+                "no ingress rule on {} admits tcp/{port} from the load balancer's groups {}",
+                task_sgs.join(","),
+                lb.security_groups.join(",")
+            ),
+        ),
+    }
+}
+
+/// The addresses an LB without security groups health-checks from: its interfaces,
+/// else its subnets.
+fn lb_addresses(snap: &Snapshot, lb: &LoadBalancer) -> Vec<String> {
+    let mut cidrs: Vec<String> = snap
+        .network
+        .interfaces
+        .iter()
+        .filter(|i| i.owner.as_deref() == Some(&format!("elb/{}", lb.name)))
+        .map(|i| format!("{}/32", i.private_ip))
+        .collect();
+    if cidrs.is_empty() {
+        cidrs = snap
+            .network
+            .subnets
+            .iter()
+            .filter(|s| lb.subnets.contains(&s.id))
+            .map(|s| s.cidr.clone())
+            .collect();
+    }
+    cidrs
+}
+
+/// Whether the tasks' groups admit the health-check port from the LB's addresses.
+fn lb_address_verdict(
+    snap: &Snapshot,
+    task_sgs: &[String],
+    port: i32,
+    cidrs: &[String],
+) -> (bool, String) {
+    match ingress_allows(snap, task_sgs, port, &[], cidrs) {
+        Some(r) => (true, r),
+        None => (
+            false,
+            format!(
+                "no ingress rule on {} admits tcp/{port} from the load balancer's addresses {}",
+                task_sgs.join(","),
+                cidrs.join(",")
+            ),
+        ),
     }
 }
 

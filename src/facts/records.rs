@@ -160,7 +160,17 @@ pub(super) fn logs(ix: &mut Index, snap: &Snapshot, tasks: &HashMap<String, Loc>
     }
 }
 
+/// Pushes the remaining records: target health, database probes, collection errors and
+/// routes, in that order.
 pub(super) fn misc(ix: &mut Index, snap: &Snapshot) {
+    target_health(ix, snap);
+    db_probes(ix, snap);
+    collect_errors(ix, snap);
+    routes(ix, snap);
+}
+
+/// Target-health records, named by target group and placed at the service it fronts.
+fn target_health(ix: &mut Index, snap: &Snapshot) {
     let mut tg_service: HashMap<&str, &str> = HashMap::new();
     for svc in &snap.services {
         for lb in &svc.load_balancers {
@@ -197,6 +207,10 @@ pub(super) fn misc(ix: &mut Index, snap: &Snapshot) {
         };
         ix.add(&rec, loc);
     }
+}
+
+/// Database probe records: each stage, missing table, recovery state and certificate.
+fn db_probes(ix: &mut Index, snap: &Snapshot) {
     for p in &snap.db_probes {
         let base = Loc {
             locator: format!("db probe {}", p.target),
@@ -250,6 +264,10 @@ pub(super) fn misc(ix: &mut Index, snap: &Snapshot) {
             );
         }
     }
+}
+
+/// Records of the calls collection could not make.
+fn collect_errors(ix: &mut Index, snap: &Snapshot) {
     for e in &snap.collect_errors {
         let rec = shapes::CollectError {
             action: e.action.clone(),
@@ -263,6 +281,10 @@ pub(super) fn misc(ix: &mut Index, snap: &Snapshot) {
         };
         ix.add(&rec, loc);
     }
+}
+
+/// Route records, one per route-table entry.
+fn routes(ix: &mut Index, snap: &Snapshot) {
     for r in &snap.network.routes {
         let rec = shapes::Route {
             table: r.route_table.clone(),

@@ -6,13 +6,15 @@
 //! gateway or running NAT instance, or an interface endpoint with private DNS in the
 //! subnet's zone that admits 443 from the task's groups (S3: a gateway endpoint on the
 //! route table). Network ACLs and the task's egress rules are checked on the way.
-//! The other start-path links are in [`super::resources`] and [`super::efs`].
+//! The per-subnet check and the record it yields are the steps in `paths`. The other
+//! start-path links are in [`super::resources`] and [`super::efs`].
 
 use super::network::{cidr_contains, egress_allows, ingress_allows};
 use super::{Index, Loc};
-use crate::rules::shapes::AwsPath;
 use crate::snapshot::{NetworkAcl, Service, Snapshot, Subnet, TaskDefinition, VpcEndpoint};
 use std::collections::BTreeSet;
+
+mod paths;
 
 /// A public address standing for "the internet" in ACL and egress checks.
 const INTERNET: &str = "52.94.0.1";
@@ -77,6 +79,7 @@ fn path_unverifiable(snap: &Snapshot) -> bool {
     })
 }
 
+/// Pushes one `aws-path` record per Fargate service whose path can be judged.
 pub(super) fn aws_paths(ix: &mut Index, snap: &Snapshot) {
     if snap.network.subnets.is_empty() || path_unverifiable(snap) {
         return;
@@ -102,73 +105,8 @@ pub(super) fn aws_paths(ix: &mut Index, snap: &Snapshot) {
             sgs: &net.security_groups,
             public_ip: net.assign_public_ip,
         };
-        let mut bad_subnets = Vec::new();
-        let mut tables = BTreeSet::new();
-        let mut missing: BTreeSet<&str> = BTreeSet::new();
-        let mut details = Vec::new();
-        for s in &subnets {
-            let table = s.route_table.clone().unwrap_or_default();
-            let out = ctx.internet(s);
-            let mut lacking = Vec::new();
-            let mut notes = Vec::new();
-            for &need in &needs {
-                match ctx.reach(s, need, &out) {
-                    Ok(()) => {}
-                    Err(why) => {
-                        lacking.push(need);
-                        if let Some(w) = why {
-                            notes.push(w);
-                        }
-                    }
-                }
-            }
-            if lacking.is_empty() {
-                continue;
-            }
-            bad_subnets.push(s.id.clone());
-            tables.insert(table.clone());
-            missing.extend(lacking.iter().copied());
-            let way = out.as_ref().err().cloned().unwrap_or_default();
-            let mut d = format!("{} ({table}): {way}", s.id);
-            notes.dedup();
-            for n in notes {
-                d.push_str("; ");
-                d.push_str(&n);
-            }
-            details.push(d);
-        }
-        let reachable = bad_subnets.is_empty();
-        let all_subnets: Vec<String> = subnets.iter().map(|s| s.id.clone()).collect();
-        let all_tables: BTreeSet<String> = subnets
-            .iter()
-            .filter_map(|s| s.route_table.clone())
-            .collect();
-        let interface: Vec<&str> = missing
-            .iter()
-            .copied()
-            .filter(|m| *m != "s3" && *m != "internet")
-            .collect();
-        let rec = AwsPath {
-            from: format!("service:{}", svc.name),
-            vpc: snap.network.vpc_id.clone().unwrap_or_default(),
-            subnets: if reachable { all_subnets } else { bad_subnets }.join(","),
-            route_tables: if reachable { all_tables } else { tables }
-                .into_iter()
-                .collect::<Vec<_>>()
-                .join(","),
-            security_groups: net.security_groups.join(","),
-            public_ip: net.assign_public_ip,
-            nat: available_nat(snap).unwrap_or_default(),
-            needs: needs.iter().copied().collect::<Vec<_>>().join(","),
-            no_path: or_dash(missing.iter().copied().collect::<Vec<_>>().join(",")),
-            interface: or_dash(interface.join(",")),
-            reachable,
-            detail: if reachable {
-                "every subnet has a way to every service needed".into()
-            } else {
-                details.join(" | ")
-            },
-        };
+        let gaps = paths::Gaps::find(&ctx, &subnets, &needs);
+        let rec = paths::record(snap, svc, net, &needs, &subnets, gaps);
         let loc = Loc {
             service: Some(svc.name.clone()),
             family: Some(td.family.clone()),

@@ -26,6 +26,91 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
 }
 
+/// Finds the `=` (or `: `) after the name: its byte index and length.
+fn separator(s: &str) -> Option<(usize, usize)> {
+    // `KEY=value`, `KEY: value` (both read by compose), or a bare `KEY`, which takes
+    // its value from the environment.
+    match (s.find('='), s.find(": ")) {
+        (Some(e), Some(c)) if c < e && valid_name(s[..c].trim_end()) => Some((c, 2)),
+        (Some(e), _) => Some((e, 1)),
+        (None, Some(c)) if valid_name(s[..c].trim_end()) => Some((c, 2)),
+        _ => None,
+    }
+}
+
+/// A line without a separator: a bare `KEY` entry, or an error.
+fn bare_entry(file: &str, line: usize, col: usize, s: &str) -> Result<Entry, LintError> {
+    let bare = s.split(" #").next().unwrap_or(s).trim_end();
+    if valid_name(bare) {
+        return Ok(Entry {
+            line,
+            column: col,
+            name: bare.to_string(),
+            value: String::new(),
+            value_col: col + bare.len(),
+            literal: true,
+        });
+    }
+    Err(LintError::at(
+        file,
+        line,
+        col,
+        "expected NAME=value (an env file line needs `=`)",
+    ))
+}
+
+/// Reads a value quoted with `q` starting at `v`, consuming following lines (from `*n`)
+/// until the closing quote.
+fn quoted_value(
+    file: &str,
+    line: usize,
+    value_col: usize,
+    q: char,
+    v: &str,
+    lines: &[&str],
+    n: &mut usize,
+) -> Result<String, LintError> {
+    // Quoted values may span lines (PEM keys, certificates).
+    let mut body = v[1..].to_string();
+    let mut val = String::new();
+    let mut closed = false;
+    loop {
+        let mut chars = body.chars();
+        while let Some(c) = chars.next() {
+            if c == q {
+                closed = true;
+                break;
+            }
+            if c == '\\' && q == '"' {
+                match chars.next() {
+                    Some('n') => val.push('\n'),
+                    Some('t') => val.push('\t'),
+                    Some(o) => val.push(o),
+                    None => {}
+                }
+            } else {
+                val.push(c);
+            }
+        }
+        if closed || *n >= lines.len() {
+            break;
+        }
+        val.push('\n');
+        body = lines[*n].to_string();
+        *n += 1;
+    }
+    if !closed {
+        let what = if q == '"' { "double" } else { "single" };
+        return Err(LintError::at(
+            file,
+            line,
+            value_col,
+            format!("unterminated {what}-quoted value"),
+        ));
+    }
+    Ok(val)
+}
+
 fn entries(file: &str, text: &str) -> Result<Vec<Entry>, LintError> {
     let mut out = Vec::new();
     let lines: Vec<&str> = text.lines().collect();
@@ -46,33 +131,9 @@ fn entries(file: &str, text: &str) -> Result<Vec<Entry>, LintError> {
             col += skipped;
             s = rest.trim_start();
         }
-        // `KEY=value`, `KEY: value` (both read by compose), or a bare `KEY`, which takes
-        // its value from the environment.
-        let sep = match (s.find('='), s.find(": ")) {
-            (Some(e), Some(c)) if c < e && valid_name(s[..c].trim_end()) => Some((c, 2)),
-            (Some(e), _) => Some((e, 1)),
-            (None, Some(c)) if valid_name(s[..c].trim_end()) => Some((c, 2)),
-            _ => None,
-        };
-        let Some((eq, sep_len)) = sep else {
-            let bare = s.split(" #").next().unwrap_or(s).trim_end();
-            if valid_name(bare) {
-                out.push(Entry {
-                    line,
-                    column: col,
-                    name: bare.to_string(),
-                    value: String::new(),
-                    value_col: col + bare.len(),
-                    literal: true,
-                });
-                continue;
-            }
-            return Err(LintError::at(
-                file,
-                line,
-                col,
-                "expected NAME=value (an env file line needs `=`)",
-            ));
+        let Some((eq, sep_len)) = separator(s) else {
+            out.push(bare_entry(file, line, col, s)?);
+            continue;
         };
         let name = s[..eq].trim_end();
         if !valid_name(name) {
@@ -90,44 +151,7 @@ fn entries(file: &str, text: &str) -> Result<Vec<Entry>, LintError> {
         let value_col = col + eq + sep_len + lead;
         let quote = v.chars().next().filter(|c| *c == '"' || *c == '\'');
         let (value, literal) = if let Some(q) = quote {
-            // Quoted values may span lines (PEM keys, certificates).
-            let mut body = v[1..].to_string();
-            let mut val = String::new();
-            let mut closed = false;
-            loop {
-                let mut chars = body.chars();
-                while let Some(c) = chars.next() {
-                    if c == q {
-                        closed = true;
-                        break;
-                    }
-                    if c == '\\' && q == '"' {
-                        match chars.next() {
-                            Some('n') => val.push('\n'),
-                            Some('t') => val.push('\t'),
-                            Some(o) => val.push(o),
-                            None => {}
-                        }
-                    } else {
-                        val.push(c);
-                    }
-                }
-                if closed || n >= lines.len() {
-                    break;
-                }
-                val.push('\n');
-                body = lines[n].to_string();
-                n += 1;
-            }
-            if !closed {
-                let what = if q == '"' { "double" } else { "single" };
-                return Err(LintError::at(
-                    file,
-                    line,
-                    value_col,
-                    format!("unterminated {what}-quoted value"),
-                ));
-            }
+            let val = quoted_value(file, line, value_col, q, v, &lines, &mut n)?;
             (val, q == '\'')
         } else {
             // Unquoted: an inline comment starts at ` #`.

@@ -56,6 +56,80 @@ fn closing_brace(s: &str, from: usize) -> Option<usize> {
     None
 }
 
+/// Applies the operator after a braced name to the variable's value: whether the
+/// reference has a fallback, and the text (`Ok`) or the default/alternative to expand (`Err`).
+fn apply_op(op: &str, value: Option<String>) -> (bool, Result<String, &str>) {
+    if let Some(d) = op.strip_prefix(":-") {
+        (
+            true,
+            value.filter(|v| !v.is_empty()).map(Ok).unwrap_or(Err(d)),
+        )
+    } else if let Some(d) = op.strip_prefix('-') {
+        (true, value.map(Ok).unwrap_or(Err(d)))
+    } else if let Some(a) = op.strip_prefix(":+") {
+        (
+            true,
+            if value.as_deref().is_some_and(|v| !v.is_empty()) {
+                Err(a)
+            } else {
+                Ok(String::new())
+            },
+        )
+    } else if let Some(a) = op.strip_prefix('+') {
+        (
+            true,
+            if value.is_some() {
+                Err(a)
+            } else {
+                Ok(String::new())
+            },
+        )
+    } else {
+        // `${VAR}`, `${VAR:?err}`, `${VAR?err}`: no fallback.
+        (false, Ok(value.unwrap_or_default()))
+    }
+}
+
+/// Expands the `${...}` whose `$` is at `i`; returns the index after its `}`, or `None`
+/// (having written nothing) when it is unterminated.
+fn expand_braced(
+    s: &str,
+    i: usize,
+    base: usize,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    out: &mut String,
+    refs: &mut Vec<Ref>,
+) -> Option<usize> {
+    let body_start = i + 2;
+    let end = closing_brace(s, body_start)?;
+    let body = &s[body_start..end];
+    let name_len = body
+        .char_indices()
+        .find(|&(_, c)| !is_name(c))
+        .map_or(body.len(), |(j, _)| j);
+    let name = &body[..name_len];
+    let op = &body[name_len..];
+    let value = lookup(name);
+    let (has_default, text) = apply_op(op, value);
+    if !name.is_empty() && name.starts_with(is_name_start) {
+        refs.push(Ref {
+            name: name.to_string(),
+            has_default,
+            offset: base + i,
+        });
+    }
+    match text {
+        Ok(v) => out.push_str(&v),
+        // A default or alternative may itself contain references.
+        Err(d) => {
+            // `d` is a suffix of `op`, which starts right after the name.
+            let at = body_start + name_len + (op.len() - d.len());
+            expand(d, base + at, lookup, out, refs)
+        }
+    }
+    Some(end + 1)
+}
+
 fn expand(
     s: &str,
     base: usize,
@@ -78,66 +152,12 @@ fn expand(
             continue;
         }
         if rest.starts_with('{') {
-            let body_start = i + 2;
-            let Some(end) = closing_brace(s, body_start) else {
+            let Some(next) = expand_braced(s, i, base, lookup, out, refs) else {
                 // Unterminated: keep as text.
                 out.push_str(&s[i..]);
                 return;
             };
-            let body = &s[body_start..end];
-            let name_len = body
-                .char_indices()
-                .find(|&(_, c)| !is_name(c))
-                .map_or(body.len(), |(j, _)| j);
-            let name = &body[..name_len];
-            let op = &body[name_len..];
-            let value = lookup(name);
-            let (has_default, text) = if let Some(d) = op.strip_prefix(":-") {
-                (
-                    true,
-                    value.filter(|v| !v.is_empty()).map(Ok).unwrap_or(Err(d)),
-                )
-            } else if let Some(d) = op.strip_prefix('-') {
-                (true, value.map(Ok).unwrap_or(Err(d)))
-            } else if let Some(a) = op.strip_prefix(":+") {
-                (
-                    true,
-                    if value.as_deref().is_some_and(|v| !v.is_empty()) {
-                        Err(a)
-                    } else {
-                        Ok(String::new())
-                    },
-                )
-            } else if let Some(a) = op.strip_prefix('+') {
-                (
-                    true,
-                    if value.is_some() {
-                        Err(a)
-                    } else {
-                        Ok(String::new())
-                    },
-                )
-            } else {
-                // `${VAR}`, `${VAR:?err}`, `${VAR?err}`: no fallback.
-                (false, Ok(value.unwrap_or_default()))
-            };
-            if !name.is_empty() && name.starts_with(is_name_start) {
-                refs.push(Ref {
-                    name: name.to_string(),
-                    has_default,
-                    offset: base + i,
-                });
-            }
-            match text {
-                Ok(v) => out.push_str(&v),
-                // A default or alternative may itself contain references.
-                Err(d) => {
-                    // `d` is a suffix of `op`, which starts right after the name.
-                    let at = body_start + name_len + (op.len() - d.len());
-                    expand(d, base + at, lookup, out, refs)
-                }
-            }
-            i = end + 1;
+            i = next;
             continue;
         }
         let name_len = rest

@@ -185,6 +185,24 @@ pub fn load(paths: &[PathBuf]) -> Result<(Sealed, LintInputs), LintFailure> {
         schema_version: crate::snapshot::SNAPSHOT_SCHEMA_VERSION,
         ..Snapshot::default()
     };
+    let texts = read_texts(files, &mut inputs)?;
+    load_env_files(&texts, &mut inputs)?;
+    load_compose_and_task_definitions(&texts, &mut inputs, &mut snap)?;
+    inputs.files.sort();
+    inputs.files.dedup();
+    inputs.redact();
+    Ok((Sealed::new(snap), inputs))
+}
+
+/// A file read for linting: display name, kind, whether it was named explicitly, text.
+type LoadedText = (String, FileKind, bool, String);
+
+/// Reads the discovered files as text; one that is not UTF-8 is an error when named
+/// explicitly, otherwise skipped with a note.
+fn read_texts(
+    files: Vec<(PathBuf, FileKind, bool)>,
+    inputs: &mut LintInputs,
+) -> Result<Vec<LoadedText>, LintFailure> {
     let mut texts = Vec::new();
     for (path, kind, explicit) in files {
         let name = display(&path);
@@ -205,7 +223,12 @@ pub fn load(paths: &[PathBuf]) -> Result<(Sealed, LintInputs), LintFailure> {
         };
         texts.push((name, kind, explicit, text));
     }
-    for (name, kind, explicit, text) in &texts {
+    Ok(texts)
+}
+
+/// Parses the env files into `inputs` (configs and variables).
+fn load_env_files(texts: &[LoadedText], inputs: &mut LintInputs) -> Result<(), LintFailure> {
+    for (name, kind, explicit, text) in texts {
         if *kind == FileKind::Env {
             let f = match envfile::parse(name, text) {
                 Ok(f) => f,
@@ -222,6 +245,16 @@ pub fn load(paths: &[PathBuf]) -> Result<(Sealed, LintInputs), LintFailure> {
             inputs.configs.push(f);
         }
     }
+    Ok(())
+}
+
+/// Parses the compose files (interpolated against their project's env files) into
+/// `inputs` and the task-definition files into `snap`.
+fn load_compose_and_task_definitions(
+    texts: &[LoadedText],
+    inputs: &mut LintInputs,
+    snap: &mut Snapshot,
+) -> Result<(), LintFailure> {
     // Like docker compose, a compose file sees the env files of its own folder (its
     // project), plus any env file named on the command line.
     let parent = |n: &str| {
@@ -241,7 +274,7 @@ pub fn load(paths: &[PathBuf]) -> Result<(Sealed, LintInputs), LintFailure> {
                 .map(|(_, _, _, t)| t.as_str()),
         )
     };
-    for (name, kind, explicit, text) in &texts {
+    for (name, kind, explicit, text) in texts {
         match kind {
             FileKind::Env => {}
             FileKind::Compose => {
@@ -254,7 +287,7 @@ pub fn load(paths: &[PathBuf]) -> Result<(Sealed, LintInputs), LintFailure> {
                 }
             }
             FileKind::TaskDefinition => {
-                let parsed = taskdef::parse(name, text, &mut inputs);
+                let parsed = taskdef::parse(name, text, inputs);
                 let what = "not a task definition: expected `family` and `containerDefinitions` (register-task-definition input), `taskDefinition` (describe-task-definition output) or an array of container definitions";
                 if let Some(tds) = accept(parsed, name, *explicit, what, &mut inputs.notes)? {
                     inputs.files.push(name.clone());
@@ -263,10 +296,7 @@ pub fn load(paths: &[PathBuf]) -> Result<(Sealed, LintInputs), LintFailure> {
             }
         }
     }
-    inputs.files.sort();
-    inputs.files.dedup();
-    inputs.redact();
-    Ok((Sealed::new(snap), inputs))
+    Ok(())
 }
 
 /// What to do with a parsed file: a file named on the command line must parse and be of

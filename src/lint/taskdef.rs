@@ -198,20 +198,7 @@ fn convert(
                 .insert(part_key(&tdkey, None, Some(what)), cx.origin(&p(k)));
         }
     }
-    let runtime_platform = match &v["runtimePlatform"] {
-        Value::Null => None,
-        rp @ Value::Object(_) => Some(RuntimePlatform {
-            cpu_architecture: cx.string(
-                &rp["cpuArchitecture"],
-                &p("runtimePlatform.cpuArchitecture"),
-            )?,
-            os_family: cx.string(
-                &rp["operatingSystemFamily"],
-                &p("runtimePlatform.operatingSystemFamily"),
-            )?,
-        }),
-        _ => return Err(cx.err(&p("runtimePlatform"), "expected an object")),
-    };
+    let runtime_platform = runtime_platform(cx, v, root)?;
     let mut td = TaskDefinition {
         family,
         revision,
@@ -229,7 +216,41 @@ fn convert(
         containers: Vec::new(),
         efs_volumes: Vec::new(),
     };
-    let vpath = p("volumes");
+    efs_volumes(cx, v, root, &mut td)?;
+    let cpath = p("containerDefinitions");
+    for (i, c) in cx
+        .array(&v["containerDefinitions"], &cpath)?
+        .iter()
+        .enumerate()
+    {
+        td.containers
+            .push(container(cx, c, &idx(&cpath, i), &tdkey, inputs)?);
+    }
+    Ok(td)
+}
+
+/// Reads the task definition's optional `runtimePlatform` object.
+fn runtime_platform(cx: &Ctx, v: &Value, root: &str) -> Result<Option<RuntimePlatform>, LintError> {
+    let p = |k: &str| key(root, k);
+    Ok(match &v["runtimePlatform"] {
+        Value::Null => None,
+        rp @ Value::Object(_) => Some(RuntimePlatform {
+            cpu_architecture: cx.string(
+                &rp["cpuArchitecture"],
+                &p("runtimePlatform.cpuArchitecture"),
+            )?,
+            os_family: cx.string(
+                &rp["operatingSystemFamily"],
+                &p("runtimePlatform.operatingSystemFamily"),
+            )?,
+        }),
+        _ => return Err(cx.err(&p("runtimePlatform"), "expected an object")),
+    })
+}
+
+/// Appends the EFS-backed entries of `volumes` to `td.efs_volumes`.
+fn efs_volumes(cx: &Ctx, v: &Value, root: &str, td: &mut TaskDefinition) -> Result<(), LintError> {
+    let vpath = key(root, "volumes");
     if !v["volumes"].is_null() {
         for (i, vol) in cx.array(&v["volumes"], &vpath)?.iter().enumerate() {
             let at = idx(&vpath, i);
@@ -250,16 +271,7 @@ fn convert(
             }
         }
     }
-    let cpath = p("containerDefinitions");
-    for (i, c) in cx
-        .array(&v["containerDefinitions"], &cpath)?
-        .iter()
-        .enumerate()
-    {
-        td.containers
-            .push(container(cx, c, &idx(&cpath, i), &tdkey, inputs)?);
-    }
-    Ok(td)
+    Ok(())
 }
 
 fn container(
@@ -278,17 +290,7 @@ fn container(
         .ok_or_else(|| cx.err(path, "container definition without `name`"))?;
     let ck = part_key(tdkey, Some(&name), None);
     inputs.origins.insert(ck.clone(), cx.origin(path));
-    let mut mark = |what: &str, json: &str| {
-        if c.get(json).is_some() {
-            inputs
-                .origins
-                .insert(format!("{ck}/{what}"), cx.origin(&p(json)));
-        }
-    };
-    mark("image", "image");
-    mark("health-check", "healthCheck");
-    mark("log-driver", "logConfiguration");
-    mark("command", "command");
+    mark_container_parts(cx, c, path, &ck, inputs);
     let mut out = ContainerDefinition {
         name: name.clone(),
         image: cx.string(&c["image"], &p("image"))?.unwrap_or_default(),
@@ -306,7 +308,40 @@ fn container(
             .map(|m| m as i32),
         ..ContainerDefinition::default()
     };
-    let epath = p("environment");
+    environment(cx, c, path, &ck, inputs, &mut out)?;
+    secrets(cx, c, path, &ck, inputs, &mut out)?;
+    port_mappings(cx, c, path, &ck, inputs, &mut out)?;
+    health_check(cx, c, path, &mut out)?;
+    log_configuration(cx, c, path, &mut out)?;
+    Ok(out)
+}
+
+/// Records the origins of the container parts rules point at (image, health check ...).
+fn mark_container_parts(cx: &Ctx, c: &Value, path: &str, ck: &str, inputs: &mut LintInputs) {
+    let p = |k: &str| key(path, k);
+    let mut mark = |what: &str, json: &str| {
+        if c.get(json).is_some() {
+            inputs
+                .origins
+                .insert(format!("{ck}/{what}"), cx.origin(&p(json)));
+        }
+    };
+    mark("image", "image");
+    mark("health-check", "healthCheck");
+    mark("log-driver", "logConfiguration");
+    mark("command", "command");
+}
+
+/// Reads the container's `environment` entries, recording each variable's origin.
+fn environment(
+    cx: &Ctx,
+    c: &Value,
+    path: &str,
+    ck: &str,
+    inputs: &mut LintInputs,
+    out: &mut ContainerDefinition,
+) -> Result<(), LintError> {
+    let epath = key(path, "environment");
     for (j, e) in cx.array(&c["environment"], &epath)?.iter().enumerate() {
         let ep = idx(&epath, j);
         let n = cx
@@ -325,7 +360,19 @@ fn container(
         inputs.origins.insert(format!("{ck}/env/{n}"), o);
         out.environment.push(EnvVar { name: n, value });
     }
-    let spath = p("secrets");
+    Ok(())
+}
+
+/// Reads the container's `secrets` references, recording each one's origin.
+fn secrets(
+    cx: &Ctx,
+    c: &Value,
+    path: &str,
+    ck: &str,
+    inputs: &mut LintInputs,
+    out: &mut ContainerDefinition,
+) -> Result<(), LintError> {
+    let spath = key(path, "secrets");
     for (j, s) in cx.array(&c["secrets"], &spath)?.iter().enumerate() {
         let sp = idx(&spath, j);
         let n = cx
@@ -341,7 +388,19 @@ fn container(
                 .unwrap_or_default(),
         });
     }
-    let ppath = p("portMappings");
+    Ok(())
+}
+
+/// Reads the container's `portMappings`, recording each mapping's origin.
+fn port_mappings(
+    cx: &Ctx,
+    c: &Value,
+    path: &str,
+    ck: &str,
+    inputs: &mut LintInputs,
+    out: &mut ContainerDefinition,
+) -> Result<(), LintError> {
+    let ppath = key(path, "portMappings");
     for (j, m) in cx.array(&c["portMappings"], &ppath)?.iter().enumerate() {
         let mp = idx(&ppath, j);
         let container_port = cx
@@ -358,6 +417,17 @@ fn container(
             protocol: cx.string(&m["protocol"], &key(&mp, "protocol"))?,
         });
     }
+    Ok(())
+}
+
+/// Reads the container's optional `healthCheck` object.
+fn health_check(
+    cx: &Ctx,
+    c: &Value,
+    path: &str,
+    out: &mut ContainerDefinition,
+) -> Result<(), LintError> {
+    let p = |k: &str| key(path, k);
     match &c["healthCheck"] {
         Value::Null => {}
         h @ Value::Object(_) => {
@@ -379,6 +449,17 @@ fn container(
         }
         _ => return Err(cx.err(&p("healthCheck"), "expected an object")),
     }
+    Ok(())
+}
+
+/// Reads the container's optional `logConfiguration` object.
+fn log_configuration(
+    cx: &Ctx,
+    c: &Value,
+    path: &str,
+    out: &mut ContainerDefinition,
+) -> Result<(), LintError> {
+    let p = |k: &str| key(path, k);
     match &c["logConfiguration"] {
         Value::Null => {}
         l @ Value::Object(_) => {
@@ -399,7 +480,7 @@ fn container(
         }
         _ => return Err(cx.err(&p("logConfiguration"), "expected an object")),
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

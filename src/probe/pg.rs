@@ -206,6 +206,27 @@ pub async fn schema(
     expect: &[String],
     timeout: Duration,
 ) -> Result<SchemaFacts, Failure> {
+    let (v, t) = catalog_rows(client, timeout).await?;
+    let mut facts = SchemaFacts::default();
+    if let Some(r) = v.first() {
+        read_version_row(&mut facts, r)?;
+    }
+    let tables = table_list(&t)?;
+    classify_tables(&mut facts, &tables, expect);
+    Ok(facts)
+}
+
+/// Runs the version and table-list catalog queries within `timeout`.
+async fn catalog_rows(
+    client: &Client,
+    timeout: Duration,
+) -> Result<
+    (
+        Vec<tokio_postgres::SimpleQueryRow>,
+        Vec<tokio_postgres::SimpleQueryRow>,
+    ),
+    Failure,
+> {
     let work = async {
         let v = rows(client.simple_query(VERSION_SQL).await?);
         let t = rows(client.simple_query(TABLES_SQL).await?);
@@ -237,28 +258,41 @@ pub async fn schema(
         }
         Ok(Ok(x)) => x,
     };
-    let mut facts = SchemaFacts::default();
-    if let Some(r) = v.first() {
-        facts.server_version = col(r, 0, "version")?
-            .unwrap_or("")
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .to_string();
-        facts.in_recovery = col(r, 1, "version")? == Some("true");
-        facts.replay_lag_ms = col(r, 2, "version")?
-            .and_then(|s| s.parse::<i64>().ok())
-            .map(|ms| ms.max(0) as u64);
-    }
-    let tables: Vec<(String, String)> = t
-        .iter()
+    Ok((v, t))
+}
+
+/// Reads server version, recovery state and replay lag from the version query's row.
+fn read_version_row(
+    facts: &mut SchemaFacts,
+    r: &tokio_postgres::SimpleQueryRow,
+) -> Result<(), Failure> {
+    facts.server_version = col(r, 0, "version")?
+        .unwrap_or("")
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    facts.in_recovery = col(r, 1, "version")? == Some("true");
+    facts.replay_lag_ms = col(r, 2, "version")?
+        .and_then(|s| s.parse::<i64>().ok())
+        .map(|ms| ms.max(0) as u64);
+    Ok(())
+}
+
+/// The table-list query's rows as `(schema, table)` pairs.
+fn table_list(t: &[tokio_postgres::SimpleQueryRow]) -> Result<Vec<(String, String)>, Failure> {
+    t.iter()
         .map(|r| {
             Ok::<_, Failure>((
                 col(r, 0, "table list")?.unwrap_or("").to_string(),
                 col(r, 1, "table list")?.unwrap_or("").to_string(),
             ))
         })
-        .collect::<Result<_, Failure>>()?;
+        .collect::<Result<_, Failure>>()
+}
+
+/// Sorts the tables into migration, application and missing expected tables.
+fn classify_tables(facts: &mut SchemaFacts, tables: &[(String, String)], expect: &[String]) {
     facts.migration_tables = tables
         .iter()
         .filter(|(_, name)| {
@@ -296,7 +330,6 @@ pub async fn schema(
         })
         .cloned()
         .collect();
-    Ok(facts)
 }
 
 fn qualified(ns: &str, name: &str) -> String {

@@ -160,48 +160,8 @@ impl ProbeTarget {
     /// `sslrootcert`, `hostaddr`, `host`, `port`, `user`, `password`, `dbname`.
     /// The database defaults to the user name, the port to 5432, as in libpq.
     pub fn parse_url(url: &str) -> Result<ProbeTarget, UrlError> {
-        let url = url.trim();
-        let url = url.strip_prefix("jdbc:").unwrap_or(url);
-        let Some((scheme, rest)) = url.split_once("://") else {
-            return err("not a URL: expected postgres://user@host:5432/db");
-        };
-        if !scheme.eq_ignore_ascii_case("postgres") && !scheme.eq_ignore_ascii_case("postgresql") {
-            return err(format!(
-                "unsupported scheme {scheme:?}: expected postgres:// or postgresql://"
-            ));
-        }
-        // A password with an unescaped `/`, `?` or `#` ends the authority early, and
-        // what follows would be taken for host and port: refuse such a URL without
-        // echoing any of it.
-        if password_cut_short(rest) {
-            return err(
-                "the URL's user:password part contains a character that must be percent-encoded (/ ? # @ as %2F %3F %23 %40)",
-            );
-        }
-        let rest = rest.split('#').next().unwrap_or("");
-        let (main, query) = match rest.split_once('?') {
-            Some((m, q)) => (m, q),
-            None => (rest, ""),
-        };
-        let (authority, path) = match main.find('/') {
-            Some(i) => (&main[..i], &main[i + 1..]),
-            None => (main, ""),
-        };
-        let (userinfo, hostport) = match authority.rfind('@') {
-            Some(i) => (Some(&authority[..i]), &authority[i + 1..]),
-            None => (None, authority),
-        };
-        let mut user = String::new();
-        let mut password = None;
-        if let Some(ui) = userinfo {
-            match ui.split_once(':') {
-                Some((u, p)) => {
-                    user = percent_decode(u)?;
-                    password = Some(percent_decode(p)?);
-                }
-                None => user = percent_decode(ui)?,
-            }
-        }
+        let (userinfo, hostport, path, query) = split_url(url)?;
+        let (mut user, mut password) = parse_userinfo(userinfo)?;
         // libpq allows several hosts (failover); the probe takes the first.
         let first = hostport.split(',').next().unwrap_or("");
         let (mut host, mut port) = split_host_port(first)?;
@@ -274,6 +234,58 @@ impl ProbeTarget {
             origin: None,
         })
     }
+}
+
+/// Checks the scheme and splits the URL into userinfo, `host[:port]`, path and query.
+fn split_url(url: &str) -> Result<(Option<&str>, &str, &str, &str), UrlError> {
+    let url = url.trim();
+    let url = url.strip_prefix("jdbc:").unwrap_or(url);
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return err("not a URL: expected postgres://user@host:5432/db");
+    };
+    if !scheme.eq_ignore_ascii_case("postgres") && !scheme.eq_ignore_ascii_case("postgresql") {
+        return err(format!(
+            "unsupported scheme {scheme:?}: expected postgres:// or postgresql://"
+        ));
+    }
+    // A password with an unescaped `/`, `?` or `#` ends the authority early, and
+    // what follows would be taken for host and port: refuse such a URL without
+    // echoing any of it.
+    if password_cut_short(rest) {
+        return err(
+            "the URL's user:password part contains a character that must be percent-encoded (/ ? # @ as %2F %3F %23 %40)",
+        );
+    }
+    let rest = rest.split('#').next().unwrap_or("");
+    let (main, query) = match rest.split_once('?') {
+        Some((m, q)) => (m, q),
+        None => (rest, ""),
+    };
+    let (authority, path) = match main.find('/') {
+        Some(i) => (&main[..i], &main[i + 1..]),
+        None => (main, ""),
+    };
+    let (userinfo, hostport) = match authority.rfind('@') {
+        Some(i) => (Some(&authority[..i]), &authority[i + 1..]),
+        None => (None, authority),
+    };
+    Ok((userinfo, hostport, path, query))
+}
+
+/// Decodes the URL's `user[:password]` part.
+fn parse_userinfo(userinfo: Option<&str>) -> Result<(String, Option<String>), UrlError> {
+    let mut user = String::new();
+    let mut password = None;
+    if let Some(ui) = userinfo {
+        match ui.split_once(':') {
+            Some((u, p)) => {
+                user = percent_decode(u)?;
+                password = Some(percent_decode(p)?);
+            }
+            None => user = percent_decode(ui)?,
+        }
+    }
+    Ok((user, password))
 }
 
 /// Whether an `@` after the authority's end (the first `/`, `?` or `#`) shows that a

@@ -293,81 +293,18 @@ pub fn classify_verification(
     server_name: &str,
     extra_roots: usize,
 ) -> Failure {
-    let rds = if is_rds(info) {
-        format!(
-            "; the chain is from an Amazon RDS CA: trust the RDS bundle ({RDS_BUNDLE_URL}) with --ca-bundle, and ship it in the image"
-        )
-    } else {
-        String::new()
-    };
+    let rds = rds_hint(info);
     let top = info.last().map(|c| c.issuer.clone()).unwrap_or_default();
     let rustls::Error::InvalidCertificate(ce) = err else {
         return Failure::fail("other", format!("certificate not accepted: {err}"));
     };
     match ce {
-        CertificateError::UnknownIssuer => {
-            if has_self_signed(chain) {
-                let root = info
-                    .iter()
-                    .find(|c| c.subject == c.issuer)
-                    .map(|c| c.subject.clone())
-                    .unwrap_or_default();
-                Failure::fail(
-                    "self_signed_in_chain",
-                    format!(
-                        "the server sent a self-signed certificate ({root}) that is not among {}{rds}",
-                        trust_phrase(extra_roots)
-                    ),
-                )
-            } else {
-                Failure::fail(
-                    "unknown_issuer",
-                    format!(
-                        "the chain ends at issuer {top}, which is not among {}{rds}",
-                        trust_phrase(extra_roots)
-                    ),
-                )
-            }
-        }
+        CertificateError::UnknownIssuer => unknown_issuer(chain, info, &top, &rds, extra_roots),
         CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-            let now = Utc::now();
-            let expired: Vec<String> = info
-                .iter()
-                .filter(|c| c.not_after.is_some_and(|t| t < now))
-                .map(|c| {
-                    format!(
-                        "{} (expired {})",
-                        c.subject,
-                        c.not_after
-                            .map(|t| t.format("%Y-%m-%d").to_string())
-                            .unwrap_or_default()
-                    )
-                })
-                .collect();
-            Failure::fail(
-                "expired",
-                format!(
-                    "certificate expired: {}{rds}",
-                    if expired.is_empty() {
-                        "a certificate in the chain".to_string()
-                    } else {
-                        expired.join(", ")
-                    }
-                ),
-            )
+            expired_certificates(info, &rds)
         }
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-            let presented = match ce {
-                CertificateError::NotValidForNameContext { presented, .. } => presented.clone(),
-                _ => info.first().map(|c| c.sans.clone()).unwrap_or_default(),
-            };
-            Failure::fail(
-                "hostname_mismatch",
-                format!(
-                    "the certificate is valid for {}, not for {server_name}: connect by a name the certificate lists (for RDS, the instance or cluster endpoint, not a CNAME or IP)",
-                    if presented.is_empty() { "no names".to_string() } else { presented.join(", ") }
-                ),
-            )
+            hostname_mismatch(ce, info, server_name)
         }
         other => Failure::fail(
             "other",
@@ -377,6 +314,93 @@ pub fn classify_verification(
             ),
         ),
     }
+}
+
+/// The hint appended when the chain is from an Amazon RDS CA (else empty).
+fn rds_hint(info: &[CertInfo]) -> String {
+    if is_rds(info) {
+        format!(
+            "; the chain is from an Amazon RDS CA: trust the RDS bundle ({RDS_BUNDLE_URL}) with --ca-bundle, and ship it in the image"
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// An untrusted issuer: a self-signed certificate in the chain, or an unknown CA.
+fn unknown_issuer(
+    chain: &[CertificateDer<'_>],
+    info: &[CertInfo],
+    top: &str,
+    rds: &str,
+    extra_roots: usize,
+) -> Failure {
+    if has_self_signed(chain) {
+        let root = info
+            .iter()
+            .find(|c| c.subject == c.issuer)
+            .map(|c| c.subject.clone())
+            .unwrap_or_default();
+        Failure::fail(
+            "self_signed_in_chain",
+            format!(
+                "the server sent a self-signed certificate ({root}) that is not among {}{rds}",
+                trust_phrase(extra_roots)
+            ),
+        )
+    } else {
+        Failure::fail(
+            "unknown_issuer",
+            format!(
+                "the chain ends at issuer {top}, which is not among {}{rds}",
+                trust_phrase(extra_roots)
+            ),
+        )
+    }
+}
+
+/// An expired certificate, naming the expired ones in the chain.
+fn expired_certificates(info: &[CertInfo], rds: &str) -> Failure {
+    let now = Utc::now();
+    let expired: Vec<String> = info
+        .iter()
+        .filter(|c| c.not_after.is_some_and(|t| t < now))
+        .map(|c| {
+            format!(
+                "{} (expired {})",
+                c.subject,
+                c.not_after
+                    .map(|t| t.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    Failure::fail(
+        "expired",
+        format!(
+            "certificate expired: {}{rds}",
+            if expired.is_empty() {
+                "a certificate in the chain".to_string()
+            } else {
+                expired.join(", ")
+            }
+        ),
+    )
+}
+
+/// A certificate not valid for `server_name`, naming the names it is valid for.
+fn hostname_mismatch(ce: &CertificateError, info: &[CertInfo], server_name: &str) -> Failure {
+    let presented = match ce {
+        CertificateError::NotValidForNameContext { presented, .. } => presented.clone(),
+        _ => info.first().map(|c| c.sans.clone()).unwrap_or_default(),
+    };
+    Failure::fail(
+        "hostname_mismatch",
+        format!(
+            "the certificate is valid for {}, not for {server_name}: connect by a name the certificate lists (for RDS, the instance or cluster endpoint, not a CNAME or IP)",
+            if presented.is_empty() { "no names".to_string() } else { presented.join(", ") }
+        ),
+    )
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! checklist, the revision timeline and what could not be checked.
 
 use super::{plural, when};
-use crate::report::{Recency, Report, Status};
+use crate::report::{Finding, Recency, Report, Status};
 use std::fmt::Write;
 
 /// Escapes text for a table cell.
@@ -23,6 +23,22 @@ fn code(s: &str) -> String {
 
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
+    header(&mut o, r);
+    services(&mut o, r);
+    lint_files(&mut o, r);
+    root_causes(&mut o, r);
+    timeline(&mut o, r);
+    db_probes(&mut o, r);
+    account_changes(&mut o, r);
+    what_changed(&mut o, r);
+    churn(&mut o, r);
+    incomplete(&mut o, r);
+    notes(&mut o, r);
+    o
+}
+
+/// Writes the title, metadata line, severity counts, top root cause and target note.
+fn header(o: &mut String, r: &Report) {
     let title = match &r.target.cluster {
         Some(c) => format!("sickbay report: {c}"),
         None if r.target.mode == "lint" => "sickbay lint".to_string(),
@@ -69,6 +85,10 @@ pub fn render(r: &Report) -> String {
     if let Some(n) = &r.target.note {
         let _ = writeln!(o, "\n> {}", n.replace('\n', " "));
     }
+}
+
+/// Writes the services table, if the target has services.
+fn services(o: &mut String, r: &Report) {
     if !r.target.services.is_empty() {
         let _ = writeln!(o, "\n## Services\n\n| service | health | running/desired | task definition | rollout |\n|---|---|---|---|---|");
         for sv in &r.target.services {
@@ -84,12 +104,20 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
+}
+
+/// Writes the list of linted files in lint mode.
+fn lint_files(o: &mut String, r: &Report) {
     if r.target.mode == "lint" {
         let _ = writeln!(o, "\n## Files\n");
         for f in &r.target.files {
             let _ = writeln!(o, "- `{f}`");
         }
     }
+}
+
+/// Writes the root-causes section: every finding, or a line saying none matched.
+fn root_causes(o: &mut String, r: &Report) {
     let _ = writeln!(o, "\n## Root causes\n");
     if r.findings.is_empty() {
         if r.target.mode == "lint" {
@@ -99,69 +127,78 @@ pub fn render(r: &Report) -> String {
         }
     }
     for f in &r.findings {
-        let recency = match f.recency {
-            Recency::Current => String::new(),
-            Recency::Superseded => " (superseded)".to_string(),
-        };
-        let _ = writeln!(
-            o,
-            "### {}. {} `{}` {}{recency}\n",
-            f.rank,
-            f.severity.as_str().to_uppercase(),
-            f.rule,
-            f.title
-        );
-        if let Some(t) = &f.likely_trigger {
-            let _ = writeln!(o, "**Likely trigger:** {t}\n");
-        }
-        let _ = writeln!(o, "{}\n", f.message);
-        let _ = writeln!(
-            o,
-            "Confidence {:.2}, seen {} times in {}{}.",
-            f.confidence,
-            f.occurrences,
-            f.sources.join(", "),
-            super::seen_span(f)
-                .map(|s| format!(", {s}"))
-                .unwrap_or_default()
-        );
-        if let Some(n) = &f.superseded_note {
-            let _ = writeln!(o, "\n_Superseded: {n}._");
-        }
-        let _ = writeln!(o, "\n**Evidence**\n");
-        for e in &f.evidence {
-            let mut m = vec![e.source.clone(), e.locator.clone()];
-            if let Some(t) = &e.time {
-                m.push(when(t));
-            }
-            let count = if e.count > 1 {
-                format!(" ×{}", e.count)
-            } else {
-                String::new()
-            };
-            let _ = writeln!(o, "- {}: {}{count}", m.join(", "), code(&e.excerpt));
-        }
-        if f.more_evidence > 0 {
-            let _ = writeln!(o, "- … and {} more", f.more_evidence);
-        }
-        if !f.explains.is_empty() {
-            let _ = writeln!(o, "\n**Explains**\n");
-            for c in &f.explains {
-                let _ = writeln!(o, "- `{}` {} (seen {})", c.rule, c.title, c.occurrences);
-            }
-        }
-        let _ = writeln!(o, "\n**Fix**\n");
-        for step in &f.fix {
-            let _ = writeln!(o, "- [ ] {step}");
-        }
-        if !f.verify.is_empty() {
-            let _ = writeln!(o, "\n**Verify:** {}", f.verify);
-        }
-        if !f.references.is_empty() {
-            let _ = writeln!(o, "\n**References:** {}", f.references.join(", "));
-        }
-        let _ = writeln!(o);
+        finding(o, f);
     }
+}
+
+/// Writes one ranked finding: heading, message, evidence, explained findings and fix.
+fn finding(o: &mut String, f: &Finding) {
+    let recency = match f.recency {
+        Recency::Current => String::new(),
+        Recency::Superseded => " (superseded)".to_string(),
+    };
+    let _ = writeln!(
+        o,
+        "### {}. {} `{}` {}{recency}\n",
+        f.rank,
+        f.severity.as_str().to_uppercase(),
+        f.rule,
+        f.title
+    );
+    if let Some(t) = &f.likely_trigger {
+        let _ = writeln!(o, "**Likely trigger:** {t}\n");
+    }
+    let _ = writeln!(o, "{}\n", f.message);
+    let _ = writeln!(
+        o,
+        "Confidence {:.2}, seen {} times in {}{}.",
+        f.confidence,
+        f.occurrences,
+        f.sources.join(", "),
+        super::seen_span(f)
+            .map(|s| format!(", {s}"))
+            .unwrap_or_default()
+    );
+    if let Some(n) = &f.superseded_note {
+        let _ = writeln!(o, "\n_Superseded: {n}._");
+    }
+    let _ = writeln!(o, "\n**Evidence**\n");
+    for e in &f.evidence {
+        let mut m = vec![e.source.clone(), e.locator.clone()];
+        if let Some(t) = &e.time {
+            m.push(when(t));
+        }
+        let count = if e.count > 1 {
+            format!(" ×{}", e.count)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(o, "- {}: {}{count}", m.join(", "), code(&e.excerpt));
+    }
+    if f.more_evidence > 0 {
+        let _ = writeln!(o, "- … and {} more", f.more_evidence);
+    }
+    if !f.explains.is_empty() {
+        let _ = writeln!(o, "\n**Explains**\n");
+        for c in &f.explains {
+            let _ = writeln!(o, "- `{}` {} (seen {})", c.rule, c.title, c.occurrences);
+        }
+    }
+    let _ = writeln!(o, "\n**Fix**\n");
+    for step in &f.fix {
+        let _ = writeln!(o, "- [ ] {step}");
+    }
+    if !f.verify.is_empty() {
+        let _ = writeln!(o, "\n**Verify:** {}", f.verify);
+    }
+    if !f.references.is_empty() {
+        let _ = writeln!(o, "\n**References:** {}", f.references.join(", "));
+    }
+    let _ = writeln!(o);
+}
+
+/// Writes the revision timeline table.
+fn timeline(o: &mut String, r: &Report) {
     if !r.timeline.is_empty() {
         let _ = writeln!(o, "## Revision timeline\n");
         let _ = writeln!(o, "| revision | registered | image | tasks run/stop | logs | findings | cleared |\n|---|---|---|---|---|---|---|");
@@ -184,6 +221,10 @@ pub fn render(r: &Report) -> String {
         }
         let _ = writeln!(o);
     }
+}
+
+/// Writes the database probe results.
+fn db_probes(o: &mut String, r: &Report) {
     if !r.db_probes.is_empty() {
         let _ = writeln!(o, "## Database probes\n");
         for p in &r.db_probes {
@@ -220,6 +261,10 @@ pub fn render(r: &Report) -> String {
             }
         }
     }
+}
+
+/// Writes the CloudTrail account changes seen in the window.
+fn account_changes(o: &mut String, r: &Report) {
     if !r.account_changes.is_empty() || r.account_changes_read.is_some() {
         let _ = writeln!(o, "## Account changes in the window (CloudTrail)\n");
         for c in &r.account_changes {
@@ -230,6 +275,10 @@ pub fn render(r: &Report) -> String {
         }
         let _ = writeln!(o);
     }
+}
+
+/// Writes what changed between revisions of each family.
+fn what_changed(o: &mut String, r: &Report) {
     if !r.what_changed.is_empty() {
         let _ = writeln!(o, "## What changed\n");
         for w in &r.what_changed {
@@ -261,6 +310,10 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(o);
         }
     }
+}
+
+/// Writes the churn section.
+fn churn(o: &mut String, r: &Report) {
     if !r.churn.is_empty() {
         let _ = writeln!(o, "## Churn\n");
         for c in &r.churn {
@@ -268,6 +321,10 @@ pub fn render(r: &Report) -> String {
         }
         let _ = writeln!(o);
     }
+}
+
+/// Writes the checks that could not run and the permission each needs.
+fn incomplete(o: &mut String, r: &Report) {
     if !r.incomplete.is_empty() {
         let _ = writeln!(o, "## Checks that could not run\n");
         for m in &r.incomplete {
@@ -282,11 +339,14 @@ pub fn render(r: &Report) -> String {
         }
         let _ = writeln!(o);
     }
+}
+
+/// Writes the free-form notes.
+fn notes(o: &mut String, r: &Report) {
     if !r.notes.is_empty() {
         let _ = writeln!(o, "## Notes\n");
         for n in &r.notes {
             let _ = writeln!(o, "- {n}");
         }
     }
-    o
 }

@@ -32,6 +32,19 @@ pub(crate) fn new_table(width: u16) -> Table {
 pub fn render(report: &Report, width: u16) -> String {
     let mut out = String::new();
     header(&mut out, report, width);
+    root_causes(&mut out, report, width);
+    timeline(&mut out, report, width);
+    db_probes(&mut out, report, width);
+    churn(&mut out, report);
+    what_changed(&mut out, report);
+    account_changes(&mut out, report);
+    incomplete(&mut out, report);
+    notes(&mut out, report);
+    out
+}
+
+/// Writes the ranked root-cause table and one block per finding, or says none matched.
+fn root_causes(out: &mut String, report: &Report, width: u16) {
     if report.findings.is_empty() {
         let msg = if report.target.mode == "lint" {
             "No problems found."
@@ -66,10 +79,13 @@ pub fn render(report: &Report, width: u16) -> String {
         }
         let _ = writeln!(out, "\n{}\n{t}", "Root causes, most likely first".bold());
         for f in &report.findings {
-            finding(&mut out, f);
+            finding(out, f);
         }
     }
-    timeline(&mut out, report, width);
+}
+
+/// Writes one stage table per database probe, or its notes when it was not probed.
+fn db_probes(out: &mut String, report: &Report, width: u16) {
     for p in &report.db_probes {
         let _ = writeln!(
             out,
@@ -99,9 +115,17 @@ pub fn render(report: &Report, width: u16) -> String {
             let _ = writeln!(out, "  - {n}");
         }
     }
+}
+
+/// Writes one line per churn warning.
+fn churn(out: &mut String, report: &Report) {
     for c in &report.churn {
         let _ = writeln!(out, "\n{} {}", "Churn:".yellow().bold(), c.message);
     }
+}
+
+/// Writes what changed between revisions of each family.
+fn what_changed(out: &mut String, report: &Report) {
     for w in &report.what_changed {
         let _ = writeln!(
             out,
@@ -131,6 +155,10 @@ pub fn render(report: &Report, width: u16) -> String {
             let _ = writeln!(out, "  - {line}");
         }
     }
+}
+
+/// Writes the CloudTrail account changes seen in the window.
+fn account_changes(out: &mut String, report: &Report) {
     if !report.account_changes.is_empty() || report.account_changes_read.is_some() {
         let _ = writeln!(
             out,
@@ -144,6 +172,10 @@ pub fn render(report: &Report, width: u16) -> String {
             let _ = writeln!(out, "  {}", n.dimmed());
         }
     }
+}
+
+/// Writes the checks that could not run and the permission each needs.
+fn incomplete(out: &mut String, report: &Report) {
     if !report.incomplete.is_empty() {
         let _ = writeln!(out, "\n{}", "Checks that could not run".yellow().bold());
         for m in &report.incomplete {
@@ -157,10 +189,13 @@ pub fn render(report: &Report, width: u16) -> String {
             );
         }
     }
+}
+
+/// Writes the free-form notes.
+fn notes(out: &mut String, report: &Report) {
     for n in &report.notes {
         let _ = writeln!(out, "\n{} {n}", "Note:".dimmed());
     }
-    out
 }
 
 fn header(out: &mut String, r: &Report, width: u16) {

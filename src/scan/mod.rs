@@ -158,8 +158,17 @@ pub fn scan_inputs(
     source: ScanSource,
     rules: &RuleSet,
 ) -> Result<Scanned> {
+    let names = input_names(files);
+    if source != ScanSource::Log {
+        return scan_paragraphs(names, source, rules);
+    }
+    scan_logs(names, rules)
+}
+
+/// The inputs to read: `None` for standard input (no files, or `-`), else the path.
+fn input_names(files: &[std::path::PathBuf]) -> Vec<Option<&std::path::Path>> {
     let stdin_only = files.is_empty();
-    let names: Vec<Option<&std::path::Path>> = if stdin_only {
+    if stdin_only {
         vec![None]
     } else {
         files
@@ -172,48 +181,61 @@ pub fn scan_inputs(
                 }
             })
             .collect()
-    };
-    let open = |p: Option<&std::path::Path>| -> Result<(Box<dyn std::io::Read>, String)> {
-        match p {
-            None => Ok((Box::new(std::io::stdin().lock()), "stdin".to_string())),
-            Some(p) => {
-                let f = std::fs::File::open(p).map_err(|source| Error::Io {
-                    path: p.to_path_buf(),
-                    source,
-                })?;
-                Ok((Box::new(f), p.display().to_string()))
-            }
-        }
-    };
-    let mut notes = Vec::new();
-    if source != ScanSource::Log {
-        let mut text = String::new();
-        for p in names {
-            let (mut r, name) = open(p)?;
-            let mut bytes = Vec::new();
-            r.read_to_end(&mut bytes).map_err(|source| Error::Io {
-                path: name.clone().into(),
+    }
+}
+
+/// Opens one input, with the name its notes and errors use.
+fn open_input(p: Option<&std::path::Path>) -> Result<(Box<dyn std::io::Read>, String)> {
+    match p {
+        None => Ok((Box::new(std::io::stdin().lock()), "stdin".to_string())),
+        Some(p) => {
+            let f = std::fs::File::open(p).map_err(|source| Error::Io {
+                path: p.to_path_buf(),
                 source,
             })?;
-            let mut quality = input::Quality::default();
-            quality.clear_nuls(&mut bytes, 0);
-            quality.check_utf8(&bytes, 0);
-            notes.extend(quality.notes(&name));
-            text.push_str(&String::from_utf8_lossy(&bytes));
-            text.push_str("\n\n");
+            Ok((Box::new(f), p.display().to_string()))
         }
-        let mut report = scan_text(&text, source, rules);
-        report.notes.extend(notes.iter().cloned());
-        return Ok(Scanned {
-            report,
-            input_notes: notes,
-        });
     }
+}
+
+/// Classifies stopped reasons or service events, each input read whole and ending a paragraph.
+fn scan_paragraphs(
+    names: Vec<Option<&std::path::Path>>,
+    source: ScanSource,
+    rules: &RuleSet,
+) -> Result<Scanned> {
+    let mut notes = Vec::new();
+    let mut text = String::new();
+    for p in names {
+        let (mut r, name) = open_input(p)?;
+        let mut bytes = Vec::new();
+        r.read_to_end(&mut bytes).map_err(|source| Error::Io {
+            path: name.clone().into(),
+            source,
+        })?;
+        let mut quality = input::Quality::default();
+        quality.clear_nuls(&mut bytes, 0);
+        quality.check_utf8(&bytes, 0);
+        notes.extend(quality.notes(&name));
+        text.push_str(&String::from_utf8_lossy(&bytes));
+        text.push_str("\n\n");
+    }
+    let mut report = scan_text(&text, source, rules);
+    report.notes.extend(notes.iter().cloned());
+    Ok(Scanned {
+        report,
+        input_notes: notes,
+    })
+}
+
+/// Streams log inputs through the prefilter and analyses the candidate lines.
+fn scan_logs(names: Vec<Option<&std::path::Path>>, rules: &RuleSet) -> Result<Scanned> {
+    let mut notes = Vec::new();
     let pre = rules.prefilter();
     let mut col = Collector::default();
     let mut any = false;
     for p in names {
-        let (r, name) = open(p)?;
+        let (r, name) = open_input(p)?;
         let mut quality = input::Quality::default();
         any |= stream_log(r, &name, pre, &mut col, &mut quality)? > 0;
         notes.extend(quality.notes(&name));

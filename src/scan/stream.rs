@@ -34,34 +34,15 @@ pub(super) fn stream_log(
     while !eof {
         let start = len;
         let want = len + CHUNK;
-        while len < want {
-            let n = match input.read(&mut buf[1 + len..1 + want]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io(e)),
-            };
-            if n == 0 {
-                eof = true;
-                break;
-            }
-            len += n;
-        }
+        eof = read_chunk(&mut input, &mut buf, &mut len, want).map_err(io)?;
         quality.clear_nuls(&mut buf[1 + start..1 + len], offset);
         offset += (len - start) as u64;
         if skipping {
             // Drop the rest of the too-long line, through its line break.
-            match memchr::memchr(b'\n', &buf[1 + start..1 + len]) {
-                Some(p) => {
-                    let keep_from = start + p + 1;
-                    buf.copy_within(1 + keep_from..1 + len, 1 + start);
-                    len -= keep_from - start;
-                    skipping = false;
-                }
-                None => {
-                    len = start;
-                    continue;
-                }
+            if !drop_long_rest(&mut buf, start, &mut len) {
+                continue;
             }
+            skipping = false;
         }
         if content == 0
             && buf[1 + start..1 + len]
@@ -70,11 +51,7 @@ pub(super) fn stream_log(
         {
             content = 1;
         }
-        let cut = if eof {
-            len
-        } else {
-            memchr::memrchr(b'\n', &buf[1 + start..1 + len]).map_or(0, |p| start + p + 1)
-        };
+        let cut = whole_lines_end(&buf, start, len, eof);
         if cut > 0 {
             lines_before = scan_whole_lines(
                 &mut buf,
@@ -110,6 +87,52 @@ pub(super) fn stream_log(
         }
     }
     Ok(content)
+}
+
+/// Reads into `buf[1 + len..1 + want]` until it is full or the input ends; true at the end.
+fn read_chunk(
+    input: &mut impl std::io::Read,
+    buf: &mut [u8],
+    len: &mut usize,
+    want: usize,
+) -> std::io::Result<bool> {
+    while *len < want {
+        let n = match input.read(&mut buf[1 + *len..1 + want]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(true);
+        }
+        *len += n;
+    }
+    Ok(false)
+}
+
+/// Drops a too-long line's rest from the block at `start`; false while its break is unread.
+fn drop_long_rest(buf: &mut [u8], start: usize, len: &mut usize) -> bool {
+    match memchr::memchr(b'\n', &buf[1 + start..1 + *len]) {
+        Some(p) => {
+            let keep_from = start + p + 1;
+            buf.copy_within(1 + keep_from..1 + *len, 1 + start);
+            *len -= keep_from - start;
+            true
+        }
+        None => {
+            *len = start;
+            false
+        }
+    }
+}
+
+/// Where the whole lines held end: all of it at the end of input, else after the last break.
+fn whole_lines_end(buf: &[u8], start: usize, len: usize, eof: bool) -> usize {
+    if eof {
+        len
+    } else {
+        memchr::memrchr(b'\n', &buf[1 + start..1 + len]).map_or(0, |p| start + p + 1)
+    }
 }
 
 /// Scans `buf[1..1 + cut]`, which ends at a line break or at the end of the input (a

@@ -54,6 +54,21 @@ struct Checked {
 /// rules and examples, with `explains` and duplicate ids resolved against the built-in
 /// pack and the other `--rules` folders too.
 fn rules_check(dir: Option<&std::path::Path>, cli: &Cli) -> Result<ExitCode> {
+    let (rules, known) = load_for_check(dir, cli)?;
+    let problems = find_problems(&rules, &known);
+    let checked = Checked {
+        rules: rules.rules.len(),
+        examples: rules.rules.iter().map(|r| r.examples.len()).sum(),
+        ok: problems.is_empty(),
+        problems,
+    };
+    let code = ExitCode::from(if checked.ok { 0 } else { 1 });
+    print_checked(&checked, cli)?;
+    Ok(code)
+}
+
+/// The rules to check (the folder's own, or all loaded) and every rule they may refer to.
+fn load_for_check(dir: Option<&std::path::Path>, cli: &Cli) -> Result<(RuleSet, RuleSet)> {
     let (rules, known) = match dir {
         Some(d) => {
             let own = sickbay::rules::load_dir(d)?;
@@ -70,6 +85,11 @@ fn rules_check(dir: Option<&std::path::Path>, cli: &Cli) -> Result<ExitCode> {
             (all.clone(), all)
         }
     };
+    Ok((rules, known))
+}
+
+/// The problems in `rules`: failing examples, a missing `class`, unknown `explains` ids.
+fn find_problems(rules: &RuleSet, known: &RuleSet) -> Vec<Problem> {
     let mut problems: Vec<Problem> = rules
         .rules
         .iter()
@@ -98,19 +118,17 @@ fn rules_check(dir: Option<&std::path::Path>, cli: &Cli) -> Result<ExitCode> {
             });
         }
     }
-    let checked = Checked {
-        rules: rules.rules.len(),
-        examples: rules.rules.iter().map(|r| r.examples.len()).sum(),
-        ok: problems.is_empty(),
-        problems,
-    };
-    let code = ExitCode::from(if checked.ok { 0 } else { 1 });
+    problems
+}
+
+/// Prints the check: JSON when asked for, else each problem and a summary line.
+fn print_checked(checked: &Checked, cli: &Cli) -> Result<()> {
     // A summary line is prose: JSON only when asked for, as with `rules explain`.
     if cli.global.output == Some(Format::Json) {
-        let mut s = serde_json::to_string_pretty(&checked).context("serialising the check")?;
+        let mut s = serde_json::to_string_pretty(checked).context("serialising the check")?;
         s.push('\n');
         print(&s)?;
-        return Ok(code);
+        return Ok(());
     }
     for p in &checked.problems {
         eprintln!("{}: {} {}", p.file, p.rule, p.message);
@@ -132,5 +150,5 @@ fn rules_check(dir: Option<&std::path::Path>, cli: &Cli) -> Result<ExitCode> {
         noun(checked.rules, "rule"),
         noun(checked.examples, "example"),
     ))?;
-    Ok(code)
+    Ok(())
 }
