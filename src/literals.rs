@@ -12,6 +12,32 @@
 /// so a line holding one of these is checked against every pattern instead.
 pub const FOLD_EXOTIC: [char; 2] = ['\u{17F}', '\u{212A}'];
 
+/// Runs `f` on `text` between line breaks, the form literals are searched in (line
+/// anchors become the breaks around the text). The buffer is reused per thread: this
+/// runs once per log record and once per redacted string.
+pub fn framed<R>(text: &str, f: impl FnOnce(&[u8]) -> R) -> R {
+    use std::cell::RefCell;
+    thread_local!(static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) });
+    let fill = |v: &mut Vec<u8>| {
+        v.clear();
+        v.push(b'\n');
+        v.extend_from_slice(text.as_bytes());
+        v.push(b'\n');
+    };
+    BUF.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut v) => {
+            fill(&mut v);
+            f(&v)
+        }
+        // Called from inside `f` (not done today): a buffer of its own.
+        Err(_) => {
+            let mut v = Vec::new();
+            fill(&mut v);
+            f(&v)
+        }
+    })
+}
+
 use regex_syntax::hir::{Capture, Class, Hir, HirKind, Look, Repetition};
 
 /// Strings an exact set may hold before a run of literals is cut.

@@ -5,7 +5,6 @@
 //! `scan` and by `doctor`'s log collection.
 
 use super::*;
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
@@ -133,14 +132,8 @@ impl Prefilter {
         }
         let mut out = Vec::new();
         if let Some(lits) = &self.lits {
-            // One buffer per thread: this runs once per log record of a snapshot.
-            thread_local!(static FRAMED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) });
-            FRAMED.with_borrow_mut(|framed| {
-                frame_into(message, framed);
-                for m in lits
-                    .automaton(framed.len())
-                    .find_overlapping_iter(&framed[..])
-                {
+            literals::framed(message, |framed| {
+                for m in lits.automaton(framed.len()).find_overlapping_iter(framed) {
                     out.extend_from_slice(&self.lit_pats[m.pattern().as_usize()]);
                 }
             });
@@ -224,30 +217,18 @@ impl Literals {
             .searched
             .fetch_add(len, Ordering::Relaxed)
             .saturating_add(len);
-        if seen <= DFA_AFTER && self.dfa.get().is_none() {
-            return self.nfa.get_or_init(|| {
-                Literals::build(&self.list, aho_corasick::AhoCorasickKind::ContiguousNFA)
-                    .or_else(|_| {
-                        Literals::build(&self.list, aho_corasick::AhoCorasickKind::NoncontiguousNFA)
-                    })
-                    .expect("literal automaton builds")
-            });
-        }
-        self.dfa.get_or_init(|| {
-            Literals::build(&self.list, aho_corasick::AhoCorasickKind::DFA)
-                .or_else(|_| {
-                    Literals::build(&self.list, aho_corasick::AhoCorasickKind::NoncontiguousNFA)
-                })
+        use aho_corasick::AhoCorasickKind::{ContiguousNFA, NoncontiguousNFA, DFA};
+        // Either kind can exceed its size limits; the noncontiguous NFA has none.
+        let build = |kind| {
+            Literals::build(&self.list, kind)
+                .or_else(|_| Literals::build(&self.list, NoncontiguousNFA))
                 .expect("literal automaton builds")
-        })
+        };
+        if seen <= DFA_AFTER && self.dfa.get().is_none() {
+            return self.nfa.get_or_init(|| build(ContiguousNFA));
+        }
+        self.dfa.get_or_init(|| build(DFA))
     }
-}
-
-fn frame_into(message: &str, v: &mut Vec<u8>) {
-    v.clear();
-    v.push(b'\n');
-    v.extend_from_slice(message.as_bytes());
-    v.push(b'\n');
 }
 
 /// Drops the literals that contain another one: a line holding the longer one holds the

@@ -236,14 +236,7 @@ impl Gate {
             return false;
         };
         // Literals carry line anchors as a line break before or after them.
-        thread_local!(static FRAMED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) });
-        FRAMED.with_borrow_mut(|framed| {
-            framed.clear();
-            framed.push(b'\n');
-            framed.extend_from_slice(text.as_bytes());
-            framed.push(b'\n');
-            ac.is_match(&framed[..])
-        })
+        crate::literals::framed(text, |framed| ac.is_match(framed))
     }
 
     /// The shapes that run on every text (for tests).
