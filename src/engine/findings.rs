@@ -20,7 +20,7 @@ pub(super) fn evidence(ix: &Index, ri: usize) -> Evidence {
             Some(f) => format!("{}:{f}", r.source.as_str()),
             None => r.source.as_str().to_string(),
         },
-        locator: r.loc.locator.clone(),
+        locator: r.loc.locator.to_string(),
         time: r.loc.time,
         revision: match (&r.loc.family, r.loc.revision) {
             (Some(f), Some(v)) => Some(format!("{f}:{v}")),
@@ -132,11 +132,14 @@ pub(super) fn template_vars(
                 vars.entry(k.to_string()).or_insert(v);
             }
         };
-        put("service", l.service.clone());
+        put("service", l.service.as_deref().map(String::from));
         // Family and revision come from the same record, or `family:revision` would mix
         // two task definitions.
         if l.family.is_some() && !vars.contains_key("family") {
-            vars.insert("family".into(), l.family.clone().unwrap_or_default());
+            vars.insert(
+                "family".into(),
+                l.family.as_deref().unwrap_or_default().to_string(),
+            );
             if let Some(r) = l.revision {
                 vars.insert("revision".into(), r.to_string());
             }
@@ -146,11 +149,11 @@ pub(super) fn template_vars(
                 vars.entry(k.to_string()).or_insert(v);
             }
         };
-        put("container", l.container.clone());
-        put("task_id", l.task_id.clone());
-        put("log_group", l.log_group.clone());
+        put("container", l.container.as_deref().map(String::from));
+        put("task_id", l.task_id.as_deref().map(String::from));
+        put("log_group", l.log_group.as_deref().map(String::from));
         if let Some(fam) = &l.family {
-            put("service", ix.family_service.get(fam).cloned());
+            put("service", ix.family_service.get(&**fam).cloned());
         }
     }
     match (vars.get("family").cloned(), vars.get("revision").cloned()) {
@@ -255,10 +258,10 @@ fn services_and_revisions(
     for &ri in ordered {
         let l = &ix.records[ri].loc;
         if let Some(s) = &l.service {
-            services.insert(s.clone());
+            services.insert(s.to_string());
         }
         if let (Some(fa), Some(r)) = (&l.family, l.revision) {
-            revisions.insert((fa.clone(), r));
+            revisions.insert((fa.to_string(), r));
         }
     }
     (services, revisions)

@@ -15,7 +15,7 @@ pub(super) fn revisions_of(f: &RawFinding, ix: &Index) -> BTreeSet<(String, i64)
         })
         .filter_map(|&ri| {
             let l = &ix.records[ri].loc;
-            Some((l.family.clone()?, l.revision?))
+            Some((l.family.as_deref()?.to_string(), l.revision?))
         })
         .collect()
 }

@@ -30,10 +30,10 @@ pub(super) fn score(f: &mut RawFinding, ix: &Index) {
 /// which a newer revision of the same family was observed in the same way (it logged,
 /// or ran tasks, or was registered) without showing the finding.
 pub(super) fn supersession(f: &RawFinding, ix: &Index) -> (bool, Option<String>) {
-    let mut seen_at: BTreeSet<(String, i64)> = BTreeSet::new();
+    let mut seen_at: BTreeSet<(&str, i64)> = BTreeSet::new();
     for &ri in &f.required_records {
         if let (Some(fam), Some(rev)) = (&ix.records[ri].loc.family, ix.records[ri].loc.revision) {
-            seen_at.insert((fam.clone(), rev));
+            seen_at.insert((fam, rev));
         }
     }
     let mut newest_clean: Option<(String, i64, i64)> = None;
@@ -50,7 +50,7 @@ pub(super) fn supersession(f: &RawFinding, ix: &Index) -> (bool, Option<String>)
             .observed
             .iter()
             .filter(|(c, f2, r2)| {
-                *c == class && f2 == fam && *r2 > rev && !seen_at.contains(&(fam.clone(), *r2))
+                *c == class && **f2 == **fam && *r2 > rev && !seen_at.contains(&(&**fam, *r2))
             })
             .map(|(_, _, r2)| *r2)
             .max();
@@ -59,11 +59,11 @@ pub(super) fn supersession(f: &RawFinding, ix: &Index) -> (bool, Option<String>)
             Some(r2) => {
                 let last_seen = seen_at
                     .iter()
-                    .filter(|(f2, _)| f2 == fam)
+                    .filter(|(f2, _)| *f2 == &**fam)
                     .map(|(_, r)| *r)
                     .max()
                     .unwrap_or(rev);
-                newest_clean = Some((fam.clone(), last_seen, r2));
+                newest_clean = Some((fam.to_string(), last_seen, r2));
             }
         }
     }

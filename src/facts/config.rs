@@ -21,8 +21,8 @@ use std::collections::{BTreeMap, HashSet};
 /// Location of something in a linted file; `scope` is the compose service.
 fn file_loc(scope: Option<String>, origin: &crate::snapshot::Origin) -> Loc {
     Loc {
-        container: scope,
-        locator: origin.locator(),
+        container: scope.map(Into::into),
+        locator: origin.locator().into(),
         origin: Some(origin.clone()),
         ..Loc::default()
     }
@@ -125,14 +125,15 @@ fn port_conflicts(ix: &mut Index, lint: &LintInputs) {
                 first: format!("{}:{}", a.origin.file, a.origin.line),
             };
             let loc = Loc {
-                container: Some(b.service.clone()),
+                container: Some(b.service.as_str().into()),
                 locator: format!(
                     "{} (also {} at {}:{})",
                     b.origin.locator(),
                     a.origin.path,
                     a.origin.file,
                     a.origin.line
-                ),
+                )
+                .into(),
                 origin: Some(b.origin.clone()),
                 ..Loc::default()
             };
@@ -216,13 +217,13 @@ pub fn task_health(ix: &mut Index, snap: &Snapshot, lint: Option<&LintInputs>) {
         };
         let origin = lint.and_then(|l| l.origin_of(&key, None, None)).cloned();
         let loc = Loc {
-            service: svc.map(|s| s.name.clone()),
-            family: Some(td.family.clone()),
+            service: svc.map(|s| s.name.clone()).map(Into::into),
+            family: Some(td.family.as_str().into()),
             revision: (!synthetic).then_some(td.revision),
             time: td.registered_at,
             locator: match &origin {
-                Some(o) => format!("{} (no container has a healthCheck)", o.locator()),
-                None => format!("task definition {key}"),
+                Some(o) => format!("{} (no container has a healthCheck)", o.locator()).into(),
+                None => format!("task definition {key}").into(),
             },
             origin,
             ..Loc::default()

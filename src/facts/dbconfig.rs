@@ -35,8 +35,8 @@ pub(super) fn db_config(
             let mut scopes: BTreeMap<Option<&str>, Vec<(&str, &str, Loc)>> = BTreeMap::new();
             for e in &f.env {
                 let loc = Loc {
-                    container: e.scope.clone(),
-                    locator: e.origin.locator(),
+                    container: e.scope.as_deref().map(Into::into),
+                    locator: e.origin.locator().into(),
                     origin: Some(e.origin.clone()),
                     ..Loc::default()
                 };
@@ -80,8 +80,9 @@ pub(super) fn db_config(
                         f.line,
                         f.column,
                         f.path
-                    ),
-                    _ => format!("{} / {}", uloc.locator, fname),
+                    )
+                    .into(),
+                    _ => format!("{} / {}", uloc.locator, fname).into(),
                 };
                 ix.add(&rec, loc);
             }

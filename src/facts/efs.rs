@@ -39,13 +39,14 @@ pub(super) fn efs_paths(ix: &mut Index, snap: &Snapshot) {
                 &td.key(),
             );
             let loc = Loc {
-                service: Some(svc.name.clone()),
-                family: Some(td.family.clone()),
+                service: Some(svc.name.as_str().into()),
+                family: Some(td.family.as_str().into()),
                 revision: Some(td.revision),
                 locator: format!(
                     "service {} volume {} ({})",
                     svc.name, vol.volume, vol.file_system_id
-                ),
+                )
+                .into(),
                 ..Loc::default()
             };
             ix.add(&rec, loc);

@@ -9,6 +9,7 @@ use crate::rules::Source;
 use crate::snapshot::{split_td, Snapshot};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 pub mod config;
 mod dbconfig;
@@ -20,20 +21,21 @@ mod sets;
 pub mod startpath;
 mod taskdefs;
 
-/// Where a record came from.
+/// Where a record came from. Its names are shared (`Arc<str>`): the log lines of one
+/// stream all carry the same ones, and cloning a name is then a count, not a copy.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Loc {
-    pub service: Option<String>,
-    pub task_id: Option<String>,
-    pub family: Option<String>,
+    pub service: Option<Arc<str>>,
+    pub task_id: Option<Arc<str>>,
+    pub family: Option<Arc<str>>,
     pub revision: Option<i64>,
-    pub container: Option<String>,
-    pub log_group: Option<String>,
+    pub container: Option<Arc<str>>,
+    pub log_group: Option<Arc<str>>,
     pub time: Option<DateTime<Utc>>,
     /// Last time, for a record that folds lines spanning a period (`time` is the first).
     pub last_time: Option<DateTime<Utc>>,
     /// Human-readable locator, e.g. `/ecs/api ecs/app/3f9c…` or `stdin:12`.
-    pub locator: String,
+    pub locator: Arc<str>,
     /// File position, for records read from files by `lint`.
     pub origin: Option<crate::snapshot::Origin>,
 }
@@ -84,6 +86,8 @@ pub struct Index {
     pub latest_revision: BTreeMap<String, i64>,
     /// (class, family, revision) combinations that have records.
     pub observed: HashSet<(ObsClass, String, i64)>,
+    /// The last entry added to `observed`.
+    last_observed: Option<(ObsClass, Arc<str>, i64)>,
     /// family → service running it.
     pub family_service: HashMap<String, String>,
     /// (file, line, column) of compose env values that came from `${VAR}`.
@@ -125,7 +129,12 @@ impl Index {
         count: u64,
     ) {
         if let (Some(f), Some(r)) = (&loc.family, loc.revision) {
-            self.observed.insert((source.obs_class(), f.clone(), r));
+            let seen = (source.obs_class(), f, r);
+            // Runs of records (a stream's lines) share one; skip hashing it again.
+            if self.last_observed.as_ref().map(|(c, f, r)| (*c, f, *r)) != Some(seen) {
+                self.observed.insert((seen.0, f.to_string(), r));
+                self.last_observed = Some((seen.0, f.clone(), r));
+            }
         }
         let i = self.records.len();
         self.records.push(Record {
@@ -246,14 +255,14 @@ pub(crate) fn env_loc(
         })
         .cloned();
     Loc {
-        service: ix.family_service.get(&td.family).cloned(),
-        family: Some(td.family.clone()),
+        service: ix.family_service.get(&td.family).cloned().map(Into::into),
+        family: Some(td.family.as_str().into()),
         revision: (!synthetic).then_some(td.revision),
-        container: Some(container.to_string()),
+        container: Some(container.to_string().into()),
         time: td.registered_at,
         locator: match &origin {
-            Some(o) => o.locator(),
-            None => format!("task definition {key} container {container} env {name}"),
+            Some(o) => o.locator().into(),
+            None => format!("task definition {key} container {container} env {name}").into(),
         },
         origin,
         ..Loc::default()

@@ -157,14 +157,15 @@ pub(super) fn sg_paths(ix: &mut Index, snap: &Snapshot) {
             let service = from.strip_prefix("service:").map(String::from);
             let family = from.strip_prefix("family:").map(String::from);
             let loc = Loc {
-                service,
-                family,
+                service: service.map(Into::into),
+                family: family.map(Into::into),
                 locator: format!(
                     "security groups {} → {} tcp/{}",
                     src_sgs.join(","),
                     ep.name,
                     ep.port
-                ),
+                )
+                .into(),
                 ..Loc::default()
             };
             ix.add(&rec, loc);
@@ -261,8 +262,9 @@ pub(super) fn lb_paths(ix: &mut Index, snap: &Snapshot) {
                 detail,
             };
             let loc = Loc {
-                service: Some(svc.name.clone()),
-                locator: format!("{} {} → service {} tcp/{port}", lb.kind, lb.name, svc.name),
+                service: Some(svc.name.as_str().into()),
+                locator: format!("{} {} → service {} tcp/{port}", lb.kind, lb.name, svc.name)
+                    .into(),
                 ..Loc::default()
             };
             ix.add(&rec, loc);

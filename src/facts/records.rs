@@ -6,16 +6,17 @@
 use super::{short, td_loc, Index, Loc};
 use crate::rules::shapes;
 use crate::rules::Source;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{LogLine, Snapshot};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub(super) fn services(ix: &mut Index, snap: &Snapshot) {
     for svc in &snap.services {
         for ev in &svc.events {
             let loc = Loc {
-                service: Some(svc.name.clone()),
+                service: Some(svc.name.as_str().into()),
                 time: Some(ev.created_at),
-                locator: format!("service {} event", svc.name),
+                locator: format!("service {} event", svc.name).into(),
                 ..Loc::default()
             };
             ix.push(Source::ServiceEvent, None, ev.message.clone(), loc, 1);
@@ -32,11 +33,11 @@ pub(super) fn services(ix: &mut Index, snap: &Snapshot) {
                 reason: d.rollout_state_reason.clone().unwrap_or_default(),
             };
             let loc = Loc {
-                service: Some(svc.name.clone()),
-                family,
+                service: Some(svc.name.as_str().into()),
+                family: family.map(Into::into),
                 revision,
                 time: d.updated_at.or(d.created_at),
-                locator: format!("service {} deployment {}", svc.name, d.id),
+                locator: format!("service {} deployment {}", svc.name, d.id).into(),
                 ..Loc::default()
             };
             ix.add(&rec, loc);
@@ -56,12 +57,12 @@ pub(super) fn tasks(ix: &mut Index, snap: &Snapshot) -> HashMap<String, Loc> {
             .map(String::from)
             .or(fam_svc);
         let base = Loc {
-            service,
-            task_id: Some(t.id.clone()),
-            family,
+            service: service.map(Into::into),
+            task_id: Some(t.id.as_str().into()),
+            family: family.map(Into::into),
             revision,
             time: t.stopped_at.or(t.started_at).or(t.created_at),
-            locator: format!("task {} ({})", short(&t.id), t.task_definition),
+            locator: format!("task {} ({})", short(&t.id), t.task_definition).into(),
             ..Loc::default()
         };
         by_id.insert(t.id.clone(), base.clone());
@@ -97,8 +98,8 @@ pub(super) fn tasks(ix: &mut Index, snap: &Snapshot) -> HashMap<String, Loc> {
         ix.add(&rec, base.clone());
         for c in &t.containers {
             let loc = Loc {
-                container: Some(c.name.clone()),
-                locator: format!("{} container {}", base.locator, c.name),
+                container: Some(c.name.as_str().into()),
+                locator: format!("{} container {}", base.locator, c.name).into(),
                 ..base.clone()
             };
             if let Some(r) = &c.reason {
@@ -113,28 +114,34 @@ pub(super) fn tasks(ix: &mut Index, snap: &Snapshot) -> HashMap<String, Loc> {
 }
 
 pub(super) fn logs(ix: &mut Index, snap: &Snapshot, tasks: &HashMap<String, Loc>) {
+    // A stream's lines share every name; the place is built once per run of lines.
+    let mut run: Option<(&LogLine, Loc)> = None;
     for l in &snap.logs {
-        let task = l.task_id.as_ref().and_then(|t| tasks.get(t));
-        let locator = match (&l.group, &l.stream, l.line) {
-            (None, Some(s), Some(_)) => s.clone(),
-            (Some(g), Some(s), _) => format!("{g} {s}"),
-            (Some(g), None, _) => g.clone(),
-            (None, Some(s), _) => s.clone(),
-            (None, None, Some(n)) => format!("line {n}"),
-            (None, None, None) => "log".into(),
+        let same = |p: &LogLine| {
+            (
+                &p.group,
+                &p.stream,
+                &p.task_id,
+                &p.container,
+                p.line.is_some(),
+            ) == (
+                &l.group,
+                &l.stream,
+                &l.task_id,
+                &l.container,
+                l.line.is_some(),
+            )
+        };
+        let base = match &run {
+            Some((prev, base)) if same(prev) && l.line.is_none() => base.clone(),
+            _ => log_place(l, tasks),
         };
         let loc = Loc {
-            service: task.and_then(|t| t.service.clone()),
-            task_id: l.task_id.clone(),
-            family: task.and_then(|t| t.family.clone()),
-            revision: task.and_then(|t| t.revision),
-            container: l.container.clone(),
-            log_group: l.group.clone(),
             time: l.timestamp,
             last_time: l.last_timestamp,
-            locator,
-            origin: None,
+            ..base.clone()
         };
+        run = Some((l, base));
         ix.push(Source::Log, None, l.message.clone(), loc, l.count.max(1));
     }
     for s in &snap.log_streams {
@@ -147,16 +154,39 @@ pub(super) fn logs(ix: &mut Index, snap: &Snapshot, tasks: &HashMap<String, Loc>
         };
         let loc = Loc {
             service: task.and_then(|t| t.service.clone()),
-            task_id: s.task_id.clone(),
+            task_id: s.task_id.as_deref().map(Into::into),
             family: task.and_then(|t| t.family.clone()),
             revision: task.and_then(|t| t.revision),
-            container: s.container.clone(),
-            log_group: Some(s.group.clone()),
+            container: s.container.as_deref().map(Into::into),
+            log_group: Some(s.group.as_str().into()),
             time: task.and_then(|t| t.time),
-            locator: format!("{} {}", s.group, s.stream),
+            locator: format!("{} {}", s.group, s.stream).into(),
             ..Loc::default()
         };
         ix.add(&rec, loc);
+    }
+}
+
+/// Where a log line was read: its stream and task, without its time.
+fn log_place(l: &LogLine, tasks: &HashMap<String, Loc>) -> Loc {
+    let task = l.task_id.as_ref().and_then(|t| tasks.get(t));
+    let locator: Arc<str> = match (&l.group, &l.stream, l.line) {
+        (None, Some(s), Some(_)) => s.as_str().into(),
+        (Some(g), Some(s), _) => [g.as_str(), " ", s].concat().into(),
+        (Some(g), None, _) => g.as_str().into(),
+        (None, Some(s), _) => s.as_str().into(),
+        (None, None, Some(n)) => format!("line {n}").into(),
+        (None, None, None) => "log".into(),
+    };
+    Loc {
+        service: task.and_then(|t| t.service.clone()),
+        task_id: l.task_id.as_deref().map(Into::into),
+        family: task.and_then(|t| t.family.clone()),
+        revision: task.and_then(|t| t.revision),
+        container: l.container.as_deref().map(Into::into),
+        log_group: l.group.as_deref().map(Into::into),
+        locator,
+        ..Loc::default()
     }
 }
 
@@ -199,10 +229,11 @@ fn target_health(ix: &mut Index, snap: &Snapshot) {
             target_group: name.to_string(),
         };
         let loc = Loc {
-            service: tg_service
+            service: (tg_service
                 .get(th.target_group.as_str())
-                .map(|s| s.to_string()),
-            locator: format!("target group {name} target {}", th.target_id),
+                .map(|s| s.to_string()))
+            .map(Into::into),
+            locator: format!("target group {name} target {}", th.target_id).into(),
             ..Loc::default()
         };
         ix.add(&rec, loc);
@@ -213,7 +244,7 @@ fn target_health(ix: &mut Index, snap: &Snapshot) {
 fn db_probes(ix: &mut Index, snap: &Snapshot) {
     for p in &snap.db_probes {
         let base = Loc {
-            locator: format!("db probe {}", p.target),
+            locator: format!("db probe {}", p.target).into(),
             ..Loc::default()
         };
         for s in &p.stages {
@@ -276,7 +307,7 @@ fn collect_errors(ix: &mut Index, snap: &Snapshot) {
             message: e.message.clone(),
         };
         let loc = Loc {
-            locator: format!("collection of {}", e.action),
+            locator: format!("collection of {}", e.action).into(),
             ..Loc::default()
         };
         ix.add(&rec, loc);
@@ -294,7 +325,7 @@ fn routes(ix: &mut Index, snap: &Snapshot) {
             target_state: r.target_state.clone().unwrap_or_default(),
         };
         let loc = Loc {
-            locator: format!("route table {} route {}", r.route_table, r.destination),
+            locator: format!("route table {} route {}", r.route_table, r.destination).into(),
             ..Loc::default()
         };
         ix.add(&rec, loc);

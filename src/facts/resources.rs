@@ -44,7 +44,7 @@ pub(super) fn log_groups(ix: &mut Index, snap: &Snapshot) {
                 task_definition: td.key(),
             };
             let loc = Loc {
-                log_group: Some(group.clone()),
+                log_group: Some(group.as_str().into()),
                 ..part_loc(ix, td, Some(&c.name), &format!("log group {group}"))
             };
             ix.add(&rec, loc);
@@ -223,11 +223,11 @@ fn part_loc(ix: &Index, td: &TaskDefinition, container: Option<&str>, what: &str
         None => format!("task definition {} {what}", td.key()),
     };
     Loc {
-        service: ix.family_service.get(&td.family).cloned(),
-        family: Some(td.family.clone()),
+        service: ix.family_service.get(&td.family).cloned().map(Into::into),
+        family: Some(td.family.as_str().into()),
         revision: Some(td.revision),
-        container: container.map(String::from),
-        locator,
+        container: container.map(String::from).map(Into::into),
+        locator: locator.into(),
         ..Loc::default()
     }
 }

@@ -108,10 +108,10 @@ pub(super) fn aws_paths(ix: &mut Index, snap: &Snapshot) {
         let gaps = paths::Gaps::find(&ctx, &subnets, &needs);
         let rec = paths::record(snap, svc, net, &needs, &subnets, gaps);
         let loc = Loc {
-            service: Some(svc.name.clone()),
-            family: Some(td.family.clone()),
+            service: Some(svc.name.as_str().into()),
+            family: Some(td.family.as_str().into()),
             revision: Some(td.revision),
-            locator: format!("service {} subnets {}", svc.name, net.subnets.join(",")),
+            locator: format!("service {} subnets {}", svc.name, net.subnets.join(",")).into(),
             ..Loc::default()
         };
         ix.add(&rec, loc);

@@ -39,11 +39,11 @@ fn revision_loc(ix: &Index, td: &TaskDefinition, key: &str, lint: Option<&LintIn
     let synthetic = lint.is_some_and(|l| l.synthetic_revisions.contains(key));
     let (locator, origin) = place(lint, key, None, None, format!("task definition {key}"));
     Loc {
-        service,
-        family: Some(td.family.clone()),
+        service: service.map(Into::into),
+        family: Some(td.family.as_str().into()),
         revision: (!synthetic).then_some(td.revision),
         time: td.registered_at,
-        locator,
+        locator: locator.into(),
         origin,
         ..Loc::default()
     }
@@ -72,13 +72,13 @@ fn revision_fields(
         });
         match exact {
             Some(o) => Loc {
-                locator: o.locator(),
+                locator: o.locator().into(),
                 origin: Some(o.clone()),
                 ..base.clone()
             },
             // Not in the file: point at the task definition, naming what is missing.
             None if base.origin.is_some() => Loc {
-                locator: format!("{} (no {what})", base.locator),
+                locator: format!("{} (no {what})", base.locator).into(),
                 ..base.clone()
             },
             None => base.clone(),
@@ -119,8 +119,8 @@ fn container_fields(
         format!("task definition {key} container {}", c.name),
     );
     let loc = Loc {
-        container: Some(c.name.clone()),
-        locator,
+        container: Some(c.name.as_str().into()),
+        locator: locator.into(),
         origin,
         ..base.clone()
     };
@@ -194,7 +194,7 @@ fn field_loc(
             .get(&crate::snapshot::part_key(key, Some(container), Some(part)))
     }) {
         Some(o) => {
-            l.locator = o.locator();
+            l.locator = o.locator().into();
             l.origin = Some(o.clone());
         }
         None if l.origin.is_some() => {
@@ -204,10 +204,10 @@ fn field_loc(
                 "log-driver" => "no logConfiguration",
                 _ => what,
             };
-            l.locator = format!("{} ({missing})", loc.locator);
+            l.locator = format!("{} ({missing})", loc.locator).into();
         }
         None if !what.is_empty() => {
-            l.locator = format!("{} {what}", loc.locator);
+            l.locator = format!("{} {what}", loc.locator).into();
         }
         None => {}
     }

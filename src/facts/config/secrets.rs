@@ -71,7 +71,7 @@ pub fn secret_reuse(ix: &mut Index) {
             None => format!("env {name} in {} places", places.len()),
         };
         let loc = Loc {
-            locator,
+            locator: locator.into(),
             origin,
             ..Loc::default()
         };
@@ -89,11 +89,11 @@ fn reuse_place(ix: &Index, r: &crate::facts::Record) -> Option<(String, String)>
     match (r.source, &r.loc.family, &r.loc.origin) {
         (Source::TaskDefinition, Some(f), _) => {
             if let Some(rev) = r.loc.revision {
-                if ix.latest_revision.get(f) != Some(&rev) {
+                if ix.latest_revision.get(&**f) != Some(&rev) {
                     return None;
                 }
             }
-            Some((f.clone(), stack_of(f).to_string()))
+            Some((f.to_string(), stack_of(f).to_string()))
         }
         (Source::Compose | Source::EnvFile, _, Some(o)) => {
             // Values interpolated from an env file are that file's copy.

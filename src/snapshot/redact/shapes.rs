@@ -159,7 +159,8 @@ pub(super) static SET: LazyLock<RegexSet> = LazyLock::new(|| {
 
 /// Whether `text` has a run of 40 or more of the characters an AWS secret key is made
 /// of: the AWS secret shape's [`Shape::hint`].
-fn has_key_run(text: &str) -> bool {
+pub(super) fn has_key_run(text: &str) -> bool {
+    const RUN: usize = 40;
     const KEY_CHARS: [bool; 256] = {
         let mut t = [false; 256];
         let mut b = 0;
@@ -170,12 +171,29 @@ fn has_key_run(text: &str) -> bool {
         }
         t
     };
-    let mut run = 0u32;
-    for &b in text.as_bytes() {
-        run = if KEY_CHARS[b as usize] { run + 1 } else { 0 };
-        if run >= 40 {
+    let key = |c: &u8| KEY_CHARS[*c as usize];
+    let b = text.as_bytes();
+    // A run of RUN key characters that starts at or after `from` covers `from + RUN - 1`,
+    // so only every RUN-th byte is probed, and the run around a probe that hits is
+    // measured; the next run can only start after that one ends.
+    let mut probe = RUN - 1;
+    while probe < b.len() {
+        if !key(&b[probe]) {
+            probe += RUN;
+            continue;
+        }
+        let start = b[..probe]
+            .iter()
+            .rposition(|c| !key(c))
+            .map_or(0, |p| p + 1);
+        let end = b[probe..]
+            .iter()
+            .position(|c| !key(c))
+            .map_or(b.len(), |p| probe + p);
+        if end - start >= RUN {
             return true;
         }
+        probe = end + RUN;
     }
     false
 }
@@ -226,7 +244,7 @@ pub(super) static GATE: LazyLock<Gate> = LazyLock::new(|| {
 impl Gate {
     /// False only when no shape can match `text`.
     pub(super) fn may_match(&self, text: &str) -> bool {
-        if self.exotic && text.contains(crate::literals::FOLD_EXOTIC) {
+        if self.exotic && !text.is_ascii() && text.contains(crate::literals::FOLD_EXOTIC) {
             return true;
         }
         if self.bare.iter().any(|(_, b)| b.may_match(text)) {

@@ -119,6 +119,37 @@ fn the_gate_passes_every_shape_match_and_stops_plain_lines() {
     assert!(bare.len() <= 1, "shapes without literals: {bare:?}");
 }
 
+/// The key-run hint probes every 40th byte; it must agree with a byte-by-byte count for
+/// runs of every length at every offset, between every kind of separator.
+#[test]
+fn the_key_run_hint_agrees_with_counting_every_byte() {
+    let naive = |t: &str| {
+        let mut run = 0;
+        t.bytes().any(|b| {
+            run = if b.is_ascii_alphanumeric() || b == b'/' || b == b'+' {
+                run + 1
+            } else {
+                0
+            };
+            run >= 40
+        })
+    };
+    for lead in 0..90 {
+        for len in [0, 1, 38, 39, 40, 41, 79, 80, 81] {
+            for sep in [" ", "=", "é", "\n"] {
+                let word = |n: usize| "aB3/+".repeat(20)[..n].to_string();
+                let text = format!(
+                    "{}{sep}{}{sep}{}",
+                    word(lead % 45),
+                    word(len),
+                    word(lead / 2 % 41)
+                );
+                assert_eq!(shapes::has_key_run(&text), naive(&text), "{text:?}");
+            }
+        }
+    }
+}
+
 const TEXT_CASES: [(&str, &str); 25] = [
     ("PGPASSWORD=Xq7fLeak1 psql -h db", "Xq7fLeak1"),
     ("export DB_PASS=hunter2leak", "hunter2leak"),
