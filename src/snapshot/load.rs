@@ -47,12 +47,18 @@ pub fn parse_snapshot(text: &str, name: &str) -> Result<Sealed> {
             message,
         }
     };
-    // The plain parse is the fast path; only a snapshot that fails it is parsed again
-    // with path tracking, for the error's `services[0].name` prefix.
-    let snap = match serde_json::from_str::<Snapshot>(text) {
-        Ok(snap) => snap,
-        Err(_) => tracked(text, &at)?,
-    };
+    let snap = serde_json::from_str::<Snapshot>(text).map_err(|e| {
+        // The field's path (`services[0].name: ...`) is read back from the text at the
+        // error's position; the message never echoes a value.
+        let path = super::jsonpath::path_at(text, byte_offset(text, &e));
+        let what = scrub(&strip_position(&e.to_string()));
+        let message = if path.is_empty() {
+            what
+        } else {
+            format!("{path}: {what}")
+        };
+        at(&e, message)
+    })?;
     if snap.schema_version != SNAPSHOT_SCHEMA_VERSION {
         let (line, col) = top_level_value(text, "schema_version")
             .map_or((1, 1), |at| crate::error::line_col(text, at));
@@ -69,27 +75,17 @@ pub fn parse_snapshot(text: &str, name: &str) -> Result<Sealed> {
     Ok(Sealed::new(snap))
 }
 
-/// The parse again with path tracking, for a snapshot the plain parse refused: the
-/// error names where (`services[0].name: ...`) and never echoes a value.
-fn tracked(text: &str, at: &dyn Fn(&serde_json::Error, String) -> Error) -> Result<Snapshot> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let snap: Snapshot = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        // serde_path_to_error marks an unknown position with `?`.
-        let path = path.trim_end_matches(".?").trim_end_matches('?');
-        let inner = e.into_inner();
-        let what = scrub(&strip_position(&inner.to_string()));
-        let message = if path.is_empty() || path == "." {
-            what
-        } else {
-            format!("{path}: {what}")
-        };
-        at(&inner, message)
-    })?;
-    // Text after the snapshot (one pasted twice) is an error too.
-    de.end()
-        .map_err(|e| at(&e, strip_position(&e.to_string())))?;
-    Ok(snap)
+/// Byte offset just past where serde_json stopped (its column counts bytes from 1).
+fn byte_offset(text: &str, e: &serde_json::Error) -> usize {
+    if e.line() == 0 {
+        return text.len();
+    }
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(e.line() - 1)
+        .map(str::len)
+        .sum();
+    (line_start + e.column()).min(text.len())
 }
 
 /// The input values that serde messages quote: `string "..."` (Debug-escaped),

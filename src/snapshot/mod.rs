@@ -13,6 +13,7 @@
 mod dbprobe;
 mod ecs;
 pub mod inputs;
+mod jsonpath;
 mod load;
 mod logs;
 mod network;
