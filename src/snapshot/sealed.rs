@@ -55,11 +55,14 @@ impl Deref for Sealed {
 /// The value with every string redacted. Redaction only ever replaces a string with a
 /// string, and no non-string field is written as a string that a secret shape could
 /// match (timestamps are digits and punctuation), so the round trip cannot fail; should
-/// it, the caller drops the value rather than keep it raw.
+/// it, the caller drops the value rather than keep it raw. The tree is read back from
+/// its text with the deserializer snapshot loading already uses: reading it from the
+/// tree itself would compile every snapshot type's deserializer a second time (a few
+/// hundred kB of the binary), and the tree holds no log lines, so the text is small.
 fn redacted<T: Serialize + serde::de::DeserializeOwned>(v: &T) -> Option<T> {
     let mut tree = serde_json::to_value(v).ok()?;
     redact_value(&mut tree);
-    serde_json::from_value(tree).ok()
+    serde_json::from_str(&tree.to_string()).ok()
 }
 
 /// A log line redacted as the tree walk would redact it (every string field is free text
