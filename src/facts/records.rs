@@ -117,23 +117,8 @@ pub(super) fn logs(ix: &mut Index, snap: &Snapshot, tasks: &HashMap<String, Loc>
     // A stream's lines share every name; the place is built once per run of lines.
     let mut run: Option<(&LogLine, Loc)> = None;
     for l in &snap.logs {
-        let same = |p: &LogLine| {
-            (
-                &p.group,
-                &p.stream,
-                &p.task_id,
-                &p.container,
-                p.line.is_some(),
-            ) == (
-                &l.group,
-                &l.stream,
-                &l.task_id,
-                &l.container,
-                l.line.is_some(),
-            )
-        };
-        let base = match &run {
-            Some((prev, base)) if same(prev) && l.line.is_none() => base.clone(),
+        let base = match run.take() {
+            Some((prev, base)) if l.line.is_none() && same_stream(prev, l) => base,
             _ => log_place(l, tasks),
         };
         let loc = Loc {
@@ -165,6 +150,23 @@ pub(super) fn logs(ix: &mut Index, snap: &Snapshot, tasks: &HashMap<String, Loc>
         };
         ix.add(&rec, loc);
     }
+}
+
+/// Whether two log lines come from the same stream of the same task and container.
+fn same_stream(a: &LogLine, b: &LogLine) -> bool {
+    (
+        &a.group,
+        &a.stream,
+        &a.task_id,
+        &a.container,
+        a.line.is_some(),
+    ) == (
+        &b.group,
+        &b.stream,
+        &b.task_id,
+        &b.container,
+        b.line.is_some(),
+    )
 }
 
 /// Where a log line was read: its stream and task, without its time.
